@@ -1,0 +1,12 @@
+"""News question answering with cited answers. Importing this package loads nothing heavy.
+
+    from assistant import build_assistant, Settings
+    assistant = build_assistant(Settings(data_dir="/tmp/index"))
+    assistant.ingest(["corpus/"])
+    print(assistant.ask("What did the expert say about China?").answer)
+"""
+
+from .factory import build_assistant
+from .settings import Settings
+
+__all__ = ["build_assistant", "Settings"]

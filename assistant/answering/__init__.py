@@ -1,0 +1,1 @@
+"""Answer writers: extractive (default, no LLM) and, optionally, an LLM."""

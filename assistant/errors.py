@@ -1,0 +1,21 @@
+"""The assistant's errors. Messages say what is wrong and how to fix it."""
+
+
+class AssistantError(Exception):
+    """Base class: anything the user can act on. Only the CLI, UI and API translate these."""
+
+
+class ConfigError(AssistantError):
+    """A setting is wrong or a needed backend is missing."""
+
+
+class InputError(AssistantError):
+    """A file, record or request is malformed. ``where`` names the file/record/field."""
+
+    def __init__(self, where: str, problem: str, fix: str = ""):
+        self.where, self.problem, self.fix = where, problem, fix
+        super().__init__(f"{where}: {problem}" + (f" ({fix})" if fix else ""))
+
+
+class IndexUnavailable(AssistantError):
+    """The index cannot be reached (e.g. the Chroma server is down)."""

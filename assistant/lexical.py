@@ -1,0 +1,114 @@
+"""BM25 over the chunks of the Chroma collection, rebuilt whenever the collection changes.
+
+Chroma's local mode has no sparse index, so this one is derived from the collection and saved
+under ``data_dir/bm25/<collection>`` with the collection revision it was built from.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .filters import SearchFilters
+from .store import ChunkStore, StoredChunk
+
+
+def lexical_text(title: str, source: str, text: str) -> str:
+    """What BM25 sees: the chunk with its article's title and outlet."""
+    return f"{title}\n{source}\n{text}"
+
+
+class BM25Index:
+    def __init__(self, store: ChunkStore, folder: Path):
+        self.store = store
+        self.folder = Path(folder)
+        self._lock = threading.Lock()
+        self._revision: int | None = None
+        self._model = None
+        self._ids: list[str] = []
+        self._metas: list[dict] = []
+        self._stemmer = None
+
+    # --- freshness -----------------------------------------------------------------------
+    def ensure_fresh(self) -> None:
+        """Load or rebuild so that the index matches the collection's current revision."""
+        revision = self.store.revision
+        with self._lock:
+            if self._revision == revision:
+                return
+            if not self._load(revision):
+                self._build(revision)
+
+    def _tokenize(self, texts: list[str]):
+        import bm25s
+
+        if self._stemmer is None:
+            try:
+                import Stemmer
+
+                self._stemmer = Stemmer.Stemmer("english").stemWords
+            except ImportError:  # pragma: no cover - optional speed-up
+                self._stemmer = False
+        return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer or None, show_progress=False,
+                              return_ids=False)
+
+    def _build(self, revision: int) -> None:
+        import bm25s
+
+        chunks: list[StoredChunk] = list(self.store.iter_chunks())
+        self._ids = [c.id for c in chunks]
+        self._metas = [c.metadata for c in chunks]
+        self._model = None
+        if chunks:
+            texts = [lexical_text(m.get("title", ""), m.get("source", ""), c.text) for c, m in zip(chunks, self._metas)]
+            self._model = bm25s.BM25(k1=1.2, b=0.75)
+            self._model.index(self._tokenize(texts), show_progress=False)
+        self._revision = revision
+        self._save(revision)
+
+    def _save(self, revision: int) -> None:
+        tmp = self.folder.with_name(self.folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._model is not None:
+            self._model.save(str(tmp / "bm25"))
+        (tmp / "state.json").write_text(json.dumps({"revision": revision, "ids": self._ids, "metas": self._metas}))
+        shutil.rmtree(self.folder, ignore_errors=True)
+        tmp.rename(self.folder)
+
+    def _load(self, revision: int) -> bool:
+        import bm25s
+
+        state_file = self.folder / "state.json"
+        try:
+            state = json.loads(state_file.read_text())
+        except (OSError, ValueError):
+            return False
+        if state.get("revision") != revision:
+            return False
+        self._ids, self._metas = state["ids"], state["metas"]
+        self._model = bm25s.BM25.load(str(self.folder / "bm25")) if self._ids else None
+        self._revision = revision
+        return True
+
+    # --- search --------------------------------------------------------------------------
+    def search(self, query: str, n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) pairs, best first, only positive scores."""
+        self.ensure_fresh()
+        if self._model is None:
+            return []
+        tokens = self._tokenize([query])
+        if not tokens or not tokens[0]:
+            return []
+        scores = np.asarray(self._model.get_scores(tokens[0]), dtype=np.float32)
+        if filters is not None and not filters.is_empty():
+            mask = np.fromiter((filters.matches(m) for m in self._metas), dtype=bool, count=len(self._metas))
+            scores = np.where(mask, scores, 0.0)
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,107 @@
+"""Data passed between the assistant's parts: articles, chunks, passages, answers."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+from pydantic import BaseModel, Field
+
+
+def stable_id(*parts: str, length: int = 16) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:length]
+
+
+class Article(BaseModel):
+    """One news article. ``published_at`` is ISO 8601 UTC (``2023-11-27T08:45:59Z``) or None."""
+
+    title: str
+    body: str
+    source: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    url: str | None = None
+    category: str | None = None
+    origin: str = Field("", description="File (and record) the article was read from.")
+    id: str = ""
+
+    def model_post_init(self, _context) -> None:
+        if not self.id:
+            # Stable across runs: the URL when known, else what identifies the story.
+            key = self.url or "|".join([self.title, self.source or "", self.published_at or ""])
+            self.id = stable_id(key.strip().lower())
+
+    @property
+    def content_hash(self) -> str:
+        fields = [self.title, self.body, self.source, self.author, self.published_at, self.url, self.category]
+        return stable_id(*[f or "" for f in fields], length=20)
+
+    @property
+    def published_ts(self) -> int | None:
+        return iso_to_ts(self.published_at)
+
+
+def iso_to_ts(iso: str | None) -> int | None:
+    if not iso:
+        return None
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp())
+
+
+class Chunk(BaseModel):
+    """A run of whole sentences of one article, with its character span in the article body."""
+
+    id: str
+    article_id: str
+    position: int
+    text: str
+    start: int
+    end: int
+
+
+class Passage(BaseModel):
+    """A retrieved chunk with its article metadata and scores."""
+
+    chunk_id: str
+    article_id: str
+    text: str
+    title: str
+    source: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    url: str | None = None
+    category: str | None = None
+    position: int = 0
+    start: int = 0
+    end: int = 0
+    score: float = 0.0
+    scores: dict[str, float] = Field(default_factory=dict, description="Per-retriever scores and ranks.")
+
+    @property
+    def metadata(self) -> dict:
+        return self.model_dump(exclude={"text"})
+
+
+class Citation(BaseModel):
+    n: int
+    article_id: str
+    title: str
+    source: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    url: str | None = None
+    chunk_id: str
+    quote: str = Field(description="Verbatim sentence(s) of the article.")
+    start: int = Field(description="Character offset of the quote in the article body.")
+    end: int
+    score: float
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    mode: str = "extractive"
+    trace: dict = Field(default_factory=dict, description="How the answer was produced.")

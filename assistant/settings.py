@@ -1,0 +1,68 @@
+"""All configuration in one object, overridable by ``ASSISTANT_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Settings of the assistant. Every field can be set as ``ASSISTANT_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", validate_default=True)
+
+    data_dir: Path = Field(Path(".data"), description="Where the index (Chroma and BM25) lives.")
+    corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Default folder of articles to ingest.")
+    prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Folder of prompt templates.")
+    collection: str = Field("news", min_length=3, max_length=63, description="Chroma collection name.")
+    chroma_mode: Literal["embedded", "server"] = Field(
+        "embedded", description="'embedded' (PersistentClient under data_dir) or 'server' (HttpClient)."
+    )
+    chroma_host: str = Field("localhost", description="Chroma server host (server mode).")
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port (server mode).")
+    embedding_model: str = Field(
+        BUNDLED_MODEL,
+        description="sentence-transformers model name or path; the default is the bundled all-MiniLM-L6-v2.",
+    )
+    embedding_batch_size: int = Field(32, ge=1, description="Chunks embedded per batch.")
+    chunk_tokens: int = Field(
+        0, ge=0, description="Max word pieces per chunk (title included); 0 = the embedding model's limit."
+    )
+    chunk_overlap_tokens: int = Field(48, ge=0, description="Word pieces of whole sentences repeated between chunks.")
+    retrieval_k: int = Field(10, ge=1, le=100, description="Passages returned by retrieval.")
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="How passages are retrieved.")
+    candidates: int = Field(100, ge=1, description="Candidates taken from each retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    answer_mode: Literal["extractive", "llm"] = Field("extractive", description="How answers are written.")
+    answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an extractive answer.")
+    abstain_threshold: float = Field(
+        0.35, ge=0, le=1, description="Below this best-sentence relevance the assistant says it cannot answer."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.chunk_tokens and self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap_tokens ({self.chunk_overlap_tokens}) must be smaller than chunk_tokens "
+                f"({self.chunk_tokens}); lower ASSISTANT_CHUNK_OVERLAP_TOKENS"
+            )
+        return self
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        """(environment variable, default, description) rows, for docs and ``assistant config``."""
+        rows = []
+        for name, field in cls.model_fields.items():
+            default = field.default
+            if isinstance(default, Path) and default.is_absolute():
+                default = default.relative_to(PROJECT_ROOT) if default.is_relative_to(PROJECT_ROOT) else default
+            rows.append((f"ASSISTANT_{name.upper()}", str(default), field.description or ""))
+        return rows

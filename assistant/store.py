@@ -1,0 +1,152 @@
+"""The Chroma collection holding chunks, their embeddings and article metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import IndexUnavailable
+from .models import Article, Chunk, Passage, iso_to_ts
+from .settings import Settings
+
+_META_FIELDS = ("title", "source", "author", "published_at", "url", "category")
+
+
+def make_client(settings: Settings):
+    """A Chroma client for the configured mode: embedded under data_dir, or a server."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_mode == "server":
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
+            raise IndexUnavailable(
+                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                f"({exc.__class__.__name__}). Start it with `chroma run --path DIR --port {settings.chroma_port}` "
+                "or set ASSISTANT_CHROMA_MODE=embedded."
+            ) from exc
+    path = Path(settings.data_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+@dataclass
+class StoredChunk:
+    id: str
+    text: str
+    metadata: dict
+
+
+class ChunkStore:
+    """Adapter over one Chroma collection (cosine space, embeddings supplied by us)."""
+
+    def __init__(self, client, collection: str):
+        self.client = client
+        self.name = collection
+        self.collection = client.get_or_create_collection(
+            collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
+            metadata={"revision": 0},
+        )
+
+    # --- writing -------------------------------------------------------------------------
+    def add_article(self, article: Article, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
+        metadatas = [chunk_metadata(article, c, len(chunks)) for c in chunks]
+        batch = max(1, self.client.get_max_batch_size())
+        for i in range(0, len(chunks), batch):
+            part = slice(i, i + batch)
+            self.collection.upsert(
+                ids=[c.id for c in chunks[part]], embeddings=embeddings[part],
+                documents=[c.text for c in chunks[part]], metadatas=metadatas[part],
+            )
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        for i in range(0, len(article_ids), 500):
+            self.collection.delete(where={"article_id": {"$in": list(article_ids[i:i + 500])}})
+
+    @property
+    def revision(self) -> int:
+        metadata = self.client.get_collection(self.name, embedding_function=None).metadata or {}
+        return int(metadata.get("revision", 0))
+
+    def bump_revision(self) -> int:
+        revision = self.revision + 1
+        self.collection.modify(metadata={"revision": revision})
+        return revision
+
+    # --- reading -------------------------------------------------------------------------
+    def count(self) -> int:
+        return self.collection.count()
+
+    def iter_chunks(self, page: int = 2000) -> Iterator[StoredChunk]:
+        offset = 0
+        while True:
+            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                yield StoredChunk(cid, text, meta)
+            if len(got["ids"]) < page:
+                return
+            offset += page
+
+    def article_hashes(self) -> dict[str, str]:
+        """article id -> content hash of what is indexed (read from the first chunk of each)."""
+        hashes: dict[str, str] = {}
+        offset, page = 0, 5000
+        while True:
+            got = self.collection.get(where={"position": 0}, include=["metadatas"], limit=page, offset=offset)
+            for meta in got["metadatas"]:
+                hashes[meta["article_id"]] = meta["content_hash"]
+            if len(got["ids"]) < page:
+                return hashes
+            offset += page
+
+    def query(self, embedding: np.ndarray, n: int, where: dict | None) -> list[tuple[StoredChunk, float]]:
+        n = min(n, max(1, self.count()))
+        got = self.collection.query(
+            query_embeddings=[embedding], n_results=n, where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (StoredChunk(cid, text, meta), 1.0 - float(dist))
+            for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
+        ]
+
+    def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
+        if not ids:
+            return []
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {cid: StoredChunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def article_chunks(self, article_id: str) -> list[StoredChunk]:
+        got = self.collection.get(where={"article_id": article_id}, include=["documents", "metadatas"])
+        chunks = [StoredChunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return sorted(chunks, key=lambda c: c.metadata["position"])
+
+
+def chunk_metadata(article: Article, chunk: Chunk, chunk_count: int) -> dict:
+    """Chroma metadata of a chunk. Chroma has no nulls: missing values are empty strings, ts -1."""
+    meta = {name: getattr(article, name) or "" for name in _META_FIELDS}
+    meta.update(
+        article_id=article.id, position=chunk.position, start=chunk.start, end=chunk.end,
+        chunk_count=chunk_count, content_hash=article.content_hash, origin=article.origin,
+        published_ts=article.published_ts if article.published_ts is not None else -1,
+    )
+    return meta
+
+
+def to_passage(stored: StoredChunk, score: float = 0.0, scores: dict | None = None) -> Passage:
+    meta = stored.metadata
+    return Passage(
+        chunk_id=stored.id, article_id=meta["article_id"], text=stored.text,
+        **{name: (meta.get(name) or None) for name in _META_FIELDS if name != "title"},
+        title=meta.get("title", ""), position=meta.get("position", 0), start=meta.get("start", 0),
+        end=meta.get("end", 0), score=score, scores=scores or {},
+    )
+
+
+__all__ = ["ChunkStore", "StoredChunk", "make_client", "chunk_metadata", "to_passage", "iso_to_ts"]

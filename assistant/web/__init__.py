@@ -1,0 +1,1 @@
+"""The web chat (Gradio). A thin shell: it receives an Assistant and holds no retrieval logic."""
