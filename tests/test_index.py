@@ -1,0 +1,90 @@
+"""Ingestion into real Chroma with the real model: idempotency, replacement, pruning, bad input."""
+
+import json
+
+from conftest import CORPUS
+
+
+def write_article(folder, name, title, body, **meta):
+    front = "".join(f"{k}: {v}\n" for k, v in meta.items())
+    path = folder / name
+    path.write_text(f"---\ntitle: {title}\n{front}---\n{body}\n", encoding="utf-8")
+    return path
+
+
+def test_second_run_embeds_nothing(make_assistant):
+    assistant = make_assistant()
+    first = assistant.ingest([CORPUS])
+    assert (first.added, first.failed) == (1, 0) and first.chunks_embedded >= 3
+    second = assistant.ingest([CORPUS])
+    assert (second.added, second.updated, second.unchanged, second.chunks_embedded) == (0, 0, 1, 0)
+    assert "nothing embedded" in second.summary()
+    assert assistant.store.count() == first.chunks_embedded
+
+
+def test_changed_article_replaces_its_chunks(make_assistant, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    path = write_article(docs, "a.md", "Harbour news", "The ferry was late on Monday. Passengers waited.",
+                         source="Gazette", url="https://example.org/ferry")
+    assistant = make_assistant()
+    assistant.ingest([docs])
+    old_ids = {c.id for c in assistant.store.iter_chunks()}
+    write_article(docs, "a.md", "Harbour news", "The zeppelin arrived early on Tuesday.",
+                  source="Gazette", url="https://example.org/ferry")
+    report = assistant.ingest([docs])
+    assert (report.updated, report.added) == (1, 0)
+    texts = [c.text for c in assistant.store.iter_chunks()]
+    assert texts == ["The zeppelin arrived early on Tuesday."]
+    assert {c.id for c in assistant.store.iter_chunks()} == old_ids  # same article id, new content
+    assert assistant.search("zeppelin")[0].text.startswith("The zeppelin")
+    assert not [p for p in assistant.search("ferry passengers waited") if "ferry" in p.text]
+
+
+def test_prune_removes_only_with_flag(make_assistant, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_article(docs, "a.md", "Alpha", "Alpha story body.")
+    gone = write_article(docs, "b.md", "Beta", "Beta story body.")
+    assistant = make_assistant()
+    assert assistant.ingest([docs]).added == 2
+    gone.unlink()
+    assert assistant.ingest([docs]).removed == 0
+    assert len(assistant.articles()) == 2
+    report = assistant.ingest([docs], prune=True)
+    assert report.removed == 1
+    assert [a["title"] for a in assistant.articles()] == ["Alpha"]
+    assert all("Beta" not in p.title for p in assistant.search("Beta story"))
+
+
+def test_bad_files_are_reported_and_the_rest_indexed(make_assistant, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_article(docs, "good.md", "Good one", "A perfectly fine article.")
+    (docs / "broken.json").write_text('{"title": "x", "body": ', encoding="utf-8")
+    (docs / "records.jsonl").write_text(
+        json.dumps({"title": "Line one", "body": "Fine body."}) + "\n" + json.dumps({"title": "No body"}) + "\n",
+        encoding="utf-8",
+    )
+    assistant = make_assistant()
+    assistant.ingest([CORPUS])
+    report = assistant.ingest([docs])
+    assert report.added == 2 and report.failed == 2
+    where = sorted(e.where for e in report.errors)
+    assert any("broken.json" in w for w in where) and any("records.jsonl:2" in w for w in where)
+    titles = {a["title"] for a in assistant.articles()}
+    assert {"Good one", "Line one"} <= titles
+    assert len(titles) == 3, "the article indexed before the bad batch is still there"
+
+
+def test_bm25_follows_changes_made_by_another_process(make_assistant, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_article(docs, "a.md", "Alpha", "Quokkas are small marsupials.")
+    reader = make_assistant()
+    writer = make_assistant()
+    writer.ingest([docs])
+    assert reader.search("quokkas", k=1)[0].title == "Alpha"
+    write_article(docs, "b.md", "Beta", "Wombats dig burrows.")
+    writer.ingest([docs])
+    assert reader.search("wombats burrows", k=1)[0].title == "Beta"

@@ -1,0 +1,78 @@
+"""Hybrid retrieval, filters, the LangChain retriever and extractive answers, on real indexes."""
+
+import pytest
+from langchain_core.documents import Document
+
+from assistant.filters import SearchFilters
+from assistant.langchain_retriever import NewsRetriever
+from assistant.models import Article
+from conftest import SEED
+
+ARTICLES = [
+    Article(title="Harbour reopens", body="The city harbour reopened after storm repairs. Fishing boats returned.",
+            source="Gazette", published_at="2023-10-02T09:00:00Z", category="business", url="https://g.example/1"),
+    Article(title="Storm damages harbour", body="A storm damaged the harbour wall. Repairs will take weeks.",
+            source="Herald", published_at="2023-09-20T09:00:00Z", category="science", url="https://h.example/2"),
+    Article(title="Harbour festival", body="The harbour festival drew crowds to watch the fishing boats.",
+            source="Herald", published_at="2023-11-15T18:30:00Z", category="entertainment", url="https://h.example/3"),
+]
+
+
+@pytest.fixture
+def news(make_assistant):
+    assistant = make_assistant()
+    report = assistant.indexer.ingest_articles(ARTICLES)
+    assert report.added == 3
+    return assistant
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+@pytest.mark.parametrize("filters, expected", [
+    (SearchFilters(sources=["Herald"]), {"Storm damages harbour", "Harbour festival"}),
+    (SearchFilters(since="2023-10-01"), {"Harbour reopens", "Harbour festival"}),
+    (SearchFilters(until="2023-10-02"), {"Harbour reopens", "Storm damages harbour"}),
+    (SearchFilters(categories=["science"]), {"Storm damages harbour"}),
+    (SearchFilters(sources=["Herald"], since="2023-10-01"), {"Harbour festival"}),
+])
+def test_filters_apply_to_every_retriever(news, mode, filters, expected):
+    news.retriever.config.mode = mode
+    titles = {p.title for p in news.search("harbour boats storm", k=10, filters=filters)}
+    assert titles == expected
+
+
+def test_hybrid_passages_carry_metadata_and_both_scores(news):
+    passages = news.search("harbour wall storm repairs", k=3)
+    top = passages[0]
+    assert top.title == "Storm damages harbour"
+    assert (top.source, top.published_at, top.category, top.url) == ("Herald", "2023-09-20T09:00:00Z", "science", "https://h.example/2")
+    assert {"dense", "dense_rank", "bm25", "bm25_rank", "fused"} <= set(top.scores)
+    assert top.scores["dense_rank"] == 1 and top.scores["bm25_rank"] == 1
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+def test_langchain_retriever_returns_documents_with_metadata(news):
+    retriever = NewsRetriever(assistant=news, k=2, filters=SearchFilters(sources=["Gazette"]))
+    docs = retriever.invoke("harbour")
+    assert len(docs) == 1 and isinstance(docs[0], Document)
+    doc = docs[0]
+    assert doc.page_content.startswith("The city harbour reopened")
+    assert doc.metadata["title"] == "Harbour reopens" and doc.metadata["source"] == "Gazette"
+    assert doc.metadata["published_at"] == "2023-10-02T09:00:00Z"
+    assert doc.metadata["chunk_id"] == doc.id and "fused" in doc.metadata["scores"]
+
+
+def test_expert_on_china_is_quoted_with_exact_spans(seed_index):
+    answer = seed_index.ask("What did the expert say about China?")
+    assert not answer.abstained and answer.citations
+    body = SEED.read_text(encoding="utf-8").split("\n", 1)[1].lstrip("\n")
+    for c in answer.citations:
+        assert body[c.start:c.end] == c.quote
+        assert "China" in c.quote or "Beijing" in c.quote
+        assert f"[{c.n}]" in answer.answer
+    assert answer.citations[0].title.startswith("It would be beneficial for Putin")
+
+
+def test_unrelated_question_abstains(seed_index):
+    answer = seed_index.ask("How long should I bake a chocolate cake?")
+    assert answer.abstained and not answer.citations
+    assert answer.passages, "retrieved passages are still shown for transparency"
