@@ -46,6 +46,9 @@ def _load(name: str):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # counting tokens of long sentences is not an error
 
     try:
         return SentenceTransformer(resolve_model_path(name), device="cpu")

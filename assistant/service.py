@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .filters import SearchFilters
@@ -43,6 +43,12 @@ class Assistant:
                                  total=round((done - started) * 1000, 1))
         answer.trace.setdefault("filters", (filters or SearchFilters()).model_dump())
         return answer
+
+    def ask_stream(self, question: str, k: int | None = None, filters: SearchFilters | None = None) -> Iterator[str | Answer]:
+        """Text pieces of the answer as they are written, then the complete :class:`Answer`."""
+        answer = self.ask(question, k, filters)
+        yield answer.answer
+        yield answer
 
     def is_empty(self) -> bool:
         return self.store.count() == 0
