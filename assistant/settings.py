@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -66,3 +66,18 @@ class Settings(BaseSettings):
                 default = default.relative_to(PROJECT_ROOT) if default.is_relative_to(PROJECT_ROOT) else default
             rows.append((f"ASSISTANT_{name.upper()}", str(default), field.description or ""))
         return rows
+
+    # web and API
+    web_host: str = Field("127.0.0.1", description="Address the web chat and REST API listen on (0.0.0.0: all).")
+    web_port: int = Field(7860, ge=1, le=65535, description="Port of the web chat and REST API.")
+    api_key: SecretStr | None = Field(
+        None, description="When set, every /api call must send it (X-API-Key or Authorization: Bearer) and the "
+                          "web chat asks for it as its password.",
+    )
+    max_question_chars: int = Field(1000, ge=10, le=100_000, description="Longest question accepted by the API and chat.")
+    max_upload_mb: float = Field(10.0, gt=0, le=1024, description="Largest upload (all files of one request), in MB.")
+    max_upload_files: int = Field(20, ge=1, le=1000, description="Most files in one upload.")
+    web_concurrency: int = Field(
+        2, ge=1, le=64, description="Questions the web chat answers at once; others wait in its queue. Answering "
+                                   "is CPU-bound, so more than the number of cores only adds latency.",
+    )
