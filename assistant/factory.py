@@ -28,6 +28,7 @@ def build_assistant(settings: Settings | None = None, embedder=None):
     retriever = HybridRetriever(store, bm25, embedder, RetrievalConfig(
         mode=settings.retrieval_mode, candidates=settings.candidates, rrf_k=settings.rrf_k,
         dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight,
+        source_routing=settings.source_routing, source_weight=settings.source_weight,
     ))
     answerer = ExtractiveAnswerer(embedder, settings.answer_sentences, settings.abstain_threshold)
     return Assistant(settings, store, bm25, retriever, answerer, Indexer(store, embedder, chunker))

@@ -32,6 +32,7 @@ class BM25Index:
         self._ids: list[str] = []
         self._metas: list[dict] = []
         self._stemmer = None
+        self._sources: frozenset[str] | None = None
 
     # --- freshness -----------------------------------------------------------------------
     def ensure_fresh(self) -> None:
@@ -40,6 +41,7 @@ class BM25Index:
         with self._lock:
             if self._revision == revision:
                 return
+            self._sources = None
             if not self._load(revision):
                 self._build(revision)
 
@@ -94,6 +96,13 @@ class BM25Index:
         self._model = bm25s.BM25.load(str(self.folder / "bm25")) if self._ids else None
         self._revision = revision
         return True
+
+    def sources(self) -> frozenset[str]:
+        """The outlets of the indexed chunks."""
+        self.ensure_fresh()
+        if self._sources is None:
+            self._sources = frozenset(m.get("source") for m in self._metas if m.get("source"))
+        return self._sources
 
     # --- search --------------------------------------------------------------------------
     def search(self, query: str, n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:

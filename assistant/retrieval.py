@@ -1,14 +1,20 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 rankings fused by weighted reciprocal rank fusion."""
+"""Hybrid retrieval: dense (Chroma) and BM25 rankings fused by weighted reciprocal rank fusion.
+
+With source routing on, a question that names outlets ("according to TechCrunch …") also gets
+one ranking per named outlet, restricted to it, fused with the unrestricted ranking: evidence
+from each outlet the question compares then reaches the top of the list.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .embedders import Embedder
 from .filters import SearchFilters
 from .lexical import BM25Index
 from .models import Passage
-from .store import ChunkStore, to_passage
+from .query_analysis import analyze
+from .store import ChunkStore, StoredChunk, to_passage
 
 
 @dataclass
@@ -18,6 +24,8 @@ class RetrievalConfig:
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    source_routing: bool = True
+    source_weight: float = 1.0
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float], rrf_k: int) -> dict[str, float]:
@@ -28,6 +36,17 @@ def fuse(rankings: dict[str, list[str]], weights: dict[str, float], rrf_k: int) 
         for rank, chunk_id in enumerate(ids, start=1):
             fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (rrf_k + rank)
     return fused
+
+
+def _order(scores: dict[str, float]) -> list[str]:
+    return sorted(scores, key=lambda cid: (-scores[cid], cid))
+
+
+@dataclass
+class _Ranking:
+    ids: list[str]
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    chunks: dict[str, StoredChunk] = field(default_factory=dict)
 
 
 class HybridRetriever:
@@ -43,31 +62,54 @@ class HybridRetriever:
         query = query.strip()
         if not query or self.store.count() == 0:
             return []
-        cfg = self.config
-        rankings: dict[str, list[str]] = {}
-        scores: dict[str, dict[str, float]] = {}
-        chunks = {}
-        where = filters.chroma_where() if filters else None
-        if cfg.mode in ("hybrid", "dense"):
-            vector = self.embedder.embed([query])[0]
-            hits = self.store.query(vector, cfg.candidates, where)
-            rankings["dense"] = [c.id for c, _ in hits]
-            for rank, (chunk, sim) in enumerate(hits, start=1):
-                chunks[chunk.id] = chunk
-                scores.setdefault(chunk.id, {}).update(dense=round(sim, 6), dense_rank=rank)
-        if cfg.mode in ("hybrid", "bm25"):
-            hits = self.bm25.search(query, cfg.candidates, filters)
-            rankings["bm25"] = [cid for cid, _ in hits]
-            for rank, (cid, score) in enumerate(hits, start=1):
-                scores.setdefault(cid, {}).update(bm25=round(score, 6), bm25_rank=rank)
-        fused = fuse(rankings, {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight}, cfg.rrf_k)
-        best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
-        missing = [cid for cid in best if cid not in chunks]
+        filters = filters or SearchFilters()
+        vector = self.embedder.embed([query])[0] if self.config.mode != "bm25" else None
+        base = self._rank(query, vector, filters)
+        rankings, weights = {"all": base.ids}, {"all": 1.0}
+        routes = self._routes(query, filters)
+        for name, group in routes:
+            routed = self._rank(query, vector, filters.model_copy(update={"sources": group}))
+            rankings[name], weights[name] = routed.ids, self.config.source_weight
+            base.chunks.update(routed.chunks)
+            for cid, s in routed.scores.items():
+                base.scores.setdefault(cid, {}).update({f"{key}@{name}": v for key, v in s.items() if key.endswith("rank")})
+        fused = fuse(rankings, weights, self.config.rrf_k) if routes else {cid: base.scores[cid]["fused"] for cid in base.ids}
+        best = _order(fused)[:k]
+        missing = [cid for cid in best if cid not in base.chunks]
         for chunk in self.store.get_chunks(missing):
-            chunks[chunk.id] = chunk
+            base.chunks[chunk.id] = chunk
         passages = []
         for cid in best:
-            if cid in chunks:
-                scores[cid]["fused"] = round(fused[cid], 6)
-                passages.append(to_passage(chunks[cid], score=fused[cid], scores=scores[cid]))
+            if cid in base.chunks:
+                scores = base.scores.setdefault(cid, {})
+                scores["fused"] = round(fused[cid], 6)
+                passages.append(to_passage(base.chunks[cid], score=fused[cid], scores=scores))
         return passages
+
+    def _routes(self, query: str, filters: SearchFilters) -> list[tuple[str, list[str]]]:
+        """(name, outlets) for each outlet group the question names, unless outlets are filtered."""
+        if not self.config.source_routing or filters.sources:
+            return []
+        plan = analyze(query, self.bm25.sources())
+        return [(f"source:{'|'.join(group)}", group) for group in plan.source_groups]
+
+    def _rank(self, query: str, vector, filters: SearchFilters) -> _Ranking:
+        cfg = self.config
+        ranking = _Ranking(ids=[])
+        lists: dict[str, list[str]] = {}
+        if vector is not None:
+            hits = self.store.query(vector, cfg.candidates, filters.chroma_where())
+            lists["dense"] = [c.id for c, _ in hits]
+            for rank, (chunk, sim) in enumerate(hits, start=1):
+                ranking.chunks[chunk.id] = chunk
+                ranking.scores.setdefault(chunk.id, {}).update(dense=round(sim, 6), dense_rank=rank)
+        if cfg.mode in ("hybrid", "bm25"):
+            hits = self.bm25.search(query, cfg.candidates, filters)
+            lists["bm25"] = [cid for cid, _ in hits]
+            for rank, (cid, score) in enumerate(hits, start=1):
+                ranking.scores.setdefault(cid, {}).update(bm25=round(score, 6), bm25_rank=rank)
+        fused = fuse(lists, {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight}, cfg.rrf_k)
+        ranking.ids = _order(fused)
+        for cid, score in fused.items():
+            ranking.scores[cid]["fused"] = round(score, 6)
+        return ranking

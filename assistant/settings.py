@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    source_routing: bool = Field(
+        True, description="Also retrieve within each outlet the question names ('according to TechCrunch')."
+    )
+    source_weight: float = Field(1.0, ge=0, description="Weight of each per-outlet ranking in fusion.")
     answer_mode: Literal["extractive", "llm"] = Field("extractive", description="How answers are written.")
     answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an extractive answer.")
     abstain_threshold: float = Field(
