@@ -124,5 +124,8 @@ def config():
         click.echo(f"{env}={value}\n    {description} (default: {default})")
 
 
+from .eval_cli import eval_command  # noqa: E402  (registered last; the command lives in its own module)
+main.add_command(eval_command, name="eval")
+
 if __name__ == "__main__":  # pragma: no cover
     main()
