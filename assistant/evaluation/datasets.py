@@ -149,6 +149,10 @@ def _read_multihop(text: str, where: str):
         evidence = record.get("evidence_list") or []
         if not isinstance(evidence, list) or not all(isinstance(e, dict) for e in evidence):
             raise InputError(record_where, "evidence_list is not a list of objects", "give evidence as [{fact, title, ...}]")
+        for number, item in enumerate(evidence):
+            if not isinstance(item.get("fact"), str) or not item["fact"].strip():
+                raise InputError(record_where, f"evidence_list[{number}] has no fact",
+                                 "every MultiHop-RAG evidence item quotes its sentence in 'fact'")
         kind = str(record["question_type"]).removesuffix("_query")
         converted = {
             "id": str(index),
@@ -157,7 +161,7 @@ def _read_multihop(text: str, where: str):
             "type": kind,
             "evidence": [_multihop_evidence(e) for e in evidence],
         }
-        yield _validated(converted, record_where, "each evidence item needs a fact")
+        yield _validated(converted, record_where, "check the record against queries-dev.json's shape")
 
 
 def _multihop_evidence(item: dict) -> dict:
