@@ -1,0 +1,92 @@
+"""Request and response bodies of the REST API (they are also its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ..filters import SearchFilters
+from ..models import Answer, Passage
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, description="The question; at most ASSISTANT_MAX_QUESTION_CHARS characters.",
+                          examples=["What did the expert say about China?"])
+    k: int | None = Field(None, ge=1, le=100, description="Passages to retrieve (default: ASSISTANT_RETRIEVAL_K).")
+    filters: SearchFilters = Field(default_factory=SearchFilters, description="Outlets, date range, categories.")
+    mode: Literal["extractive", "llm"] | None = Field(
+        None, description="How to write the answer; 'llm' only when configured. Default: ASSISTANT_ANSWER_MODE.")
+
+
+AskResponse = Answer
+
+
+class SearchResponse(BaseModel):
+    query: str
+    filters: SearchFilters
+    passages: list[Passage]
+
+
+class ArticleRow(BaseModel):
+    id: str
+    title: str
+    source: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    category: str | None = None
+    url: str | None = None
+    chunks: int = Field(description="Chunks of the article in the index.")
+
+
+class ArticleList(BaseModel):
+    total: int
+    articles: list[ArticleRow]
+
+
+class FileError(BaseModel):
+    where: str = Field(description="File (and record) as uploaded, e.g. 'news.jsonl:3'.")
+    problem: str
+    fix: str = ""
+
+
+class UploadedArticle(BaseModel):
+    id: str
+    title: str
+    origin: str
+
+
+class UploadResponse(BaseModel):
+    files: int
+    articles: int = Field(description="Articles read from the files.")
+    added: int
+    updated: int
+    unchanged: int
+    failed: int = Field(description="Files and records that could not be indexed; see errors.")
+    chunks_embedded: int
+    seconds: float
+    errors: list[FileError]
+    uploaded: list[UploadedArticle]
+
+
+class Deleted(BaseModel):
+    deleted: str
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    articles: int
+    chunks: int
+    answer_modes: list[str]
+    auth_required: bool
+
+
+class ErrorDetail(BaseModel):
+    message: str = Field(description="What went wrong and how to fix it.")
+    type: str = Field(description="Machine-readable kind, e.g. 'not_found', 'validation_error'.")
+    status: int
+    details: list[dict] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
