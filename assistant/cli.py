@@ -126,6 +126,8 @@ def config():
 
 from .eval_cli import eval_command  # noqa: E402  (registered last; the command lives in its own module)
 main.add_command(eval_command, name="eval")
+from .serve_cli import serve_command  # noqa: E402  (the web server lives in its own module)
+main.add_command(serve_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

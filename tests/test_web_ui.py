@@ -1,0 +1,104 @@
+"""The web chat without a server: HTML rendering of untrusted text, chat turns, queue settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.models import Answer, Citation, Passage
+from assistant.web import render
+
+pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
+HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(1)"> & "quotes"'
+
+
+def make_answer(title=HOSTILE, body_sentence="The bridge opens on Monday.", url="https://example.org/a"):
+    text = f"Intro {HOSTILE}. {body_sentence} Outro."
+    start = 100 + text.index(body_sentence)
+    passage = Passage(chunk_id="a:0", article_id="a", text=text, title=title, source=HOSTILE, start=100,
+                      end=100 + len(text), url=url)
+    citation = Citation(n=1, article_id="a", title=title, source=HOSTILE, author="Eve", published_at="2024-02-01T00:00:00Z",
+                        url=url, chunk_id="a:0", quote=body_sentence, start=start, end=start + len(body_sentence),
+                        score=0.9)
+    return Answer(question="q", answer=f"{body_sentence} [1] {HOSTILE} [7]", abstained=False,
+                  citations=[citation], passages=[passage])
+
+
+def test_untrusted_text_is_escaped_everywhere():
+    answer = make_answer()
+    rows = [{"id": "a", "title": HOSTILE, "source": HOSTILE, "published_at": None, "chunks": 2}]
+    report = {"added": 0, "updated": 0, "unchanged": 0, "files": 1, "chunks_embedded": 0, "seconds": 0.1,
+              "errors": [{"where": HOSTILE, "problem": HOSTILE, "fix": HOSTILE}]}
+    for html in (render.answer_html(answer, 0), render.citation_html(answer, 1, 0),
+                 render.sources_overview_html(answer, 0), render.articles_html(rows),
+                 render.ingest_report_html(report), render.pending_html(HOSTILE), render.error_html(HOSTILE)):
+        assert "<script" not in html and "<img" not in html and 'onerror="' not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_markers_link_only_known_citations():
+    html = render.answer_html(make_answer(), turn=3)
+    assert html.count('href="#cite-3-1"') == 2  # in the text and in the list of sources
+    assert "[7]" in html and "#cite-3-7" not in html
+
+
+def test_citation_panel_marks_the_quote_inside_its_passage():
+    answer = make_answer()
+    html = render.citation_html(answer, 1, 0)
+    assert "<mark>The bridge opens on Monday.</mark>" in html
+    assert html.index("Intro") < html.index("<mark>") < html.index("Outro")
+    assert 'href="https://example.org/a"' in html and 'rel="noopener noreferrer nofollow"' in html
+    assert "Eve · 2024-02-01" in html
+    assert "no source [2]" in render.citation_html(answer, 2, 0)
+
+
+def test_citation_panel_finds_the_quote_when_offsets_do_not_fit():
+    answer = make_answer()
+    answer.citations[0].start += 5  # offsets drifted: fall back to finding the quote
+    assert "<mark>The bridge opens on Monday.</mark>" in render.citation_html(answer, 1, 0)
+    answer.passages = []  # passage missing: the quote alone
+    assert render.highlighted_passage(answer.citations[0], None) == "<mark>The bridge opens on Monday.</mark>"
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("https://example.org/x?a=1&b=2", "https://example.org/x?a=1&b=2"), ("http://e.org", "http://e.org"),
+    ("javascript:alert(1)", None), ("JaVaScRiPt:alert(1)", None), ("data:text/html,x", None), ("//e.org", None),
+    ("", None), (None, None),
+])
+def test_only_http_links_become_links(url, shown):
+    assert render.safe_url(url) == shown
+    html = render.citation_html(make_answer(url=url), 1, 0)
+    assert ('class="source-link" href=' in html) is (shown is not None)
+
+
+def test_chat_turn_streams_then_renders_and_rejects_long_questions(seed_index):
+    from assistant.settings import Settings
+    from assistant.web.chat import answer_turns, open_citation
+    from assistant.web.shared import SharedAssistant
+
+    shared = SharedAssistant(seed_index)
+    steps = list(answer_turns(shared, " What did the expert say about China? ", [], [], [], "", "", [], 5,
+                              "extractive"))
+    assert "pending" in steps[0][0][-1]["content"] and len(steps) >= 2
+    history, answers, panel, box = steps[-1]
+    assert [m["role"] for m in history] == ["user", "assistant"] and box == ""
+    assert len(answers) == 1 and not answers[0].abstained and 'href="#cite-0-1"' in history[1]["content"]
+    assert "<mark>" in open_citation("0:1", answers) and "no longer available" in open_citation("x", answers)
+
+    bad_date = list(answer_turns(shared, "China?", history, answers, [], "someday", "", [], 5, "extractive"))[-1]
+    assert "Check the filters" in bad_date[0][-1]["content"] and len(bad_date[1]) == 1
+
+    limit = Settings().max_question_chars
+    too_long = list(answer_turns(shared, "x" * (limit + 1), [], [], [], "", "", [], 5, "extractive"))[-1]
+    assert f"the limit is {limit}" in too_long[0][-1]["content"] and too_long[1] == []
+
+
+def test_queue_limits_are_deliberate(seed_index):
+    from assistant.web.shared import SharedAssistant
+    from assistant.web.ui import build_ui
+
+    settings = seed_index.settings.model_copy(update={"web_concurrency": 3})
+    demo = build_ui(SharedAssistant(seed_index), settings)
+    limits = {fn.api_name: fn.concurrency_limit for fn in demo.fns.values() if fn.api_name}
+    assert limits["ask"] == 3, "answers: web_concurrency at once"
+    assert limits["upload"] == 1 and limits["delete_article"] == 1, "writes: one at a time"
+    assert limits["open_citation"] is None, "rendering a cited passage is cheap"
