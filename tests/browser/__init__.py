@@ -1,0 +1,1 @@
+"""Helpers for tests against a live server: uvicorn in a thread, headless Chromium."""
