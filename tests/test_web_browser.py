@@ -155,3 +155,14 @@ def test_article_html_and_scripts_are_shown_as_text_never_run(page, live, tmp_pa
     })""")
     assert injected == {"pwned": False, "images": 0, "handlers": 0, "svg": 0, "scripts": 0, "jsLinks": 0,
                         "bold": 0}, injected
+
+
+def test_evaluation_tab_runs_the_bundled_question_set(page):
+    page.get_by_role("tab", name="Evaluation").click()
+    page.locator("#eval-limit input").fill("3")
+    page.locator("#eval-run").click()
+    expect(page.locator("#eval-status")).to_contain_text("Evaluated corpus_questions.jsonl", timeout=60_000)
+    expect(page.locator("#eval-metrics")).to_contain_text("Evaluated 3 questions")
+    expect(page.locator("#eval-charts img").first).to_be_visible()
+    assert page.locator("#eval-charts img").count() >= 2
+    screenshot(page, "evaluation")

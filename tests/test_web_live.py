@@ -104,3 +104,13 @@ def test_rest_answers_concurrent_questions_correctly(live):
         assert [(c["chunk_id"], c["start"], c["end"]) for c in answer["citations"]] == [
             (c["chunk_id"], c["start"], c["end"]) for c in expected[question]["citations"]]
     assert not expected[SEED_QUESTION]["abstained"]
+
+
+def test_gradio_api_runs_a_bundled_question_set(gradio):
+    from assistant.web.evaluation import BUNDLED_SETS
+
+    bundled = str(BUNDLED_SETS / "corpus_questions.jsonl")
+    status, metrics, charts, files = gradio.predict(bundled, None, 3, 10, api_name="/evaluate")
+    assert "Evaluated corpus_questions.jsonl" in status
+    assert "Evaluated 3 questions" in metrics and "hits@1" in metrics
+    assert len(charts) >= 2 and {p.rsplit("/", 1)[-1] for p in files} >= {"report.html", "metrics.json"}

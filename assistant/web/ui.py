@@ -6,7 +6,7 @@ import hmac
 
 from .chat import build_chat_tab
 from .corpus import build_corpus_tab
-from .evaluation import build_evaluation_tab
+from .evaluation import build_evaluation_tab, reports_dir
 
 # Runs once on page load. A click on a marker rendered by render.cite_link (href "#cite-TURN-N";
 # the chat's sanitizer drops data- attributes) is remembered in window.newsAssistantCite as
@@ -73,6 +73,7 @@ def mount_options(settings) -> dict:
     options = dict(
         css=CSS, js=CITATION_JS, ssr_mode=False, mcp_server=False, footer_links=["api", "gradio"],
         max_file_size=f"{settings.max_upload_mb:g}mb", show_error=False,
+        allowed_paths=[str(reports_dir(settings))],  # evaluation charts and reports, for display and download
     )
     if settings.api_key is not None:
         key = settings.api_key.get_secret_value()
