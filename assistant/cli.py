@@ -128,6 +128,8 @@ from .eval_cli import eval_command  # noqa: E402  (registered last; the command 
 main.add_command(eval_command, name="eval")
 from .serve_cli import serve_command  # noqa: E402  (the web server lives in its own module)
 main.add_command(serve_command)
+from .chat_cli import chat_command  # noqa: E402  (the interactive chat lives in its own module)
+main.add_command(chat_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

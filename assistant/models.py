@@ -94,6 +94,8 @@ class Citation(BaseModel):
     start: int = Field(description="Character offset of the quote in the article body.")
     end: int
     score: float
+    speaker: str | None = Field(None, description="Who says the quoted words (quotation or reported speech), if anyone.")
+    speaker_role: str | None = Field(None, description="How the article introduces the speaker.")
 
 
 class Answer(BaseModel):

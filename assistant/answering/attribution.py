@@ -48,6 +48,7 @@ class Attribution:
     speaker: str | None
     kind: str = "none"  # "quote" | "reported" | "none"
     cue: str = ""  # the words that named the speaker: "he said", "the international affairs expert noted"
+    mention: str = ""  # how the cue names the speaker: "he", "the international affairs expert", "his"
 
     @property
     def is_speech(self) -> bool:
@@ -234,7 +235,7 @@ class _Reader:
             else:
                 speaker = self._resolve(cue.mention, cue.position)
             if speaker:
-                attribution = Attribution(speaker, "quote", cue.cue)
+                attribution = Attribution(speaker, "quote", cue.cue, cue.mention.text if cue.mention else "")
                 self.seen.setdefault(self._index_of(cue.position), []).append((cue.position, speaker, True, True))
                 self._last_quote_end = quotation.end
                 return attribution
@@ -323,13 +324,13 @@ class _Reader:
             who = subject_mention(expressed.group("who"), last=False)
             speaker = self._resolve(who, span.start + expressed.start("who"))
             if speaker:
-                return Attribution(speaker, "reported", _short(expressed.group(0))), span.start, True
+                return Attribution(speaker, "reported", _short(expressed.group(0)), who.text), span.start, True
         opinion = _OPINION.match(text)
         if opinion:
             word = {"his": "he", "her": "she", "their": "they"}[opinion.group(1).lower()]
             speaker = self._resolve(Mention("pronoun", word, 0, 0, word), span.start)
             if speaker:
-                return Attribution(speaker, "reported", opinion.group(0).strip()), span.start, False
+                return Attribution(speaker, "reported", opinion.group(0).strip(), opinion.group(1)), span.start, False
         for match in speech_verbs(text):
             before = _PARENTHETICAL.sub(" ", text[:match.start()])
             clause = re.split(r"[,;:]\s+", before.rstrip(" ,"))[-1] if len(before.split()) > 6 else before
@@ -339,7 +340,7 @@ class _Reader:
             speaker = self._resolve(who, span.start + match.start())
             if speaker:
                 cue = _short(f"{clause.strip()} {match.group(0)}")
-                return Attribution(speaker, "reported", cue), span.start + match.start(), False
+                return Attribution(speaker, "reported", cue, who.text), span.start + match.start(), False
         for match in _ACCORDING.finditer(text):
             who = subject_mention(re.split(r"[,.;]", text[match.end():])[0], last=False)
             if who is None or (who.kind == "name" and not self._is_person(self._canonical(who.text))
@@ -348,7 +349,7 @@ class _Reader:
             speaker = self._resolve(who, span.start + match.start())
             if speaker:
                 cue = _short(match.group(0) + who.text)
-                return Attribution(speaker, "reported", cue), span.start + match.start(), False
+                return Attribution(speaker, "reported", cue, who.text), span.start + match.start(), False
         return None, 0, False
 
     # --- resolving mentions -------------------------------------------------------------

@@ -1,16 +1,29 @@
-"""Grounded extractive answers: the retrieved sentences that best answer the question, cited."""
+"""Grounded extractive answers: the retrieved sentences that best answer the question, cited.
+
+Sentences are scored by cosine similarity to the question (to the topic, for "What did <person>
+say about <topic>?", keeping only that person's statements). Below ``abstain_threshold`` the
+answerer says it cannot answer; it also declines when the question asks what an outlet reported
+and no article of that outlet is indexed. Chosen sentences are written up by
+:mod:`~assistant.answering.composer` (speaker, date, outlet) and checked by
+:mod:`~assistant.answering.verification` like any other answer.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..embedders import Embedder
-from ..models import Answer, Citation, Passage
+from ..models import Answer, Passage
 from ..sentences import split_sentences
+from .articles import ArticleContext
+from .attribution import NOBODY
+from .composer import Chosen, compose
+from .request import NO_ANSWER, AnswerRequest, no_answer, speaker_matches
+from .verification import Verifier, content_words
 
-NO_ANSWER = "I could not find this in the indexed articles."
+__all__ = ["ExtractiveAnswerer", "Candidate", "candidate_sentences", "NO_ANSWER"]
 
 
 @dataclass
@@ -37,26 +50,36 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
 
 
 class ExtractiveAnswerer:
+    mode = "extractive"
+
     def __init__(self, embedder: Embedder, max_sentences: int = 3, abstain_threshold: float = 0.35,
-                 margin: float = 0.12):
+                 margin: float = 0.12, context: ArticleContext | None = None, verifier: Verifier | None = None,
+                 topic_threshold: float = 0.2):
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.abstain_threshold = abstain_threshold
         self.margin = margin
+        self.context = context or ArticleContext()
+        self.verifier = verifier or Verifier(embedder)
+        self.topic_threshold = topic_threshold
 
-    def score(self, question: str, candidates: list[Candidate]) -> None:
+    # --- scoring and choosing -----------------------------------------------------------
+    def score(self, text: str, candidates: list[Candidate]) -> None:
         if not candidates:
             return
-        vectors = self.embedder.embed([question] + [c.text for c in candidates])
+        vectors = self.embedder.embed([text] + [c.text for c in candidates])
         sims = vectors[1:] @ vectors[0]
         for cand, sim in zip(candidates, sims):
             cand.score = float(sim)
 
-    def select(self, candidates: list[Candidate]) -> list[Candidate]:
+    def select(self, candidates: list[Candidate], threshold: float | None = None,
+               margin: float | None = None) -> list[Candidate]:
+        threshold = self.abstain_threshold if threshold is None else threshold
+        margin = self.margin if margin is None else margin
         ranked = sorted(candidates, key=lambda c: -c.score)
-        if not ranked or ranked[0].score < self.abstain_threshold:
+        if not ranked or ranked[0].score < threshold:
             return []
-        floor = max(self.abstain_threshold, ranked[0].score - self.margin)
+        floor = max(threshold, ranked[0].score - margin)
         chosen: list[Candidate] = []
         for cand in ranked:
             if cand.score < floor or len(chosen) >= self.max_sentences:
@@ -66,33 +89,96 @@ class ExtractiveAnswerer:
             chosen.append(cand)
         return chosen
 
-    def answer(self, question: str, passages: list[Passage]) -> Answer:
-        candidates = candidate_sentences(passages)
-        self.score(question, candidates)
-        chosen = self.select(candidates)
-        trace = {
-            "candidates": len(candidates),
-            "best_score": round(max((c.score for c in candidates), default=0.0), 4),
-            "abstain_threshold": self.abstain_threshold,
-        }
+    # --- answering ----------------------------------------------------------------------
+    def answer(self, question: str, passages: list[Passage], request: AnswerRequest | None = None) -> Answer:
+        request = request or AnswerRequest(question)
+        candidates = [c for c in candidate_sentences(passages) if (c.passage.article_id, c.start) not in request.exclude]
+        trace: dict = {"candidates": len(candidates), "abstain_threshold": self.abstain_threshold,
+                       "request": request.as_trace()}
+        if request.unknown_outlets:
+            names = " or ".join(request.unknown_outlets)
+            trace.update(abstain_reason=f"no indexed articles from {names}", best_score=None, confidence=0.0)
+            return self._abstain(question, passages, trace, f"no articles from {names} are indexed")
+        if request.speaker is not None:
+            chosen, reason = self._speaker_statements(question, request, candidates, trace)
+        else:
+            self.score(question, candidates)
+            chosen, reason = self.select(candidates), None
+            trace["best_score"] = round(max((c.score for c in candidates), default=0.0), 4)
+            trace["confidence"] = trace["best_score"]
         if not chosen:
-            return Answer(question=question, answer=NO_ANSWER, abstained=True, passages=passages, trace=trace)
-        citations, parts = [], []
-        for n, cand in enumerate(self._in_reading_order(chosen), start=1):
-            p = cand.passage
-            citations.append(Citation(
-                n=n, article_id=p.article_id, title=p.title, source=p.source, author=p.author,
-                published_at=p.published_at, url=p.url, chunk_id=p.chunk_id, quote=cand.text,
-                start=cand.start, end=cand.end, score=round(cand.score, 4),
-            ))
-            parts.append(f"{cand.text} [{n}]")
-        return Answer(question=question, answer=" ".join(parts), abstained=False, citations=citations,
-                      passages=passages, trace=trace)
+            trace.setdefault("abstain_reason", reason or "no sentence is relevant enough")
+            return self._abstain(question, passages, trace, reason)
+        return self._write(question, passages, chosen, request, trace)
 
-    @staticmethod
-    def _in_reading_order(chosen: list[Candidate]) -> list[Candidate]:
-        """Best article first; within an article, sentences in the order they appear."""
-        article_rank = {}
+    def answer_stream(self, question: str, passages: list[Passage],
+                      request: AnswerRequest | None = None) -> Iterator[str | Answer]:
+        answer = self.answer(question, passages, request)
+        paragraphs = answer.answer.split("\n\n")
+        for i, paragraph in enumerate(paragraphs):
+            yield (paragraph + ("\n\n" if i < len(paragraphs) - 1 else ""))
+        yield answer
+
+    def _speaker_statements(self, question: str, request: AnswerRequest, candidates: list[Candidate],
+                            trace: dict) -> tuple[list[Candidate], str | None]:
+        """The asked person's sentences, the ones closest to the topic first."""
+        asked = request.speaker
+        theirs = []
+        for cand in candidates:
+            speech = self.context.speech(cand.passage)
+            attribution = speech.at(cand.start, cand.end)
+            if speaker_matches(asked, attribution.speaker, speech.role_of(attribution.speaker), attribution.cue):
+                theirs.append(cand)
+        trace["speaker_sentences"] = len(theirs)
+        who = asked.person
+        if not theirs:
+            trace.update(best_score=0.0, confidence=0.0)
+            return [], f"no statements by {who} were found"
+        if asked.topic:
+            self.score(asked.topic, theirs)
+            topic_words = content_words(asked.topic)
+            for cand in theirs:  # naming the topic outright counts
+                if topic_words and topic_words <= content_words(cand.text):
+                    cand.score += 0.1
+            trace["best_score"] = round(max(c.score for c in theirs), 4)
+            chosen = self.select(theirs, self.topic_threshold)
+        else:  # "What else did he say?": their statements most related to the question
+            self.score(question, theirs)
+            trace["best_score"] = round(max(c.score for c in theirs), 4)
+            chosen = self.select(theirs, threshold=-1.0, margin=2.0)
+        trace["confidence"] = trace["best_score"]
+        if not chosen:
+            return [], f"{who} said nothing about {asked.topic} in the retrieved articles"
+        return chosen, None
+
+    def _write(self, question: str, passages: list[Passage], chosen: list[Candidate], request: AnswerRequest,
+               trace: dict) -> Answer:
+        items = []
         for cand in chosen:
-            article_rank.setdefault(cand.passage.article_id, len(article_rank))
-        return sorted(chosen, key=lambda c: (article_rank[c.passage.article_id], c.start))
+            speech = self.context.speech(cand.passage)
+            attribution = speech.at(cand.start, cand.end)
+            if not _speech_in(cand.text, attribution):
+                attribution = NOBODY
+            items.append(Chosen(cand.passage, cand.start, cand.end, cand.text, cand.score, attribution,
+                                speech.role_of(attribution.speaker)))
+        recency = bool(request.timeframe and request.timeframe.recency)
+        composed = compose(items, newest_first=recency)
+        verified = self.verifier.verify(composed.text, {c.n: c.quote for c in composed.citations})
+        trace["groups"] = composed.groups
+        trace["verification"] = verified.as_trace()
+        used = set(verified.used)
+        citations = [c for c in composed.citations if c.n in used]
+        if not citations:
+            trace["abstain_reason"] = "verification removed every sentence"
+            return self._abstain(question, passages, trace, None)
+        return Answer(question=question, answer=verified.text, abstained=False, citations=citations,
+                      passages=passages, trace=trace, mode=self.mode)
+
+    def _abstain(self, question: str, passages: list[Passage], trace: dict, reason: str | None) -> Answer:
+        return Answer(question=question, answer=no_answer(reason), abstained=True, passages=passages,
+                      trace=trace, mode=self.mode)
+
+
+def _speech_in(text: str, attribution) -> bool:
+    """Attribute only sentences that are speech: the sentence has a speaker and is not a headline."""
+    return attribution.is_speech and bool(re.search(r"\w", text))
