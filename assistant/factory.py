@@ -7,12 +7,12 @@ from pathlib import Path
 from .settings import Settings
 
 
-def build_assistant(settings: Settings | None = None, embedder=None):
+def build_assistant(settings: Settings | None = None, embedder=None, chat_model=None):
     """An :class:`~assistant.service.Assistant` for ``settings``; heavy parts load lazily.
 
-    ``embedder`` lets callers (tests, apps) share one loaded model between assistants.
+    ``embedder`` lets callers (tests, apps) share one loaded model between assistants;
+    ``chat_model`` replaces the LLM built from settings (any LangChain chat model).
     """
-    from .answering.extractive import ExtractiveAnswerer
     from .embedders import SentenceTransformerEmbedder
     from .indexer import Indexer
     from .lexical import BM25Index
@@ -30,8 +30,35 @@ def build_assistant(settings: Settings | None = None, embedder=None):
         dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight,
         source_routing=settings.source_routing, source_weight=settings.source_weight,
     ))
-    answerer = ExtractiveAnswerer(embedder, settings.answer_sentences, settings.abstain_threshold)
-    return Assistant(settings, store, bm25, retriever, answerer, Indexer(store, embedder, chunker))
+    if settings.answer_mode == "llm" and chat_model is None:
+        from .answering.llm import make_chat_model
+
+        chat_model = make_chat_model(settings)
+    answerer = make_answerer(settings, embedder, store, chat_model)
+    prompts = getattr(answerer, "prompts", None)
+    return Assistant(settings, store, bm25, retriever, answerer, Indexer(store, embedder, chunker),
+                     chat_model=chat_model if settings.answer_mode == "llm" else None, prompts=prompts)
+
+
+def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mode: str | None = None):
+    """The answer writer for ``mode`` (default: settings.answer_mode), verified the same way in both modes."""
+    from .answering.articles import ArticleContext
+    from .answering.verification import Verifier
+
+    context = ArticleContext(store.article_chunks if store is not None else None)
+    verifier = Verifier(embedder, settings.verify_min_overlap, settings.verify_min_similarity,
+                        policy=settings.unsupported_sentences)
+    if (mode or settings.answer_mode) == "llm":
+        from .answering.llm import LLMAnswerer, make_chat_model
+        from .answering.prompts import Prompts
+
+        return LLMAnswerer(chat_model or make_chat_model(settings), Prompts(settings.prompts_dir), verifier, context,
+                           max_passages=settings.llm_passages,
+                           model_name=f"{settings.llm_provider}:{settings.llm_model}" if settings.llm_model else "")
+    from .answering.extractive import ExtractiveAnswerer
+
+    return ExtractiveAnswerer(embedder, settings.answer_sentences, settings.abstain_threshold, context=context,
+                              verifier=verifier)
 
 
 def _bm25_folder(settings: Settings) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -84,4 +84,32 @@ class Settings(BaseSettings):
     web_concurrency: int = Field(
         2, ge=1, le=64, description="Questions the web chat answers at once; others wait in its queue. Answering "
                                    "is CPU-bound, so more than the number of cores only adds latency.",
+    )
+
+    # answers and LLM
+    llm_provider: Literal["none", "ollama", "openai"] = Field(
+        "none", description="Chat model for ASSISTANT_ANSWER_MODE=llm: 'ollama' (local) or 'openai' (any "
+        "OpenAI-compatible server); needs `pip install news-assistant[llm]`."
+    )
+    llm_model: str = Field("", description="Chat model name, e.g. 'llama3.1' (Ollama) or 'gpt-4o-mini' (OpenAI).")
+    llm_base_url: str = Field("", description="Server URL; empty = the provider's default (Ollama: localhost:11434).")
+    llm_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("llm_api_key", "ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the 'openai' provider, read from ASSISTANT_LLM_API_KEY or OPENAI_API_KEY.",
+    )
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of the chat model.")
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the chat model.")
+    llm_passages: int = Field(8, ge=1, le=30, description="Retrieved passages shown to the chat model.")
+    verify_min_overlap: float = Field(
+        0.5, ge=0, le=1, description="A cited passage supports a sentence holding this share of its content words."
+    )
+    verify_min_similarity: float = Field(
+        0.6, ge=-1, le=1, description="…or when this similar (embedding cosine) with some word overlap."
+    )
+    unsupported_sentences: Literal["remove", "flag"] = Field(
+        "remove", description="What happens to answer sentences no cited passage supports."
+    )
+    time_filters: bool = Field(True, description="Turn time words in questions ('in November') into date filters.")
+    reference_date: str | None = Field(
+        None, description="'Today' for 'last week' in questions (YYYY-MM-DD); default: newest indexed article."
     )
