@@ -163,6 +163,12 @@ def _describe(r: QuestionResult) -> dict:
     }
 
 
+def _scores_line(q: dict) -> list[str]:
+    if q["evidence_recall"] is None:
+        return []
+    return [f"evidence recall@10 {q['evidence_recall']:.2f}", f"first hit at rank {q['first_hit'] or 'none'}"]
+
+
 def _snippet(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= SNIPPET else text[:SNIPPET].rsplit(" ", 1)[0] + "…"
@@ -210,10 +216,8 @@ def _markdown(summary: dict, images, misses: list[dict], wrong: list[dict]) -> s
 
 
 def _md_question(n: int, q: dict) -> list[str]:
-    recall = "—" if q["evidence_recall"] is None else f"{q['evidence_recall']:.2f}"
-    out = [f"### {n}. {q['question']}", "",
-           f"Type **{q['type']}**, expected answer: {q['expected'] or '—'}; evidence recall@10 {recall}, "
-           f"first hit at rank {q['first_hit'] or 'none'}.", ""]
+    out = [f"### {n}. {q['question']}", "", f"Type **{q['type']}**, expected answer: {q['expected'] or '—'}"
+           + "".join(f"; {part}" for part in _scores_line(q)) + ".", ""]
     if q["gold"]:
         out.append("Gold evidence:")
         out += [f"- “{g['fact'] or '(whole article)'}” — {g['title'] or '?'} ({g['source'] or 'unknown source'})"
@@ -276,10 +280,9 @@ def _html(summary: dict, images, misses: list[dict], wrong: list[dict]) -> str:
 
 
 def _html_question(n: int, q: dict) -> str:
-    recall = "—" if q["evidence_recall"] is None else f"{q['evidence_recall']:.2f}"
     parts = [f'<div class="q"><h3>{n}. {_e(q["question"])}</h3>',
-             f'<p class=meta>Type <b>{_e(q["type"])}</b> · expected answer: {_e(q["expected"] or "—")} · '
-             f'evidence recall@10 {_e(recall)} · first hit at rank {_e(q["first_hit"] or "none")}</p>']
+             f'<p class=meta>Type <b>{_e(q["type"])}</b> · expected answer: {_e(q["expected"] or "—")}'
+             + "".join(f" · {_e(part)}" for part in _scores_line(q)) + "</p>"]
     if q["gold"]:
         items = "".join(f"<li><blockquote>“{_e(g['fact'] or '(whole article)')}”</blockquote>"
                         f"<span class=meta>{_e(g['title'] or '?')} ({_e(g['source'] or 'unknown source')})</span></li>"
