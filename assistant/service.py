@@ -89,9 +89,9 @@ class Assistant:
         effective = given
         notes = {}
         if timeframe.is_filter and self.settings.time_filters and not (given.since or given.until):
-            effective = given.model_copy(update={
-                "since": timeframe.since.isoformat() if timeframe.since else None,
-                "until": timeframe.until.isoformat() if timeframe.until else None})
+            effective = SearchFilters(**{**given.model_dump(),
+                                         "since": timeframe.since.isoformat() if timeframe.since else None,
+                                         "until": timeframe.until.isoformat() if timeframe.until else None})
             notes["time_filter"] = {"since": effective.since, "until": effective.until,
                                     "from_words": timeframe.phrases}
         elif follow.filters is not None and given.is_empty():

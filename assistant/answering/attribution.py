@@ -454,8 +454,13 @@ def _subject_after(text: str) -> Mention | None:
     words = head.split()
     if not words:
         return None
-    found = subject_mention(" ".join(words[:8]), last=False)
-    if found is None or found.start > 12:
+    head_text = " ".join(words[:8])
+    found = subject_mention(head_text, last=False)
+    if found is None:
+        return None
+    lead = head_text[:found.start].split()
+    # Only a short role may stand between the verb and the name: "said harbour master Ana Lopez".
+    if len(lead) > 4 or any(w[:1].isupper() for w in lead if w.lower() not in ("the", "a", "an")):
         return None
     return found
 

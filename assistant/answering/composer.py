@@ -36,9 +36,17 @@ class Chosen:
 
 @dataclass
 class Composed:
-    text: str
+    paragraphs: list[tuple[str, str]]  # (heading, sentences with [n]) per article
     citations: list[Citation]
     groups: list[dict]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(join_heading(h, body) for h, body in self.paragraphs)
+
+
+def join_heading(heading: str, body: str) -> str:
+    return f"{heading} — {body}" if heading else body
 
 
 def as_of(published_at: str | None) -> str | None:
@@ -59,7 +67,7 @@ def compose(chosen: list[Chosen], newest_first: bool = False, start_number: int 
     dated = {g[0].passage.published_at[:10] for g in groups if g[0].passage.published_at}
     latest = max(dated) if len(dated) > 1 else None
     citations: list[Citation] = []
-    paragraphs: list[str] = []
+    paragraphs: list[tuple[str, str]] = []
     trace: list[dict] = []
     introduced: set[str] = set()
     number = start_number
@@ -72,11 +80,10 @@ def compose(chosen: list[Chosen], newest_first: bool = False, start_number: int 
             sentences.append(f"{render(item, introduced)} [{number}]")
             citations.append(_citation(number, item))
             number += 1
-        text = " ".join(sentences)
-        paragraphs.append(f"{heading} — {text}" if heading else text)
+        paragraphs.append((heading, " ".join(sentences)))
         trace.append({"source": passage.source, "published_at": passage.published_at, "article_id": passage.article_id,
                       "latest": bool(latest and day == latest), "citations": [c.n for c in citations[-len(group):]]})
-    return Composed("\n\n".join(paragraphs), citations, trace)
+    return Composed(paragraphs, citations, trace)
 
 
 def _groups(chosen: list[Chosen]) -> list[list[Chosen]]:

@@ -19,9 +19,9 @@ from ..models import Answer, Passage
 from ..sentences import split_sentences
 from .articles import ArticleContext
 from .attribution import NOBODY
-from .composer import Chosen, compose
+from .composer import Chosen, compose, join_heading
 from .request import NO_ANSWER, AnswerRequest, no_answer, speaker_matches
-from .verification import Verifier, content_words
+from .verification import Verified, Verifier, content_words
 
 __all__ = ["ExtractiveAnswerer", "Candidate", "candidate_sentences", "NO_ANSWER"]
 
@@ -104,6 +104,8 @@ class ExtractiveAnswerer:
         else:
             self.score(question, candidates)
             chosen, reason = self.select(candidates), None
+            if chosen and request.compares:
+                chosen = self._per_outlet(candidates, request.outlets) or chosen
             trace["best_score"] = round(max((c.score for c in candidates), default=0.0), 4)
             trace["confidence"] = trace["best_score"]
         if not chosen:
@@ -118,6 +120,14 @@ class ExtractiveAnswerer:
         for i, paragraph in enumerate(paragraphs):
             yield (paragraph + ("\n\n" if i < len(paragraphs) - 1 else ""))
         yield answer
+
+    def _per_outlet(self, candidates: list[Candidate], outlets: list[str]) -> list[Candidate]:
+        """For questions comparing outlets: the best sentences of each named outlet."""
+        share = max(1, self.max_sentences // len(outlets))
+        chosen: list[Candidate] = []
+        for outlet in outlets:
+            chosen += self.select([c for c in candidates if c.passage.source == outlet])[:share]
+        return chosen
 
     def _speaker_statements(self, question: str, request: AnswerRequest, candidates: list[Candidate],
                             trace: dict) -> tuple[list[Candidate], str | None]:
@@ -163,7 +173,14 @@ class ExtractiveAnswerer:
                                 speech.role_of(attribution.speaker)))
         recency = bool(request.timeframe and request.timeframe.recency)
         composed = compose(items, newest_first=recency)
-        verified = self.verifier.verify(composed.text, {c.n: c.quote for c in composed.citations})
+        evidence = {c.n: c.quote for c in composed.citations}
+        paragraphs, checks = [], []
+        for heading, body in composed.paragraphs:  # headings (outlet, date) are not claims: verify the bodies
+            checked = self.verifier.verify(body, evidence)
+            checks += checked.checks
+            if checked.text:
+                paragraphs.append(join_heading(heading, checked.text))
+        verified = Verified("\n\n".join(paragraphs), checks)
         trace["groups"] = composed.groups
         trace["verification"] = verified.as_trace()
         used = set(verified.used)

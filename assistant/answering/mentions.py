@@ -41,6 +41,8 @@ ROLE_NOUNS = {
     "influencer", "creator", "producer", "filmmaker", "director", "astronaut", "specialist", "scholar",
     "scrum-half", "fly-half", "hooker", "prop", "flanker", "lock", "wing", "centre", "center", "winger",
     "full-back", "fullback", "keeper", "batsman", "all-rounder", "opener", "spinner", "pacer", "cyclist",
+    "master", "resident", "witness", "fan", "member", "employee", "nurse", "pilot", "farmer", "worker",
+    "student", "parent", "organiser", "organizer", "inventor", "campaigner", "protester", "lawmaker",
     "vice-president", "consultant", "banker", "trader", "novelist", "poet", "reporter",
 }
 # Nouns for organisations: "the company said" refers back to the organisation the text is about.

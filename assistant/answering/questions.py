@@ -59,8 +59,9 @@ def parse_speaker_question(question: str) -> SpeakerQuestion | None:
         said = pronoun(person)
         if said is not None and said.start == 0 and len(person.split()) == 1:
             return SpeakerQuestion(person, topic, "pronoun", said.head)
-        if role is not None and not person[:1].isupper() or (role and person.lower().startswith("the ")):
-            return SpeakerQuestion(person, topic, "nominal", role.head)
+        if person.lower().startswith(("the ", "a ", "an ", "this ", "that ")):
+            # "the expert", "the harbour master": a role; its last word is what the article calls them.
+            return SpeakerQuestion(person, topic, "nominal", role.head if role else person.split()[-1].lower())
         return SpeakerQuestion(_strip_titles(person), topic, "name")
     return None
 
