@@ -52,20 +52,49 @@ def sample(queries: list[dict], per_type: int, seed: int) -> list[dict]:
     return picked
 
 
-def run(assistant, questions: list[dict], progress: bool = True) -> list[dict]:
-    rows = []
+def row(q: dict, answer) -> dict:
+    facts = [e["fact"] for e in q.get("evidence_list", [])]
+    return {
+        "query": q["query"], "type": q["question_type"], "abstained": answer.abstained,
+        "confidence": answer.trace.get("confidence", answer.trace.get("best_score")),
+        "citations": [{"quote": c.quote, "correct": citation_correct(c.quote, facts)} for c in answer.citations],
+        "ms": answer.timings_ms.get("total"),
+    }
+
+
+def run(assistant, questions: list[dict], baseline=None, progress: bool = True) -> tuple[list[dict], list[dict]]:
+    """Rows for ``assistant.ask``; with ``baseline`` (an answerer), also rows for it on the same
+    retrieval (``assistant.search`` of the question, no filters)."""
+    rows, base_rows = [], []
     for i, q in enumerate(questions, start=1):
-        answer = assistant.ask(q["query"])
-        facts = [e["fact"] for e in q.get("evidence_list", [])]
-        rows.append({
-            "query": q["query"], "type": q["question_type"], "abstained": answer.abstained,
-            "confidence": answer.trace.get("confidence", answer.trace.get("best_score")),
-            "citations": [{"quote": c.quote, "correct": citation_correct(c.quote, facts)} for c in answer.citations],
-            "ms": answer.timings_ms.get("total"),
-        })
+        rows.append(row(q, assistant.ask(q["query"])))
+        if baseline is not None:
+            started = time.perf_counter()
+            answer = baseline.answer(q["query"], assistant.search(q["query"]))
+            answer.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
+            base_rows.append(row(q, answer))
         if progress and i % 25 == 0:
             print(f"  {i}/{len(questions)}", file=sys.stderr, flush=True)
-    return rows
+    return rows, base_rows
+
+
+def baseline_answerer(assistant, commit: str):
+    """The extractive answerer as it was at ``commit`` (loaded from git), on the same embedder."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    source = subprocess.run(["git", "show", f"{commit}:assistant/answering/extractive.py"], capture_output=True,
+                            text=True, check=True, cwd=Path(__file__).resolve().parents[1]).stdout
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "baseline_extractive.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("assistant.answering._baseline_extractive", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    settings = assistant.settings
+    return module.ExtractiveAnswerer(assistant.indexer.embedder, settings.answer_sentences, settings.abstain_threshold)
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -109,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="Write per-question rows and the summary as JSON.")
     parser.add_argument("--sweep", action="store_true", help="Also show abstain rates per confidence threshold.")
     parser.add_argument("--rows", type=Path, help="Summarize a previous --out file instead of asking again.")
+    parser.add_argument("--baseline", metavar="COMMIT",
+                        help="Also run the extractive answerer of COMMIT on the same retrieval (paired before/after).")
     args = parser.parse_args(argv)
 
+    base_rows: list[dict] = []
     if args.rows:
         rows = json.loads(args.rows.read_text())["rows"]
     else:
@@ -126,14 +158,20 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         questions = sample(json.loads(queries_file.read_text()), args.per_type, args.seed)
         started = time.perf_counter()
-        rows = run(assistant, questions)
+        baseline = baseline_answerer(assistant, args.baseline) if args.baseline else None
+        rows, base_rows = run(assistant, questions, baseline)
         print(f"asked {len(rows)} questions in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     summary = summarize(rows)
     if args.sweep:
         summary["sweep"] = sweep(rows, [round(0.30 + 0.025 * i, 3) for i in range(17)])
+    out = {"summary": summary, "rows": rows}
+    if base_rows:
+        out["baseline"] = {"commit": args.baseline, "summary": summarize(base_rows), "rows": base_rows}
+        if args.sweep:
+            out["baseline"]["summary"]["sweep"] = sweep(base_rows, [round(0.30 + 0.025 * i, 3) for i in range(17)])
     if args.out:
-        args.out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1, ensure_ascii=False))
-    print(json.dumps(summary, indent=2))
+        args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False))
+    print(json.dumps({k: v["summary"] if k == "baseline" else v for k, v in out.items() if k != "rows"}, indent=2))
     return 0
 
 

@@ -92,7 +92,8 @@ class ExtractiveAnswerer:
     # --- answering ----------------------------------------------------------------------
     def answer(self, question: str, passages: list[Passage], request: AnswerRequest | None = None) -> Answer:
         request = request or AnswerRequest(question)
-        candidates = [c for c in candidate_sentences(passages) if (c.passage.article_id, c.start) not in request.exclude]
+        candidates = [c for c in candidate_sentences(passages)
+                      if (c.passage.article_id, c.start) not in request.exclude and _answers_something(c.text)]
         trace: dict = {"candidates": len(candidates), "abstain_threshold": self.abstain_threshold,
                        "request": request.as_trace()}
         if request.unknown_outlets:
@@ -102,6 +103,8 @@ class ExtractiveAnswerer:
         if request.speaker is not None:
             chosen, reason = self._speaker_statements(question, request, candidates, trace)
         else:
+            if request.outlets:  # "the TechCrunch article on …": evidence from the outlets named
+                candidates = [c for c in candidates if c.passage.source in request.outlets] or candidates
             self.score(question, candidates)
             chosen, reason = self.select(candidates), None
             if chosen and request.compares:
@@ -194,6 +197,11 @@ class ExtractiveAnswerer:
     def _abstain(self, question: str, passages: list[Passage], trace: dict, reason: str | None) -> Answer:
         return Answer(question=question, answer=no_answer(reason), abstained=True, passages=passages,
                       trace=trace, mode=self.mode)
+
+
+def _answers_something(text: str) -> bool:
+    """Not a question ("And who was this defendant?") and not a fragment ("Photo:")."""
+    return len(text.split()) >= 4 and not text.rstrip(" ”’\"'").endswith("?")
 
 
 def _speech_in(text: str, attribution) -> bool:
