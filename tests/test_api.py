@@ -62,11 +62,20 @@ def test_ask_returns_a_cited_answer(client):
     answer = response.json()
     assert answer["abstained"] is False and answer["question"] == SEED_QUESTION
     assert [c["n"] for c in answer["citations"]] == list(range(1, len(answer["citations"]) + 1))
+    assert all(f"[{c['n']}]" in answer["answer"] for c in answer["citations"])
     first = answer["citations"][0]
-    assert "[1]" in answer["answer"] and first["quote"] in answer["answer"]
     passage = next(p for p in answer["passages"] if p["chunk_id"] == first["chunk_id"])
     assert passage["text"][first["start"] - passage["start"]:first["end"] - passage["start"]] == first["quote"]
     assert len(answer["passages"]) <= 3 and {"retrieve", "answer", "total"} <= set(answer["timings_ms"])
+
+
+def test_follow_up_question_refers_back_through_history(client):
+    first = client.post("/api/ask", json={"question": SEED_QUESTION}).json()
+    turn = {key: first[key] for key in ("question", "answer", "citations")}
+    follow = client.post("/api/ask", json={"question": "What else did he say?", "history": [turn]}).json()
+    assert follow["question"] == "What else did he say?" and not follow["abstained"]
+    assert "Zhelikhovsky" in follow["trace"]["standalone_question"]
+    assert {c["start"] for c in follow["citations"]}.isdisjoint({c["start"] for c in first["citations"]})
 
 
 def test_ask_with_filters_that_exclude_everything_abstains(client):
@@ -132,7 +141,7 @@ def test_upload_list_ask_and_delete(make_client, tmp_path):
     answer = client.post("/api/ask", json={"question": "When did the harbour bridge reopen?",
                                            "filters": {"sources": ["Port Gazette"]}}).json()
     assert answer["citations"] and answer["citations"][0]["article_id"] == uploaded["id"]
-    assert "Monday" in answer["answer"]
+    assert "Monday" in answer["citations"][0]["quote"]
 
     again = client.post("/api/articles", files={"files": ("story.json", good.read_bytes(), "application/json")})
     assert again.status_code == 200 and again.json()["unchanged"] == 1, "nothing new: 200, not 201"

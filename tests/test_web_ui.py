@@ -47,7 +47,9 @@ def test_citation_panel_marks_the_quote_inside_its_passage():
     assert "<mark>The bridge opens on Monday.</mark>" in html
     assert html.index("Intro") < html.index("<mark>") < html.index("Outro")
     assert 'href="https://example.org/a"' in html and 'rel="noopener noreferrer nofollow"' in html
-    assert "Eve · 2024-02-01" in html
+    assert "Eve · 2024-02-01" in html and "Said by" not in html
+    answer.citations[0].speaker, answer.citations[0].speaker_role = "Ada <b>Lovelace</b>", "the mayor"
+    assert "Said by Ada &lt;b&gt;Lovelace&lt;/b&gt;, the mayor" in render.citation_html(answer, 1, 0)
     assert "no source [2]" in render.citation_html(answer, 2, 0)
 
 
@@ -84,8 +86,13 @@ def test_chat_turn_streams_then_renders_and_rejects_long_questions(seed_index):
     assert len(answers) == 1 and not answers[0].abstained and 'href="#cite-0-1"' in history[1]["content"]
     assert "<mark>" in open_citation("0:1", answers) and "no longer available" in open_citation("x", answers)
 
+    follow = list(answer_turns(shared, "What else did he say?", history, answers, [], "", "", [], 5, "extractive"))
+    history, answers = follow[-1][0], follow[-1][1]
+    assert len(answers) == 2 and "Zhelikhovsky" in answers[1].trace["standalone_question"], "history is passed on"
+    assert 'href="#cite-1-1"' in history[3]["content"], "markers of the second answer name its turn"
+
     bad_date = list(answer_turns(shared, "China?", history, answers, [], "someday", "", [], 5, "extractive"))[-1]
-    assert "Check the filters" in bad_date[0][-1]["content"] and len(bad_date[1]) == 1
+    assert "Check the filters" in bad_date[0][-1]["content"] and len(bad_date[1]) == 2
 
     limit = Settings().max_question_chars
     too_long = list(answer_turns(shared, "x" * (limit + 1), [], [], [], "", "", [], 5, "extractive"))[-1]
@@ -102,3 +109,27 @@ def test_queue_limits_are_deliberate(seed_index):
     assert limits["ask"] == 3, "answers: web_concurrency at once"
     assert limits["upload"] == 1 and limits["delete_article"] == 1, "writes: one at a time"
     assert limits["open_citation"] is None, "rendering a cited passage is cheap"
+
+
+def test_answer_mode_is_chosen_per_question_only_when_an_llm_is_configured(seed_index, embedder):
+    from assistant import Settings, build_assistant
+    from assistant.errors import ConfigError
+    from assistant.web.shared import SharedAssistant
+    from fakes import ScriptedChatModel, passage_number
+
+    question = "What did the expert say about China?"
+    extractive_only = SharedAssistant(seed_index)
+    assert extractive_only.answer_modes() == ["extractive"]
+    with pytest.raises(ConfigError, match="ASSISTANT_ANSWER_MODE=llm"):
+        extractive_only.ask(question, mode="llm")
+
+    model = ScriptedChatModel(replies=[
+        lambda prompt: f"Moscow asks Beijing for help. [{passage_number(prompt, 'asks Beijing for help')}]"])
+    llm = build_assistant(Settings(data_dir=seed_index.settings.data_dir, answer_mode="llm"), embedder=embedder,
+                          chat_model=model)
+    shared = SharedAssistant(llm)
+    assert shared.answer_modes() == ["extractive", "llm"]
+    quoted = shared.ask(question, mode="extractive")
+    assert quoted.mode == "extractive" and not quoted.abstained and model.calls == []
+    written = shared.ask(question)
+    assert written.mode == "llm" and len(model.calls) == 1 and "Beijing" in written.answer

@@ -41,7 +41,8 @@ def build_router(shared, settings) -> APIRouter:
                  summary="Answer a question from the indexed articles, with citations")
     def ask(request: schemas.AskRequest):
         question = question_checked(request.question)
-        return shared.ask(question, request.k, request.filters, mode=request.mode)
+        history = [turn.as_answer() for turn in request.history]
+        return shared.ask(question, request.k, request.filters, mode=request.mode, history=history)
 
     @router.get("/search", response_model=schemas.SearchResponse, tags=["questions"],
                 summary="The passages retrieved for a query")

@@ -7,7 +7,22 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..filters import SearchFilters
-from ..models import Answer, Passage
+from ..models import Answer, Citation, Passage
+
+
+class Turn(BaseModel):
+    """An earlier question and its answer, so a follow-up ("What else did he say?") can refer back.
+
+    Send the earlier answer's citations too: they tell who "he" is and what was already quoted.
+    """
+
+    question: str = Field(max_length=10_000)
+    answer: str = Field(max_length=20_000)
+    citations: list[Citation] = Field(default_factory=list, max_length=50)
+
+    def as_answer(self) -> Answer:
+        return Answer(question=self.question, answer=self.answer, abstained=not self.citations,
+                      citations=self.citations)
 
 
 class AskRequest(BaseModel):
@@ -17,6 +32,8 @@ class AskRequest(BaseModel):
     filters: SearchFilters = Field(default_factory=SearchFilters, description="Outlets, date range, categories.")
     mode: Literal["extractive", "llm"] | None = Field(
         None, description="How to write the answer; 'llm' only when configured. Default: ASSISTANT_ANSWER_MODE.")
+    history: list[Turn] = Field(default_factory=list, max_length=20,
+                                description="Earlier turns of the conversation, oldest first.")
 
 
 AskResponse = Answer

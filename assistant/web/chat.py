@@ -18,6 +18,7 @@ EXAMPLES = [
     "Why would Putin benefit from stopping military operations?",
     "What does Russia need to reboot?",
 ]
+HISTORY_TURNS = 6  # earlier answers passed along so follow-up questions can refer back
 SOURCES_HINT = "Ask a question; the passages its answer cites appear here."
 
 
@@ -59,7 +60,8 @@ def answer_turns(shared, question, history, answers, outlets, since, until, cate
     try:
         filters = make_filters(outlets, since, until, categories)
         text, answer = "", None
-        for piece in shared.ask_stream(question, int(k) if k else None, filters, mode=mode):
+        earlier = answers[-HISTORY_TURNS:]
+        for piece in shared.ask_stream(question, int(k) if k else None, filters, mode=mode, history=earlier):
             if isinstance(piece, Answer):
                 answer = piece
             else:

@@ -103,12 +103,21 @@ def citation_html(answer: Answer, n: int, turn: int) -> str:
         f'<article class="citation" data-n="{n}">'
         f'<h3><span class="num">[{n}]</span> {esc(citation.title)}</h3>'
         f'<p class="meta">{meta_line(citation) or "outlet, author and date unknown"}</p>'
+        f"{speaker_line(citation)}"
         f"{f'<p>{link}</p>' if link else ''}"
         f'<blockquote class="passage">{highlighted_passage(citation, passage)}</blockquote>'
         f'<p class="span">Quoted characters {citation.start}–{citation.end} of the article.</p>'
         + (f'<p class="others">Other sources of this answer: {others}</p>' if others else "")
         + "</article>"
     )
+
+
+def speaker_line(citation: Citation) -> str:
+    """'Said by NAME, ROLE' when the quote is someone's words."""
+    if not citation.speaker:
+        return ""
+    role = f", {esc(citation.speaker_role)}" if citation.speaker_role else ""
+    return f'<p class="speaker">Said by {esc(citation.speaker)}{role}</p>'
 
 
 def sources_overview_html(answer: Answer, turn: int) -> str:

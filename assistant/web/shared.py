@@ -77,28 +77,27 @@ class SharedAssistant:
             raise ConfigError(f"Answer mode {mode!r} is not available here; LLM answers need "
                               "ASSISTANT_ANSWER_MODE=llm and a configured chat model.")
         if mode not in self._by_mode:  # only "extractive" next to a configured LLM
-            from ..answering.extractive import ExtractiveAnswerer
+            from ..factory import make_answerer
 
             base = self.assistant
-            sibling = copy.copy(base)  # same index and retriever, another answer writer
-            sibling.settings = base.settings.model_copy(update={"answer_mode": mode})
-            sibling.answerer = ExtractiveAnswerer(base.indexer.embedder, base.settings.answer_sentences,
-                                                  base.settings.abstain_threshold)
+            sibling = copy.copy(base)  # same index, retriever and follow-up model; another answer writer
+            sibling.answerer = make_answerer(base.settings, base.indexer.embedder, base.store, mode=mode)
             self._by_mode[mode] = sibling
         return self._by_mode[mode]
 
     # --- reading -------------------------------------------------------------------------
     def ask_stream(self, question: str, k: int | None = None, filters: SearchFilters | None = None,
-                   mode: str | None = None) -> Iterator[str | Answer]:
+                   mode: str | None = None, history: list | None = None) -> Iterator[str | Answer]:
+        """Pieces of the answer, then the Answer; ``history`` (earlier turns) lets follow-ups refer back."""
         assistant = self._for_mode(mode)
         with self.lock.reading():
-            yield from assistant.ask_stream(question, k, filters)
+            yield from assistant.ask_stream(question, k, filters, history=history or None)
 
     def ask(self, question: str, k: int | None = None, filters: SearchFilters | None = None,
-            mode: str | None = None) -> Answer:
+            mode: str | None = None, history: list | None = None) -> Answer:
         assistant = self._for_mode(mode)
         with self.lock.reading():
-            return assistant.ask(question, k, filters)
+            return assistant.ask(question, k, filters, history=history or None)
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None) -> list[Passage]:
         with self.lock.reading():
@@ -135,3 +134,4 @@ class SharedAssistant:
     def delete_article(self, article_id: str) -> bool:
         with self.lock.writing():
             return self.assistant.delete_article(article_id)
+
