@@ -117,6 +117,21 @@ def test_question_about_an_outlet_that_is_not_indexed_is_declined(harbour):
     assert "Bloomberg" in answer.answer and answer.trace["abstain_reason"] == "no indexed articles from Bloomberg"
 
 
+def test_follow_up_keeps_the_previous_date_filter(harbour):
+    first = harbour.ask("Why did the harbour close in November 2023?")
+    second = harbour.ask("What did the engineer say?", history=[first])
+    assert second.trace["followup"]["carried_filters"]["since"] == "2023-11-01T00:00:00Z"
+    assert second.trace["filters"]["until"] == "2023-11-30T00:00:00Z"
+    assert [c.speaker for c in second.citations] == ["Tom Reed"]
+
+
+def test_stream_yields_text_then_the_answer(harbour):
+    pieces = list(harbour.ask_stream("How did the Gazette and the Herald report on the harbour repairs?"))
+    *text, answer = pieces
+    assert all(isinstance(p, str) for p in text) and len(text) == 2
+    assert "".join(text) == answer.answer
+
+
 # --- verification -------------------------------------------------------------------------
 def test_citation_markers_belong_to_the_sentence_they_follow():
     assert split_cited("Moscow asks Beijing for help [1]. China benefits. [2][3] No source here.") == [

@@ -124,7 +124,8 @@ def clean_name(run: str) -> str:
     """A capitalized run without titles, possessives and sentence-opening words."""
     tokens = [_tidy(t) for t in run.replace(",", " ").split()]
     # Drop everything up to the last title word: "U.S. Attorney General Merrick Garland".
-    last_title = max((i for i, t in enumerate(tokens) if t.lower().rstrip(".") in TITLE_WORDS), default=-1)
+    titles = TITLE_WORDS | ROLE_NOUNS  # "Engineer Tom Reed", "Attorney General Merrick Garland"
+    last_title = max((i for i, t in enumerate(tokens[:-1]) if t.lower().rstrip(".") in titles), default=-1)
     tokens = tokens[last_title + 1:]
     while tokens and tokens[0].lower() in FUNCTION_WORDS:
         tokens = tokens[1:]
