@@ -133,3 +133,68 @@ def test_answer_mode_is_chosen_per_question_only_when_an_llm_is_configured(seed_
     assert quoted.mode == "extractive" and not quoted.abstained and model.calls == []
     written = shared.ask(question)
     assert written.mode == "llm" and len(model.calls) == 1 and "Beijing" in written.answer
+
+
+def test_corpus_upload_reports_each_bad_file_and_indexes_the_rest(make_assistant, tmp_path):
+    from assistant.web.corpus import upload_files
+    from assistant.web.shared import SharedAssistant
+
+    shared = SharedAssistant(make_assistant())
+    good = tmp_path / "good.md"
+    good.write_text("---\ntitle: Tide tables\nsource: Coast News\n---\nHigh tide is at noon on Sunday.\n",
+                    encoding="utf-8")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    other = tmp_path / "slides.pdf"
+    other.write_bytes(b"%PDF")
+    steps = []
+    html = upload_files(shared, [str(good), str(broken), str(other)], lambda *a, **kw: steps.append(a))
+    assert "1 new" in html and "2 failed" in html
+    assert "<code>broken.json</code>" in html and "<code>slides.pdf</code>: unsupported file type" in html
+    assert str(tmp_path) not in html, "files are named as uploaded"
+    assert steps and [r["title"] for r in shared.articles()] == ["Tide tables"]
+
+
+def test_server_fills_an_empty_index_first_and_cli_serve_is_registered(make_assistant, monkeypatch):
+    from click.testing import CliRunner
+
+    import assistant.cli as cli
+    import assistant.server as server
+
+    assistant = make_assistant()
+    lines = []
+    server.prepare_index(assistant, echo=lines.append)
+    assert not assistant.is_empty() and "indexing" in lines[0] and "Indexed 1 new" in lines[-1]
+    server.prepare_index(assistant, echo=lines.append)
+    assert len(lines) == 2, "a filled index is left alone"
+
+    calls = []
+    monkeypatch.setattr(server, "serve", lambda **kwargs: calls.append(kwargs))
+    result = CliRunner().invoke(cli.main, ["serve", "--host", "0.0.0.0", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert calls[0]["host"] == "0.0.0.0" and calls[0]["port"] == 8123
+
+
+def test_lock_lets_questions_share_and_writes_wait(seed_index):
+    import threading
+
+    from assistant.web.chat import answer_turns
+    from assistant.web.shared import ReadWriteLock, SharedAssistant
+
+    lock, order = ReadWriteLock(), []
+    with lock.reading(), lock.reading():  # two readers at once
+        writer = threading.Thread(target=lambda: lock.writing().__enter__() or order.append("write"))
+        writer.start()
+        writer.join(0.2)
+        assert order == [] and writer.is_alive(), "the writer waits for the readers"
+    writer.join(2)
+    assert order == ["write"]
+
+    shared = SharedAssistant(seed_index)
+    turns = answer_turns(shared, "What did the expert say about China?", [], [], [], "", "", [], 5, "extractive")
+    next(turns), next(turns)  # the answer is being written: its read lock is held
+    assert shared.lock._readers == 1
+    turns.close()  # the user left
+    done = threading.Event()
+    threading.Thread(target=lambda: shared.lock.writing().__enter__() or done.set(), daemon=True).start()
+    assert done.wait(2), "an abandoned answer does not block writes"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 
 from pydantic import ValidationError
 
@@ -61,13 +62,16 @@ def answer_turns(shared, question, history, answers, outlets, since, until, cate
         filters = make_filters(outlets, since, until, categories)
         text, answer = "", None
         earlier = answers[-HISTORY_TURNS:]
-        for piece in shared.ask_stream(question, int(k) if k else None, filters, mode=mode, history=earlier):
-            if isinstance(piece, Answer):
-                answer = piece
-            else:
-                text += piece
-                history[-1] = bot_message(render.pending_html(text))
-                yield list(history), answers, render.placeholder_html("Writing the answer…"), ""
+        # closing(): a user who leaves mid-answer releases the index's read lock at once.
+        with closing(shared.ask_stream(question, int(k) if k else None, filters, mode=mode,
+                                       history=earlier)) as stream:
+            for piece in stream:
+                if isinstance(piece, Answer):
+                    answer = piece
+                else:
+                    text += piece
+                    history[-1] = bot_message(render.pending_html(text))
+                    yield list(history), answers, render.placeholder_html("Writing the answer…"), ""
     except (AssistantError, ValueError) as exc:  # our messages say how to fix the problem
         history[-1] = bot_message(render.error_html(f"Sorry — {exc}"))
         yield list(history), answers, render.placeholder_html(SOURCES_HINT), ""

@@ -53,7 +53,7 @@ def build_ui(shared, settings):
     """The Gradio Blocks of the web chat over a :class:`~assistant.web.shared.SharedAssistant`."""
     import gradio as gr
 
-    with gr.Blocks(title="News assistant") as demo:
+    with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
         gr.Markdown("## News assistant\nAnswers come only from the indexed articles; every sentence is cited.")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat-tab"):
