@@ -31,7 +31,7 @@ def test_labelled_set_is_large_and_split():
     items = load_labels(LABELS)
     assert len([i for i in items if i.speaker]) >= 40
     assert {i.corpus for i in items} == {"bundled", "multihop"}
-    assert {i.split for i in items} == {"dev", "holdout"}
+    assert {i.split for i in items} == {"dev", "holdout", "holdout2"}
 
 
 def test_bundled_quotes_are_all_attributed():
@@ -43,15 +43,15 @@ def test_bundled_quotes_are_all_attributed():
 
 @pytest.mark.benchmark_data
 def test_attribution_accuracy_on_multihop_quotes(multihop_dir):
-    """Recorded in docs/answers.md. Dev labels were looked at while writing the rules; held-out ones
-    were labelled first and measured after."""
+    """Recorded in docs/answers.md. Dev labels were looked at while writing the rules; each held-out
+    set was labelled first and measured once before any rule was changed for it."""
     outcomes = evaluate(load_labels(LABELS), {"bundled": bundled_bodies(CORPUS),
                                               "multihop": multihop_bodies(multihop_dir / "corpus.json")})
     assert all(o.found for o in outcomes), "every labelled sentence is found verbatim in its article"
     result = summary(outcomes)
-    assert result["all"]["sentences"] >= 130
+    assert result["all"]["sentences"] >= 170
     assert accuracy(outcomes) >= 0.93
-    assert result["holdout"]["accuracy"] >= 0.88
+    assert result["holdout"]["accuracy"] >= 0.88 and result["holdout2"]["accuracy"] >= 0.85
 
 
 def test_pronoun_after_a_named_expert(seed_speech):

@@ -36,7 +36,7 @@ _EXPRESSED_BY = re.compile(
     r"^\s*(?:this|that|the|such)\s+(?:opinion|view|assessment|statement|comment|remark|position|forecast|"
     r"analysis|point)s?\s+(?:was|were|has been|is)\s+(?:\w+\s+)?(?:expressed|voiced|shared|made|given|offered|"
     r"stated)\b.*?\bby\s+(?P<who>.+)$", re.IGNORECASE)
-_PARENTHETICAL = re.compile(r",\s+(?!according\b)[a-z][^,]*,\s")
+_PARENTHETICAL = re.compile(r",\s+(?!according\b)(?:[A-Z][\w\-]*[’']s\s+)?[a-z][^,]*,\s")
 _APPOSITION = re.compile(r"^\s*,\s*(?P<role>(?:the |a |an )?[^,.;“”\"]{3,120}?)(?=[,.;]|\s+(?:said|says|told)\b|$)")
 _PREMOD = re.compile(r"((?:[\w’'\-\.]+,?\s+){0,3})$")
 
@@ -179,7 +179,8 @@ class _Reader:
             role = after.group("role").strip()
             words = [w.strip("’'").lower() for w in re.split(r"[\s,]+", role)]
             verb_like = words[0].endswith("ed") and words[0] not in ROLE_NOUNS
-            if any(w in ROLE_NOUNS for w in words[:8]) and not role[:1].isdigit() and not verb_like:
+            if (any(w in ROLE_NOUNS for w in words[:8]) and not role[:1].isdigit() and not verb_like
+                    and len(words) <= 10):
                 return role
         before = _PREMOD.search(text[:mention.start])
         if before:
@@ -196,7 +197,9 @@ class _Reader:
         """The fullest name of the article for ``name``: a surname or first name finds its full name."""
         tokens = name.split()
         if len(tokens) > 1:
-            return name
+            # "Ten Hag" at the start of a sentence is "Erik ten Hag".
+            longer = [n for n in self.names if len(n) > len(name) and n.lower().endswith(" " + name.lower())]
+            return longer[0] if longer else name
         word = tokens[0]
         full = [n for n in self.names if looks_like_person(n) and word in (n.split()[-1], n.split()[0])]
         if not full:
@@ -402,9 +405,13 @@ class _Reader:
         that is not part of ``exclude``, the role phrase being resolved)."""
         excluded = set(exclude.split())
         for found in self._seen_before(self._index_of(position), position, this_sentence=among is not None):
-            for _, name, _, _ in reversed(found):
-                if (among is None and not set(name.split()) <= excluded) or (among and name in among):
-                    return name
+            if among:
+                named = [name for _, name, _, _ in reversed(found) if name in among]
+            else:  # the sentence's subject: someone known to speak first, else its first person-like name
+                named = sorted((name for _, name, _, _ in found if not set(name.split()) <= excluded),
+                               key=lambda n: not self._is_person(n))
+            if named:
+                return named[0]
         return None
 
     def _seen_before(self, index: int, position: int, back: int = 8, this_sentence: bool = True):

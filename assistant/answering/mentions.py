@@ -17,7 +17,8 @@ SPEECH_VERBS = {
     "revealed", "reveals", "shared", "declared", "declares", "reiterated", "countered", "observed",
     "observes", "tweeted", "posted", "chimed", "quipped", "responded",
     "maintained", "maintains", "contended", "contends", "denied", "denies", "conceded", "recounted",
-    "mentioned", "opined", "assured", "cautioned", "pointed", "speaking",
+    "mentioned", "opined", "assured", "cautioned", "pointed", "speaking", "shrugs", "shrugged", "laughed",
+    "laughs", "recounts", "recounted", "reckons", "reckoned",
 }
 # Words that may sit between a subject and its speech verb ("he also noted", "Jones would say").
 _BRIDGE = {"also", "then", "later", "has", "have", "had", "previously", "repeatedly", "again", "clearly",
@@ -100,9 +101,12 @@ PRONOUNS = {"he": "m", "she": "f", "him": "m", "her": "f", "his": "m", "they": "
 
 _UPPER = "A-ZÀ-ÖØ-ÞŁŚŽČŠŘĆ"
 _WORD = rf"[{_UPPER}][\w’'\-\.]*"
-NAME_RUN = re.compile(rf"{_WORD}(?:\s+(?:(?:de|da|del|van|von|der|le|la|bin|al|di|du)\s+)?{_WORD})*")
+_PARTICLE = r"(?:de|da|das|do|dos|del|della|van|von|der|den|ten|ter|le|la|bin|al|di|du|st\.)"
+# A possessive ends a run: "Inter’s Simone Inzaghi" names two things.
+_RUN_WORD = rf"[{_UPPER}](?:[\w\-\.]|[’'](?!s\b))*(?:[’']s\b)?"
+NAME_RUN = re.compile(rf"{_RUN_WORD}(?:(?<![’']s)\s+(?:{_PARTICLE}\s+)?{_RUN_WORD})*")
 _POSSESSIVE = re.compile(r"[’']s$")
-_DETERMINER = re.compile(r"\b(?:the|this|that|a|an)\s+", re.IGNORECASE)
+_DETERMINER = re.compile(rf"\b(?:(?i:the|this|that|a|an)|[{_UPPER}][\w\-]*[’']s)\s+")
 _WORDS = re.compile(r"[\w’'\-\.]+")
 _PRONOUN = re.compile(r"\b(he|she|they)\b", re.IGNORECASE)
 
@@ -131,7 +135,7 @@ def clean_name(run: str) -> str:
         tokens = tokens[1:]
     while tokens and tokens[-1].lower() in FUNCTION_WORDS:
         tokens = tokens[:-1]
-    if len(tokens) > 3:
+    if len(tokens) > 4:
         tokens = tokens[-2:]
     return " ".join(tokens)
 
@@ -206,7 +210,7 @@ def speech_verbs(text: str) -> list[re.Match]:
 def looks_like_person(name: str) -> bool:
     """Two or three capitalized words of letters, none of them an organisation or place word."""
     tokens = name.split()
-    return (2 <= len(tokens) <= 3 and not any(t.lower() in ORG_WORDS for t in tokens)
+    return (2 <= len(tokens) <= 4 and not any(t.lower() in ORG_WORDS for t in tokens)
             and all(re.fullmatch(r"[^\W\d_](?:[^\W\d_]|[’'\-\.])*", t) for t in tokens))
 
 
