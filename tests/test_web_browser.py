@@ -78,6 +78,14 @@ def test_ask_then_click_a_citation_highlights_the_quote(page, live):
     passage = page.locator("#sources-panel blockquote.passage").inner_text()
     assert len(passage) > len(second.quote), "the quote is shown inside its passage"
     screenshot(page, "chat-citation")
+
+    follow_up = live[1].ask("What else did he say?", history=[expected])
+    second_answer = ask(page, "What else did he say?")  # refers back to the first answer
+    second_answer.locator("a.cite", has_text="[1]").click()
+    expect(mark).to_have_text(follow_up.citations[0].quote)
+    assert page.locator("#chat a.cite[href^='#cite-1-']").count() >= 1, "markers name their turn"
+    page.locator("#clear").click()
+    expect(page.locator("#chat .answer")).to_have_count(0)
     assert page.dialogs == []
 
 

@@ -158,4 +158,7 @@ def build_chat_tab(shared, settings):
         show_progress="hidden")
     clear.click(lambda: ([], [], render.placeholder_html(SOURCES_HINT)), None, [chatbot, answers, sources],
                 api_visibility="private", concurrency_limit=None, show_progress="hidden")
+    # The chat's own bin icon empties the chat; forget its answers too, so follow-ups start afresh.
+    chatbot.clear(lambda: ([], render.placeholder_html(SOURCES_HINT)), None, [answers, sources],
+                  api_visibility="private", concurrency_limit=None, show_progress="hidden")
     return {"outlets": outlets, "categories": categories}
