@@ -243,3 +243,15 @@ def test_whole_app_serves_chat_at_root_and_api_beside_it(make_assistant):
         assert client.get("/api/health").json()["articles"] == 0
         assert_error(client.get("/api/missing"), 404, "not_found")
         assert client.get("/docs").status_code == 200
+
+
+def test_api_key_also_guards_the_web_chat(make_assistant):
+    from assistant.server import create_app
+
+    assistant = make_assistant(api_key="k3y")
+    client = TestClient(create_app(assistant, assistant.settings))
+    assert client.get("/config").status_code == 401, "the chat's config needs a login"
+    assert client.post("/login", data={"username": "me", "password": "guess"}).status_code == 400
+    assert client.post("/login", data={"username": "me", "password": "k3y"}).json() == {"success": True}
+    assert client.get("/config").status_code == 200
+    assert_error(client.get("/api/health"), 401, "unauthorized")  # the REST API still wants the key itself
