@@ -29,6 +29,8 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
         mode=settings.retrieval_mode, candidates=settings.candidates, rrf_k=settings.rrf_k,
         dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight,
         source_routing=settings.source_routing, source_weight=settings.source_weight,
+        article_decay=settings.article_decay, sentence_weight=settings.sentence_weight,
+        claim_weight=settings.claim_weight,
     ))
     if settings.answer_mode == "llm" and chat_model is None:
         from .answering.llm import make_chat_model

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .filters import SearchFilters
+from .sentences import split_sentences
 from .store import ChunkStore, StoredChunk
 
 
@@ -29,6 +30,8 @@ class BM25Index:
         self._lock = threading.Lock()
         self._revision: int | None = None
         self._model = None
+        self._sentence_model = None
+        self._sentence_chunks: list[list[int]] = []  # sentence -> indices of the chunks holding it
         self._ids: list[str] = []
         self._metas: list[dict] = []
         self._stemmer = None
@@ -69,6 +72,9 @@ class BM25Index:
             texts = [lexical_text(m.get("title", ""), m.get("source", ""), c.text) for c, m in zip(chunks, self._metas)]
             self._model = bm25s.BM25(k1=1.2, b=0.75)
             self._model.index(self._tokenize(texts), show_progress=False)
+            sentences, self._sentence_chunks = _sentences(chunks)
+            self._sentence_model = bm25s.BM25(k1=1.2, b=0.75)
+            self._sentence_model.index(self._tokenize(sentences), show_progress=False)
         self._revision = revision
         self._save(revision)
 
@@ -78,7 +84,9 @@ class BM25Index:
         tmp.mkdir(parents=True)
         if self._model is not None:
             self._model.save(str(tmp / "bm25"))
-        (tmp / "state.json").write_text(json.dumps({"revision": revision, "ids": self._ids, "metas": self._metas}))
+            self._sentence_model.save(str(tmp / "bm25_sentences"))
+        state = {"revision": revision, "ids": self._ids, "metas": self._metas, "sentence_chunks": self._sentence_chunks}
+        (tmp / "state.json").write_text(json.dumps(state))
         shutil.rmtree(self.folder, ignore_errors=True)
         tmp.rename(self.folder)
 
@@ -90,10 +98,11 @@ class BM25Index:
             state = json.loads(state_file.read_text())
         except (OSError, ValueError):
             return False
-        if state.get("revision") != revision:
+        if state.get("revision") != revision or "sentence_chunks" not in state:
             return False
-        self._ids, self._metas = state["ids"], state["metas"]
+        self._ids, self._metas, self._sentence_chunks = state["ids"], state["metas"], state["sentence_chunks"]
         self._model = bm25s.BM25.load(str(self.folder / "bm25")) if self._ids else None
+        self._sentence_model = bm25s.BM25.load(str(self.folder / "bm25_sentences")) if self._ids else None
         self._revision = revision
         return True
 
@@ -108,16 +117,58 @@ class BM25Index:
     def search(self, query: str, n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) pairs, best first, only positive scores."""
         self.ensure_fresh()
-        if self._model is None:
-            return []
-        tokens = self._tokenize([query])
+        tokens = self._tokenize([query]) if self._model is not None else None
         if not tokens or not tokens[0]:
             return []
         scores = np.asarray(self._model.get_scores(tokens[0]), dtype=np.float32)
-        if filters is not None and not filters.is_empty():
-            mask = np.fromiter((filters.matches(m) for m in self._metas), dtype=bool, count=len(self._metas))
-            scores = np.where(mask, scores, 0.0)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        scores = np.where(self._mask(filters), scores, 0.0)
+        return [(self._ids[i], float(scores[i])) for i in _top(scores, n)]
+
+    def search_sentences(self, query: str, n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
+        """Chunks ranked by their best-matching single sentence: (chunk id, sentence BM25 score)."""
+        self.ensure_fresh()
+        tokens = self._tokenize([query]) if self._sentence_model is not None else None
+        if not tokens or not tokens[0]:
+            return []
+        scores = np.asarray(self._sentence_model.get_scores(tokens[0]), dtype=np.float32)
+        allowed = self._mask(filters)
+        best: dict[int, float] = {}
+        for i in _top(scores, 4 * n):
+            for chunk in self._sentence_chunks[i]:
+                if allowed[chunk] and chunk not in best:
+                    best[chunk] = float(scores[i])
+            if len(best) >= n:
+                break
+        return [(self._ids[c], s) for c, s in list(best.items())[:n]]
+
+    def _mask(self, filters: SearchFilters | None) -> np.ndarray:
+        if filters is None or filters.is_empty():
+            return np.ones(len(self._metas), dtype=bool)
+        return np.fromiter((filters.matches(m) for m in self._metas), dtype=bool, count=len(self._metas))
+
+
+def _top(scores: np.ndarray, n: int) -> list[int]:
+    """Indices of the n best positive scores, best first."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return []
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [int(i) for i in top if scores[i] > 0]
+
+
+def _sentences(chunks: list[StoredChunk]) -> tuple[list[str], list[list[int]]]:
+    """Each distinct sentence of the chunks once, with the chunks (overlap!) that contain it."""
+    index: dict[tuple[str, int], int] = {}
+    texts: list[str] = []
+    holders: list[list[int]] = []
+    for ci, chunk in enumerate(chunks):
+        base = chunk.metadata.get("start", 0)
+        for start, end in split_sentences(chunk.text):
+            key = (chunk.metadata["article_id"], base + start)
+            if key not in index:
+                index[key] = len(texts)
+                texts.append(chunk.text[start:end])
+                holders.append([])
+            holders[index[key]].append(ci)
+    return texts, holders

@@ -58,6 +58,7 @@ class SourceMention:
 class QueryPlan:
     query: str
     mentions: list[SourceMention] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)  # ISO days the question names ("on October 7, 2023")
 
     @property
     def source_groups(self) -> list[list[str]]:
@@ -80,7 +81,32 @@ def analyze(query: str, known_sources: Iterable[str]) -> QueryPlan:
             mentions.append(SourceMention(alias, sources, m.start(), m.end()))
     mentions.sort(key=lambda m: m.start)
     _assign_clauses(query, mentions)
-    return QueryPlan(query, mentions)
+    return QueryPlan(query, mentions, named_days(query))
+
+
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+           "october", "november", "december"]
+_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+_DAY_PATTERNS = [
+    re.compile(_MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})"),   # October 7, 2023
+    re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+(\d{4})"),  # 7 October 2023
+]
+
+
+def named_days(query: str) -> list[str]:
+    """Calendar days written out in the question, as ISO dates, in order, without repeats."""
+    found: list[tuple[int, str]] = []
+    for i, pattern in enumerate(_DAY_PATTERNS):
+        for m in pattern.finditer(query):
+            month, day, year = (m.group(1), m.group(2), m.group(3)) if i == 0 else (m.group(2), m.group(1), m.group(3))
+            try:
+                from datetime import date
+
+                iso = date(int(year), _MONTHS.index(month.lower()) + 1, int(day)).isoformat()
+            except ValueError:
+                continue
+            found.append((m.start(), iso))
+    return list(dict.fromkeys(iso for _, iso in sorted(found)))
 
 
 def _assign_clauses(query: str, mentions: list[SourceMention]) -> None:
@@ -93,3 +119,20 @@ def _assign_clauses(query: str, mentions: list[SourceMention]) -> None:
             if lo <= mention.start < hi:
                 mention.clause = query[lo:hi].strip(" ,;")
                 break
+
+
+_CLAIM_BREAKS = re.compile(r"\s*[,;]\s*|\s+(?:and|while|whereas|but|which|who|that)\s+", re.I)
+_STOP = frozenset("a an the of in on at to for by with from as is was are were be been has have had do does did "
+                  "what which who whom whose that this these those it its and or but while whereas "
+                  "article articles report reported reports according".split())
+
+
+def claims(query: str, min_words: int = 3) -> list[str]:
+    """The parts of a many-part question, each a separate thing the evidence must say."""
+    parts = [p.strip(" ?.") for p in _CLAIM_BREAKS.split(query)]
+    out = []
+    for part in parts:
+        content = [w for w in re.findall(r"[\w'’-]+", part.lower()) if w not in _STOP]
+        if len(content) >= min_words:
+            out.append(part)
+    return out if len(out) > 1 else []

@@ -13,7 +13,7 @@ from .embedders import Embedder
 from .filters import SearchFilters
 from .lexical import BM25Index
 from .models import Passage
-from .query_analysis import analyze
+from .query_analysis import analyze, claims
 from .store import ChunkStore, StoredChunk, to_passage
 
 
@@ -26,6 +26,11 @@ class RetrievalConfig:
     bm25_weight: float = 1.0
     source_routing: bool = True
     source_weight: float = 1.0
+    claim_weight: float = 0.0  # sentence BM25 per part of a many-part question
+    sentence_weight: float = 0.0  # BM25 over single sentences (facts are sentences)
+    date_routing: bool = True
+    date_window_days: int = 1
+    article_decay: float = 1.0  # each further chunk of the same article counts this much less
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float], rrf_k: int) -> dict[str, float]:
@@ -36,6 +41,13 @@ def fuse(rankings: dict[str, list[str]], weights: dict[str, float], rrf_k: int) 
         for rank, chunk_id in enumerate(ids, start=1):
             fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (rrf_k + rank)
     return fused
+
+
+def _around(day: str, days: int) -> tuple[str, str]:
+    from datetime import date, timedelta
+
+    d = date.fromisoformat(day)
+    return (d - timedelta(days=days)).isoformat(), (d + timedelta(days=days)).isoformat()
 
 
 def _order(scores: dict[str, float]) -> list[str]:
@@ -67,14 +79,22 @@ class HybridRetriever:
         base = self._rank(query, vector, filters)
         rankings, weights = {"all": base.ids}, {"all": 1.0}
         routes = self._routes(query, filters)
-        for name, group in routes:
-            routed = self._rank(query, vector, filters.model_copy(update={"sources": group}))
+        for name, routed_filters in routes:
+            routed = self._rank(query, vector, routed_filters)
             rankings[name], weights[name] = routed.ids, self.config.source_weight
             base.chunks.update(routed.chunks)
             for cid, s in routed.scores.items():
                 base.scores.setdefault(cid, {}).update({f"{key}@{name}": v for key, v in s.items() if key.endswith("rank")})
-        fused = fuse(rankings, weights, self.config.rrf_k) if routes else {cid: base.scores[cid]["fused"] for cid in base.ids}
-        best = _order(fused)[:k]
+        if self.config.claim_weight > 0 and self.config.mode != "dense":
+            for i, claim in enumerate(claims(query)):
+                hits = self.bm25.search_sentences(claim, self.config.candidates, filters)
+                rankings[f"claim{i}"] = [cid for cid, _ in hits]
+                weights[f"claim{i}"] = self.config.claim_weight
+        if len(rankings) > 1:
+            fused = fuse(rankings, weights, self.config.rrf_k)
+        else:
+            fused = {cid: base.scores[cid]["fused"] for cid in base.ids}
+        best = self._diversify(fused, base, k)
         missing = [cid for cid in best if cid not in base.chunks]
         for chunk in self.store.get_chunks(missing):
             base.chunks[chunk.id] = chunk
@@ -86,12 +106,36 @@ class HybridRetriever:
                 passages.append(to_passage(base.chunks[cid], score=fused[cid], scores=scores))
         return passages
 
-    def _routes(self, query: str, filters: SearchFilters) -> list[tuple[str, list[str]]]:
-        """(name, outlets) for each outlet group the question names, unless outlets are filtered."""
-        if not self.config.source_routing or filters.sources:
+    def _diversify(self, fused: dict[str, float], ranking: "_Ranking", k: int) -> list[str]:
+        """Top k after demoting repeated chunks of one article (multi-hop evidence spans articles)."""
+        decay = self.config.article_decay
+        if decay >= 1.0:
+            return _order(fused)[:k]
+        article_of = {cid: cid.rsplit(":", 1)[0] for cid in fused}
+        seen: dict[str, int] = {}
+        adjusted: dict[str, float] = {}
+        for cid in _order(fused):
+            n = seen.get(article_of[cid], 0)
+            adjusted[cid] = fused[cid] * decay**n
+            seen[article_of[cid]] = n + 1
+        return _order(adjusted)[:k]
+
+    def _routes(self, query: str, filters: SearchFilters) -> list[tuple[str, SearchFilters]]:
+        """A restricted search for each outlet and each day the question names.
+
+        Outlets named by the user's filters are not second-guessed; neither are their dates.
+        """
+        if not self.config.source_routing:
             return []
         plan = analyze(query, self.bm25.sources())
-        return [(f"source:{'|'.join(group)}", group) for group in plan.source_groups]
+        routes = []
+        if not filters.sources:
+            routes += [(f"source:{'|'.join(g)}", filters.model_copy(update={"sources": g})) for g in plan.source_groups]
+        if self.config.date_routing and not (filters.since or filters.until):
+            for day in plan.dates:
+                lo, hi = _around(day, self.config.date_window_days)
+                routes.append((f"day:{day}", filters.model_copy(update={"since": lo, "until": hi})))
+        return routes
 
     def _rank(self, query: str, vector, filters: SearchFilters) -> _Ranking:
         cfg = self.config
@@ -108,7 +152,13 @@ class HybridRetriever:
             lists["bm25"] = [cid for cid, _ in hits]
             for rank, (cid, score) in enumerate(hits, start=1):
                 ranking.scores.setdefault(cid, {}).update(bm25=round(score, 6), bm25_rank=rank)
-        fused = fuse(lists, {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight}, cfg.rrf_k)
+        if cfg.mode in ("hybrid", "bm25") and cfg.sentence_weight > 0:
+            hits = self.bm25.search_sentences(query, cfg.candidates, filters)
+            lists["sentence"] = [cid for cid, _ in hits]
+            for rank, (cid, score) in enumerate(hits, start=1):
+                ranking.scores.setdefault(cid, {}).update(sentence_bm25=round(score, 6), sentence_rank=rank)
+        weights = {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight, "sentence": cfg.sentence_weight}
+        fused = fuse(lists, weights, cfg.rrf_k)
         ranking.ids = _order(fused)
         for cid, score in fused.items():
             ranking.scores[cid]["fused"] = round(score, 6)

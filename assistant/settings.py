@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         True, description="Also retrieve within each outlet the question names ('according to TechCrunch')."
     )
     source_weight: float = Field(1.0, ge=0, description="Weight of each per-outlet ranking in fusion.")
+    claim_weight: float = Field(0.0, ge=0, description="Weight of the sentence BM25 ranking of each part of a many-part question.")
+    sentence_weight: float = Field(0.0, ge=0, description="Weight of the sentence-level BM25 ranking in fusion.")
+    article_decay: float = Field(
+        1.0, gt=0, le=1, description="Score factor for each further chunk of an article already ranked (1 = off)."
+    )
     answer_mode: Literal["extractive", "llm"] = Field("extractive", description="How answers are written.")
     answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an extractive answer.")
     abstain_threshold: float = Field(
