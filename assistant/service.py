@@ -54,6 +54,11 @@ class Assistant:
         started = time.perf_counter()
         plan = self._plan(question, filters, history)
         passages = self.search(plan.request.question, k, plan.filters)
+        if not passages and "time_filter" in plan.trace:
+            # Nothing published then: search all dates rather than answer from nothing.
+            plan.filters = filters
+            plan.trace["time_filter"]["relaxed"] = True
+            passages = self.search(plan.request.question, k, plan.filters)
         retrieved = time.perf_counter()
         if stream and hasattr(self.answerer, "answer_stream"):
             answer = None
@@ -88,7 +93,8 @@ class Assistant:
         timeframe = parse_timeframe(standalone, self.reference_date())
         effective = given
         notes = {}
-        if timeframe.is_filter and self.settings.time_filters and not (given.since or given.until):
+        if timeframe.is_filter and self.settings.time_filters and not (given.since or given.until) \
+                and self._catalog()["newest"]:
             effective = SearchFilters(**{**given.model_dump(),
                                          "since": timeframe.since.isoformat() if timeframe.since else None,
                                          "until": timeframe.until.isoformat() if timeframe.until else None})

@@ -167,6 +167,7 @@ def test_extractive_answers_pass_their_own_verification(seed_index):
     ("What happened last month?", "2023-11-01", "2023-11-30"),
     ("in early December", "2023-12-01", "2023-12-10"),
     ("May I ask about Tesla?", None, None),
+    ("In which city did Putin hold the press conference on May 17?", None, None),  # an event, not a publication
 ])
 def test_timeframes(question, since, until):
     frame = parse_timeframe(question, date(2023, 12, 25))

@@ -3,8 +3,9 @@
     parse_timeframe("What did TechCrunch report in November 2023?", date(2023, 12, 25))
     → Timeframe(since=2023-11-01, until=2023-11-30, text="in November 2023")
 
-Understood: months ("in November", "in Nov 2023", "early/mid/late November"), days
-("on November 27, 2023", "27 November 2023", "2023-11-27"), years ("in 2023"), relative spans
+Understood: months ("in November", "in Nov 2023", "early/mid/late November"), days when they
+date a publication ("the report published on November 27, 2023", "after October 7"; "the
+press conference on May 17" is an event and filters nothing), years ("in 2023"), relative spans
 ("last week", "this month", "yesterday", "in the past 3 days", "last year") measured back from a
 reference date (the newest article in the index unless given), and bounds ("before October",
 "after October 7, 2023", "since September", "between October and November"). Several dates in
@@ -43,6 +44,9 @@ _SINGLE = re.compile(r"\b(?P<word>yesterday|today|this weekend|last weekend)\b",
 _BOUND = re.compile(r"\b(?P<bound>before|prior to|after|since|until|till|by|from|between)\s+$", re.IGNORECASE)
 _RECENCY = re.compile(r"\b(latest|most recent(?:ly)?|newest|recently|current(?:ly)?|nowadays|these days)\b",
                       re.IGNORECASE)
+# A named day is a publication date only next to words about publishing ("the report on October 7").
+_PUBLISHING = re.compile(r"\b(published|publishes|reported|reports?|article|articles|story|stories|piece|posted|"
+                         r"wrote|written|coverage|released|issued|ran|dated)\b[^.?!]*$", re.IGNORECASE)
 _MONTH_CONTEXT = re.compile(r"\b(?:in|during|since|before|after|until|by|of|from|between|and|early|mid|late)[\s-]+$",
                             re.IGNORECASE)
 
@@ -119,9 +123,13 @@ def _absolute(text: str, reference: date) -> list[_Found]:
             if not free(m):
                 continue
             day = _day(m, reference)
-            if day:
-                # Publication times are UTC; a day named in local time may be the next or previous one.
-                add(m, day, day, pad=1)
+            if day is None:
+                continue
+            if not _PUBLISHING.search(text[max(0, m.start() - 60):m.start()]) and not _bound_before(text, m.start()):
+                taken.append((m.start(), m.end()))  # "the press conference on May 17": an event, not a filter
+                continue
+            # Publication times are UTC; a day named in local time may be the next or previous one.
+            add(m, day, day, pad=1)
     for m in _MONTH_YEAR.finditer(text):
         if not free(m):
             continue
