@@ -21,7 +21,7 @@ def print_sources(answer) -> None:
         where = ", ".join(x for x in [c.source, (c.published_at or "")[:10], c.url] if x)
         who = f" — {c.speaker}" if c.speaker else ""
         click.echo(f"  [{c.n}] {c.title}" + (f" ({where})" if where else "") + who)
-        click.echo(f"      “{c.quote}” (characters {c.start}–{c.end})")
+        click.echo(f"      {c.quote}  (characters {c.start}–{c.end})")
 
 
 @click.command("chat")

@@ -24,7 +24,8 @@ from .models import Answer
 _PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their)\b", re.IGNORECASE)
 _ELSE = re.compile(r"\b(else|other|more|another|too|also|again|further)\b", re.IGNORECASE)
 _ELLIPSIS = re.compile(r"^\s*(?:and|but|so)?\s*(?:what|how)\s+about\s+(?P<x>.+?)\s*\??\s*$|"
-                       r"^\s*(?:and|but)\s+(?P<y>.+?)\s*\??\s*$", re.IGNORECASE)
+                       r"^\s*(?:and|but)\s+(?!(?:what|who|whom|whose|when|where|why|how|which|did|does|do|is|was|"
+                       r"were|are|can|could|will|would|has|have|had)\b)(?P<y>.+?)\s*\??\s*$", re.IGNORECASE)
 HISTORY_TURNS = 3
 
 
@@ -103,6 +104,8 @@ def _heuristic(question: str, turns: list[Turn]) -> FollowUp:
     speaker = next((t.speaker for t in reversed(turns) if t.speaker), None)
     asked = parse_speaker_question(question)
     follow = FollowUp(question)
+    if asked is not None and asked.kind == "name":
+        return follow  # "And what did Putin say?" names its person: standalone already
     if asked is not None and asked.kind in ("pronoun", "nominal") and speaker:
         topic = f" about {asked.topic}" if asked.topic else ""
         follow.question = f"What did {speaker} say{topic}?"

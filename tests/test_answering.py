@@ -187,3 +187,10 @@ def test_chat_streams_answers_and_understands_follow_ups(seed_index, monkeypatch
     assert result.output.count("Zhelikhovsky") >= 4
     assert f"(understood as: What did {EXPERT} say?)" in result.output
     assert "(characters " in result.output
+
+
+def test_follow_up_naming_a_new_person_is_left_alone(seed_index):
+    first = seed_index.ask("What did the expert say about China?")
+    second = seed_index.ask("And what did Putin say?", history=[first])
+    assert second.trace["standalone_question"] == "And what did Putin say?"
+    assert {c.speaker for c in second.citations} == {"Vladimir Putin"}
