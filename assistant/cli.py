@@ -114,10 +114,14 @@ def ask(question, k, sources, since, until, categories, as_json):
 
 
 @main.command()
-def config():
+@click.option("--markdown", is_flag=True, help="Print the settings table of the README instead.")
+def config(markdown):
     """Show the settings, their environment variables and current values."""
     from .settings import Settings
 
+    if markdown:
+        click.echo(Settings.markdown_table())
+        return
     current = Settings()
     for env, default, description in Settings.describe():
         value = getattr(current, env.removeprefix("ASSISTANT_").lower())

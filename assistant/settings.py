@@ -76,6 +76,14 @@ class Settings(BaseSettings):
             rows.append((f"ASSISTANT_{name.upper()}", str(default), field.description or ""))
         return rows
 
+    @classmethod
+    def markdown_table(cls) -> str:
+        """The README's configuration table (a test keeps the README in step with this)."""
+        lines = ["| Environment variable | Default | What it does |", "|---|---|---|"]
+        for env, default, description in cls.describe():
+            lines.append(f"| `{env}` | `{default}` | {description.replace('|', '/')} |")
+        return "\n".join(lines)
+
     # web and API
     web_host: str = Field("127.0.0.1", description="Address the web chat and REST API listen on (0.0.0.0: all).")
     web_port: int = Field(7860, ge=1, le=65535, description="Port of the web chat and REST API.")
