@@ -78,6 +78,23 @@ def run(assistant, questions: list[dict], baseline=None, progress: bool = True) 
     return rows, base_rows
 
 
+def cache_embeddings(embedder, size: int = 20000) -> None:
+    """Memoise ``embedder.embed`` per text (vectors are per-text, so batches may be split)."""
+    import numpy as np
+
+    embed, cache = embedder.embed, {}
+
+    def cached(texts, *args, **kwargs):
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            if len(cache) > size:
+                cache.clear()
+            cache.update(zip(missing, embed(missing, *args, **kwargs)))
+        return np.stack([cache[t] for t in texts]) if texts else embed(texts, *args, **kwargs)
+
+    embedder.embed = cached
+
+
 def baseline_answerer(assistant, commit: str):
     """The extractive answerer as it was at ``commit`` (loaded from git), on the same embedder."""
     import importlib.util
@@ -159,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         questions = sample(json.loads(queries_file.read_text()), args.per_type, args.seed)
         started = time.perf_counter()
         baseline = baseline_answerer(assistant, args.baseline) if args.baseline else None
+        if baseline is not None:
+            cache_embeddings(assistant.indexer.embedder)  # both answerers embed the same sentences
         rows, base_rows = run(assistant, questions, baseline)
         print(f"asked {len(rows)} questions in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     summary = summarize(rows)
