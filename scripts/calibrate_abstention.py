@@ -143,6 +143,15 @@ def sweep(rows: list[dict], thresholds: list[float]) -> list[dict]:
     return out
 
 
+def rethreshold(rows: list[dict], threshold: float) -> list[dict]:
+    """Rows as if abstaining below ``threshold``: an abstention keeps no citations."""
+    out = []
+    for r in rows:
+        abstain = r["abstained"] or (r["confidence"] is not None and r["confidence"] < threshold)
+        out.append({**r, "abstained": abstain, "citations": [] if abstain else r["citations"]})
+    return out
+
+
 def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -155,13 +164,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="Write per-question rows and the summary as JSON.")
     parser.add_argument("--sweep", action="store_true", help="Also show abstain rates per confidence threshold.")
     parser.add_argument("--rows", type=Path, help="Summarize a previous --out file instead of asking again.")
+    parser.add_argument("--threshold", type=float,
+                        help="With --rows: re-decide abstention as confidence < THRESHOLD (what that default would give).")
     parser.add_argument("--baseline", metavar="COMMIT",
                         help="Also run the extractive answerer of COMMIT on the same retrieval (paired before/after).")
     args = parser.parse_args(argv)
 
     base_rows: list[dict] = []
     if args.rows:
-        rows = json.loads(args.rows.read_text())["rows"]
+        saved = json.loads(args.rows.read_text())
+        rows = saved["rows"]
+        base_rows = saved.get("baseline", {}).get("rows", [])
+        if args.threshold is not None:
+            rows = rethreshold(rows, args.threshold)
     else:
         queries_file = args.data / "queries-dev.json"
         if not queries_file.exists():
@@ -186,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     out = {"summary": summary, "rows": rows}
     if base_rows:
         out["baseline"] = {"commit": args.baseline, "summary": summarize(base_rows), "rows": base_rows}
+    if args.rows:
+        out.pop("baseline", None) if args.threshold is not None else None
+        print(json.dumps(summary, indent=2))
+        return 0
         if args.sweep:
             out["baseline"]["summary"]["sweep"] = sweep(base_rows, [round(0.30 + 0.025 * i, 3) for i in range(17)])
     if args.out:
