@@ -90,7 +90,7 @@ def test_answer_contains_normalises_and_skips_yes_no():
     assert m.answer_contains(" Harbin. ", "A press conference in Harbin (China) [1]") is True
     assert m.answer_contains("Apple", "He ate a pineapple.") is False, "whole words only"
     assert m.answer_contains("Google", "I could not find this.") is False
-    for meaningless in ("Yes", "no", "Insufficient information.", "", None):
+    for meaningless in ("Yes", "no", "Insufficient information.", "Consistent", "True", "", None):
         assert m.answer_contains(meaningless, "yes no insufficient information") is None
 
 
@@ -136,6 +136,7 @@ def test_summary_aggregates_by_hand():
     assert summary["by_type"]["null"]["retrieval"]["hits@1"] is None
     assert summary["by_type"]["null"]["answers"]["abstain_rate_unanswerable"] == 0.0
     assert summary["by_type"]["fact"]["retrieval"]["mrr@10"] == 0.5
+    assert summary["by_type"]["null"]["latency_ms"]["retrieve_p50"] == 30.0
 
 
 # --- question files -------------------------------------------------------------------------
@@ -194,6 +195,21 @@ def test_missing_file_and_forced_wrong_format(tmp_path):
         load_questions(jsonl, "multihop-rag")
 
 
+def test_the_jsonl_example_in_the_docs_loads(tmp_path):
+    doc = (ROOT / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    example = doc.split("```jsonl\n", 1)[1].split("```", 1)[0]
+    questions, fmt = load_questions(write_text(tmp_path / "example.jsonl", example))
+    assert fmt == "jsonl" and len(questions) == 4
+    assert questions[2].filters.sources == ["Herald"] and questions[3].answerable is False
+    bundled = {q.id: q for q in load_questions(CORPUS_QUESTIONS)[0]}
+    assert questions[0] == bundled["seed-16"], "the example quotes the bundled set"
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 # --- the bundled question set ---------------------------------------------------------------
 
 
@@ -239,10 +255,11 @@ def corpus_run(seed_index, tmp_path_factory):
 def test_corpus_set_scores_above_regression_thresholds(corpus_run):
     summary, _ = corpus_run
     retrieval, answers = summary["retrieval"], summary["answers"]
-    # Measured (hybrid, bundled MiniLM, extractive answers): hits@1 0.85, hits@4 1.0, hits@10 1.0,
-    # MRR@10 0.917, evidence recall@10 1.0; citation precision 0.692, recall 0.825, answer_contains
-    # 0.80; abstained on 4/6 unanswerable and 0/20 answerable questions. The article has 4 chunks,
-    # so hits@10 is easy: hits@1 and MRR are the retrieval numbers that move.
+    # Measured 2026-11-24 (hybrid, bundled MiniLM, extractive answers): hits@1 0.85, hits@4 1.0,
+    # hits@10 1.0, MRR@10 0.917, evidence recall@10 1.0; citation precision 0.758 (0.692 before the
+    # answer verifier), recall 0.875 (0.825), answer_contains 0.867 (0.80); abstained on 4/6
+    # unanswerable and 0/20 answerable questions. The article has 4 chunks, so hits@10 is easy:
+    # hits@1 and MRR are the retrieval numbers that move.
     assert retrieval["hits@1"] >= 0.75
     assert retrieval["hits@4"] >= 0.95
     assert retrieval["mrr@10"] >= 0.85
@@ -264,7 +281,8 @@ def test_json_output_is_one_object_with_the_contract_keys(corpus_run):
     assert all(v > 0 for v in summary["latency_ms"].values())
     assert set(summary["by_type"]) == {"fact", "reason", "multi", "article", "null"}
     for block in summary["by_type"].values():
-        assert set(block["retrieval"]) == set(summary["retrieval"]) and set(block["answers"]) == set(summary["answers"])
+        for key in ("retrieval", "answers", "latency_ms"):
+            assert set(block[key]) == set(summary[key])
     assert summary["by_type"]["null"]["questions"] == 6
     assert "configs" not in summary
 
@@ -365,6 +383,8 @@ def test_multihop_first_questions_on_a_small_index(multihop_dir, make_assistant,
     assert summary["dataset"]["format"] == "multihop-rag"
     assert (summary["questions"], summary["unanswerable"]) == (20, 3)
     assert set(summary["by_type"]) == {"comparison", "inference", "temporal", "null"}
-    # Measured on this small index: see the comment in docs/evaluation.md (MultiHop-RAG section).
-    assert summary["retrieval"]["hits@10"] >= 0.8
-    assert summary["retrieval"]["evidence_recall@10"] >= 0.6
+    # Measured on this small index (hybrid, MiniLM, 2026-11-24): hits@1 0.53, hits@4 0.82, hits@10 0.94,
+    # MRR@10 0.68, evidence recall@10 0.75 (0.57 with an earlier retriever); abstained on 3/3 null.
+    assert summary["retrieval"]["hits@10"] >= 0.8, summary["retrieval"]
+    assert summary["retrieval"]["mrr@10"] >= 0.5, summary["retrieval"]
+    assert summary["retrieval"]["evidence_recall@10"] >= 0.5, summary["retrieval"]

@@ -10,9 +10,13 @@ COLORS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860")
 
 def grouped_bars(path: Path, title: str, groups: list[str], series: dict[str, list[float | None]],
                  ylabel: str = "score (0–1)") -> Path:
-    """One cluster of bars per group, one bar per series; None is drawn as a missing bar."""
+    """One cluster of bars per group, one bar per series; None is a missing bar, a group of Nones is left out."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    keep = [i for i in range(len(groups)) if any(values[i] is not None for values in series.values())]
+    groups = [groups[i] for i in keep]
+    series = {name: [values[i] for i in keep] for name, values in series.items()}
 
     width = 0.8 / max(len(series), 1)
     fig = Figure(figsize=(min(14.0, max(6.0, 1.0 + 0.35 * len(groups) * len(series))), 4.2), dpi=110)

@@ -19,8 +19,13 @@ from .datasets import Evidence
 
 _WHITESPACE = re.compile(r"\s+")
 _EDGE_PUNCTUATION = "\"'“”‘’«»()[]{}.,;:!?-–—…*_ "
-# Expected answers whose presence in an answer text says nothing: any sentence may contain "no".
-MEANINGLESS_ANSWERS = frozenset({"yes", "no", "insufficient information"})
+# Expected answers whose presence in an answer text says nothing: verdicts (yes/no, and the
+# comparison words MultiHop-RAG uses) are judgements about the evidence, not words quoted from it.
+MEANINGLESS_ANSWERS = frozenset({
+    "yes", "no", "true", "false", "insufficient information",
+    "consistent", "inconsistent", "consistency", "agree", "agreement", "disagree", "align", "aligned",
+    "similar", "same", "different", "contradictory", "before", "after", "both",
+})
 
 
 def squash(text: str) -> str:
@@ -123,8 +128,9 @@ def normalize_answer(text: str) -> str:
 def answer_contains(expected: str | None, answer: str) -> bool | None:
     """Whether the normalised expected answer appears as whole words in the answer text.
 
-    None (not counted) when there is no expected answer or it is Yes/No/"Insufficient
-    information": an extractive answer quotes sentences and does not say yes or no.
+    None (not counted) when there is no expected answer or it is a verdict (Yes/No, True/False,
+    Consistent, Same, Before, …, "Insufficient information"): an extractive answer quotes
+    sentences and does not state verdicts, so matching them would measure luck.
     """
     wanted = normalize_answer(expected or "")
     if not wanted or wanted in MEANINGLESS_ANSWERS:

@@ -9,12 +9,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import charts
+from .metrics import normalize_title
 from .runner import ANSWER_KEYS, LATENCY_KEYS, RETRIEVAL_KEYS, QuestionResult
 
 MISSES = 10  # worst retrieval misses listed in a report
 WRONGLY_ANSWERED = 5  # unanswerable questions answered anyway, listed in a report
 SNIPPET = 180
 METRIC_ROWS = ("questions", *RETRIEVAL_KEYS, *ANSWER_KEYS)
+LEGEND = ("Lowest evidence recall first. In the top 5 passages, ✓ holds a gold fact and ○ comes from a gold "
+          "article but not the passage with the fact.")
 
 
 # --- values and tables ----------------------------------------------------------------------
@@ -152,12 +155,21 @@ def _charts(folder: Path, summary: dict) -> list[tuple[str, str]]:
 
 def _describe(r: QuestionResult) -> dict:
     """A question's outcome as plain values, for the Markdown and HTML renderers."""
+    gold_articles = {e.article_id for e in r.question.evidence if e.article_id}
+    gold_titles = {normalize_title(e.title) for e in r.question.evidence if e.title}
+
+    def mark(rank: int, p) -> str:
+        if rank in r.ranks:
+            return "✓ "  # holds gold evidence
+        if p.article_id in gold_articles or normalize_title(p.title) in gold_titles:
+            return "○ "  # a gold article, but not the passage with the fact
+        return ""
     return {
         "id": r.question.id, "type": r.question.type, "question": r.question.question,
         "expected": r.question.answer, "evidence_recall": r.evidence_recall, "first_hit": r.first_hit,
         "gold": [{"fact": e.fact, "title": e.title or e.article_id, "source": e.source} for e in r.question.evidence],
         "retrieved": [{"rank": rank, "title": p.title, "source": p.source or "unknown source",
-                       "date": (p.published_at or "undated")[:10], "hit": rank in r.ranks,
+                       "date": (p.published_at or "undated")[:10], "mark": mark(rank, p),
                        "snippet": _snippet(p.text)} for rank, p in enumerate(r.answer.passages[:5], start=1)],
         "answer": r.answer.answer, "abstained": r.answer.abstained,
     }
@@ -203,7 +215,7 @@ def _markdown(summary: dict, images, misses: list[dict], wrong: list[dict]) -> s
         out += ["## Configurations", "", _md_table(columns_of(summary)), ""]
     out += ["## By question type", "", _md_table([("all", summary)] + list(summary["by_type"].items())), ""]
     out += [f"![{caption}]({name})\n" for name, caption in images]
-    out += ["## Worst retrieval misses", ""]
+    out += ["## Worst retrieval misses", "", LEGEND, ""]
     if not misses:
         out.append("None: every answerable question found all of its evidence in the top 10.\n")
     for n, miss in enumerate(misses, start=1):
@@ -224,7 +236,7 @@ def _md_question(n: int, q: dict) -> list[str]:
                 for g in q["gold"]]
         out.append("")
     out.append("Retrieved instead:" if q["gold"] else "Retrieved:")
-    out += [f"{p['rank']}. {'✓ ' if p['hit'] else ''}{p['title']} — {p['source']}, {p['date']}: “{p['snippet']}”"
+    out += [f"{p['rank']}. {p['mark']}{p['title']} — {p['source']}, {p['date']}: “{p['snippet']}”"
             for p in q["retrieved"]]
     out += ["", f"Answer{' (abstained)' if q['abstained'] else ''}: {q['answer']}", ""]
     return out
@@ -268,7 +280,7 @@ def _html(summary: dict, images, misses: list[dict], wrong: list[dict]) -> str:
     body.append(f"<h2>By question type</h2>{_html_table([('all', summary)] + list(summary['by_type'].items()))}")
     body += [f'<figure><img src="{_e(name)}" alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>'
              for name, caption in images]
-    body.append("<h2>Worst retrieval misses</h2>")
+    body.append(f"<h2>Worst retrieval misses</h2><p class=meta>{_e(LEGEND)}</p>")
     if not misses:
         body.append("<p>None: every answerable question found all of its evidence in the top 10.</p>")
     body += [_html_question(n, q) for n, q in enumerate(misses, start=1)]
@@ -288,7 +300,7 @@ def _html_question(n: int, q: dict) -> str:
                         f"<span class=meta>{_e(g['title'] or '?')} ({_e(g['source'] or 'unknown source')})</span></li>"
                         for g in q["gold"])
         parts.append(f"<p>Gold evidence:</p><ul>{items}</ul>")
-    rows = "".join(f"<li>{'<span class=hit>✓</span> ' if p['hit'] else ''}<b>{_e(p['title'])}</b> "
+    rows = "".join(f"<li><span class=hit>{_e(p['mark'])}</span><b>{_e(p['title'])}</b> "
                    f"<span class=meta>— {_e(p['source'])}, {_e(p['date'])}</span><br>“{_e(p['snippet'])}”</li>"
                    for p in q["retrieved"])
     parts.append(f"<p>{'Retrieved instead' if q['gold'] else 'Retrieved'}:</p><ol>{rows}</ol>")

@@ -38,13 +38,13 @@ COMPARE_VARIANTS: tuple[Variant, ...] = (
 
 
 def build_variant(base, variant: Variant):
-    """An assistant like ``base`` with ``variant``'s overrides, sharing its loaded embedder."""
+    """An assistant like ``base`` with ``variant``'s overrides, sharing its embedder and chat model."""
     if not variant.overrides:
         return base
     from ..factory import build_assistant
 
     settings = base.settings.model_copy(update=variant.overrides)
-    return build_assistant(settings, embedder=base.indexer.embedder)
+    return build_assistant(settings, embedder=base.indexer.embedder, chat_model=getattr(base, "chat_model", None))
 
 
 @dataclass
@@ -92,9 +92,8 @@ def evaluate(assistant, questions: Iterable[EvalQuestion], k: int = TOP) -> Iter
 
 
 def summarize(results: Sequence[QuestionResult]) -> dict:
-    """The metrics object of ``--json``: counts, retrieval, answers, latency and per type."""
+    """The metrics object of ``--json``: counts, retrieval, answers, latency, and the same per type."""
     summary = _scores(results)
-    summary["latency_ms"] = _latency(results)
     types = sorted({r.question.type for r in results})
     summary["by_type"] = {t: _scores([r for r in results if r.question.type == t]) for t in types}
     return summary
@@ -122,6 +121,7 @@ def _scores(results: Sequence[QuestionResult]) -> dict:
         "scored_answer_contains": sum(r.answer_contains is not None for r in results),
         "retrieval": _rounded(retrieval),
         "answers": _rounded(answers),
+        "latency_ms": _latency(results),
     }
 
 
