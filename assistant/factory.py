@@ -30,7 +30,7 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
         dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight,
         source_routing=settings.source_routing, source_weight=settings.source_weight,
         article_decay=settings.article_decay, sentence_weight=settings.sentence_weight,
-        claim_weight=settings.claim_weight,
+        date_routing=settings.date_routing,
     ))
     if settings.answer_mode == "llm" and chat_model is None:
         from .answering.llm import make_chat_model

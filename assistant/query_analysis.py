@@ -1,4 +1,4 @@
-"""Reading a question for retrieval hints: the outlets it names and the clause about each.
+"""Reading a question for retrieval hints: the outlets and the days it names.
 
 News questions often say where the evidence is ("according to 'Fortune' … as reported by
 The Age"). Outlet names are matched as proper names: each word must start with the same
@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 
 # Outlet names often carry a section or a slogan: "FOX News - Health", "The Roar | Sports Writers Blog".
 _NAME_PARTS = re.compile(r"\s+[-|–]\s+|:\s+")
-_CLAUSE_BREAKS = re.compile(r",\s*(?:while|whereas|and|but)\s+|;\s*|\s+(?:while|whereas)\s+|,\s+and\s+|\s+and\s+(?=(?:the|an?|what|how|does|did|is|was)\b)", re.I)
 
 
 def aliases(source: str) -> set[str]:
@@ -51,7 +51,6 @@ class SourceMention:
     sources: list[str]  # indexed outlets this name stands for
     start: int
     end: int
-    clause: str = ""  # the part of the question about this outlet
 
 
 @dataclass
@@ -80,7 +79,6 @@ def analyze(query: str, known_sources: Iterable[str]) -> QueryPlan:
             taken.append((m.start(), m.end()))
             mentions.append(SourceMention(alias, sources, m.start(), m.end()))
     mentions.sort(key=lambda m: m.start)
-    _assign_clauses(query, mentions)
     return QueryPlan(query, mentions, named_days(query))
 
 
@@ -100,39 +98,9 @@ def named_days(query: str) -> list[str]:
         for m in pattern.finditer(query):
             month, day, year = (m.group(1), m.group(2), m.group(3)) if i == 0 else (m.group(2), m.group(1), m.group(3))
             try:
-                from datetime import date
-
                 iso = date(int(year), _MONTHS.index(month.lower()) + 1, int(day)).isoformat()
             except ValueError:
                 continue
             found.append((m.start(), iso))
     return list(dict.fromkeys(iso for _, iso in sorted(found)))
 
-
-def _assign_clauses(query: str, mentions: list[SourceMention]) -> None:
-    """Each mention gets the clause of the question it stands in (split at 'while', 'and', ';')."""
-    breaks = [(m.start(), m.end()) for m in _CLAUSE_BREAKS.finditer(query)]
-    starts = [0] + [end for _, end in breaks]
-    ends = [start for start, _ in breaks] + [len(query)]
-    for mention in mentions:
-        for lo, hi in zip(starts, ends):
-            if lo <= mention.start < hi:
-                mention.clause = query[lo:hi].strip(" ,;")
-                break
-
-
-_CLAIM_BREAKS = re.compile(r"\s*[,;]\s*|\s+(?:and|while|whereas|but|which|who|that)\s+", re.I)
-_STOP = frozenset("a an the of in on at to for by with from as is was are were be been has have had do does did "
-                  "what which who whom whose that this these those it its and or but while whereas "
-                  "article articles report reported reports according".split())
-
-
-def claims(query: str, min_words: int = 3) -> list[str]:
-    """The parts of a many-part question, each a separate thing the evidence must say."""
-    parts = [p.strip(" ?.") for p in _CLAIM_BREAKS.split(query)]
-    out = []
-    for part in parts:
-        content = [w for w in re.findall(r"[\w'’-]+", part.lower()) if w not in _STOP]
-        if len(content) >= min_words:
-            out.append(part)
-    return out if len(out) > 1 else []

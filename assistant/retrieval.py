@@ -13,7 +13,7 @@ from .embedders import Embedder
 from .filters import SearchFilters
 from .lexical import BM25Index
 from .models import Passage
-from .query_analysis import analyze, claims
+from .query_analysis import analyze
 from .store import ChunkStore, StoredChunk, to_passage
 
 
@@ -21,16 +21,15 @@ from .store import ChunkStore, StoredChunk, to_passage
 class RetrievalConfig:
     mode: str = "hybrid"  # hybrid | dense | bm25
     candidates: int = 100
-    rrf_k: int = 60
-    dense_weight: float = 1.0
+    rrf_k: int = 20
+    dense_weight: float = 0.5
     bm25_weight: float = 1.0
     source_routing: bool = True
     source_weight: float = 1.0
-    claim_weight: float = 0.0  # sentence BM25 per part of a many-part question
-    sentence_weight: float = 0.0  # BM25 over single sentences (facts are sentences)
+    sentence_weight: float = 1.0  # BM25 over single sentences (facts are sentences)
     date_routing: bool = True
     date_window_days: int = 1
-    article_decay: float = 1.0  # each further chunk of the same article counts this much less
+    article_decay: float = 0.9  # each further chunk of the same article counts this much less
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float], rrf_k: int) -> dict[str, float]:
@@ -85,11 +84,6 @@ class HybridRetriever:
             base.chunks.update(routed.chunks)
             for cid, s in routed.scores.items():
                 base.scores.setdefault(cid, {}).update({f"{key}@{name}": v for key, v in s.items() if key.endswith("rank")})
-        if self.config.claim_weight > 0 and self.config.mode != "dense":
-            for i, claim in enumerate(claims(query)):
-                hits = self.bm25.search_sentences(claim, self.config.candidates, filters)
-                rankings[f"claim{i}"] = [cid for cid, _ in hits]
-                weights[f"claim{i}"] = self.config.claim_weight
         if len(rankings) > 1:
             fused = fuse(rankings, weights, self.config.rrf_k)
         else:
@@ -125,11 +119,12 @@ class HybridRetriever:
 
         Outlets named by the user's filters are not second-guessed; neither are their dates.
         """
-        if not self.config.source_routing:
+        cfg = self.config
+        if not (cfg.source_routing or cfg.date_routing):
             return []
         plan = analyze(query, self.bm25.sources())
         routes = []
-        if not filters.sources:
+        if cfg.source_routing and not filters.sources:
             routes += [(f"source:{'|'.join(g)}", filters.model_copy(update={"sources": g})) for g in plan.source_groups]
         if self.config.date_routing and not (filters.since or filters.until):
             for day in plan.dates:

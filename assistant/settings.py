@@ -38,17 +38,19 @@ class Settings(BaseSettings):
     retrieval_k: int = Field(10, ge=1, le=100, description="Passages returned by retrieval.")
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="How passages are retrieved.")
     candidates: int = Field(100, ge=1, description="Candidates taken from each retriever before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    rrf_k: int = Field(20, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
     source_routing: bool = Field(
         True, description="Also retrieve within each outlet the question names ('according to TechCrunch')."
     )
     source_weight: float = Field(1.0, ge=0, description="Weight of each per-outlet ranking in fusion.")
-    claim_weight: float = Field(0.0, ge=0, description="Weight of the sentence BM25 ranking of each part of a many-part question.")
-    sentence_weight: float = Field(0.0, ge=0, description="Weight of the sentence-level BM25 ranking in fusion.")
+    date_routing: bool = Field(
+        True, description="Also retrieve among articles published around each day the question names."
+    )
+    sentence_weight: float = Field(1.0, ge=0, description="Weight of the sentence-level BM25 ranking in fusion.")
     article_decay: float = Field(
-        1.0, gt=0, le=1, description="Score factor for each further chunk of an article already ranked (1 = off)."
+        0.9, gt=0, le=1, description="Score factor for each further chunk of an article already ranked (1 = off)."
     )
     answer_mode: Literal["extractive", "llm"] = Field("extractive", description="How answers are written.")
     answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an extractive answer.")

@@ -76,3 +76,18 @@ def test_unrelated_question_abstains(seed_index):
     answer = seed_index.ask("How long should I bake a chocolate cake?")
     assert answer.abstained and not answer.citations
     assert answer.passages, "retrieved passages are still shown for transparency"
+
+
+def test_question_naming_an_outlet_gets_that_outlets_evidence(make_assistant):
+    assistant = make_assistant()
+    articles = [Article(title=f"Harbour report {i}", body=f"The harbour wall was repaired, report {i} said. Boats returned.",
+                        source="Gazette", url=f"https://g.example/{i}") for i in range(12)]
+    articles.append(Article(title="Quiet day", body="The wall at the harbour held, the mayor said.",
+                            source="Herald", url="https://h.example/q"))
+    assistant.indexer.ingest_articles(articles)
+    question = "What did the Herald say about the harbour wall?"
+    routed = assistant.search(question, k=3)
+    assert "Herald" in [p.source for p in routed]
+    assert any(key.startswith("bm25_rank@source:Herald") for p in routed for key in p.scores)
+    assistant.retriever.config.source_routing = False
+    assert "Herald" not in [p.source for p in assistant.search(question, k=3)]

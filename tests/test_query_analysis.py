@@ -1,0 +1,27 @@
+from assistant.query_analysis import aliases, analyze, named_days
+
+SOURCES = ["Fortune", "The Age", "TechCrunch", "FOX News - Health", "FOX News - Lifestyle",
+           "Cnbc | World Business News Leader", "The Roar | Sports Writers Blog", "Live Science: The Most Interesting Articles"]
+
+
+def test_aliases_drop_sections_and_slogans():
+    assert aliases("FOX News - Health") == {"FOX News - Health", "FOX News"}
+    assert aliases("The Roar | Sports Writers Blog") == {"The Roar | Sports Writers Blog", "The Roar"}
+    assert aliases("Live Science: The Most Interesting Articles") >= {"Live Science"}
+
+
+def test_outlets_are_matched_as_proper_names_only():
+    plan = analyze("Did he spend his fortune in the age of AI, as 'Fortune' and The Age reported?", SOURCES)
+    assert [(m.alias, m.sources) for m in plan.mentions] == [("Fortune", ["Fortune"]), ("The Age", ["The Age"])]
+    assert plan.mentions[0].start == plan.query.index("'Fortune'") + 1
+
+
+def test_one_name_can_stand_for_several_sections_and_case_of_acronyms_varies():
+    plan = analyze("What did CNBC and Fox News say about sleep?", SOURCES)
+    assert plan.source_groups == [["Cnbc | World Business News Leader"], ["FOX News - Health", "FOX News - Lifestyle"]]
+
+
+def test_named_days_in_both_orders_without_repeats():
+    q = "Between the report published on November 1, 2023, the one of 7th October 2023 and November 1, 2023?"
+    assert named_days(q) == ["2023-11-01", "2023-10-07"]
+    assert named_days("on February 30, 2023 or in October") == []
