@@ -60,7 +60,7 @@ def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mod
     from .answering.extractive import ExtractiveAnswerer
 
     return ExtractiveAnswerer(embedder, settings.answer_sentences, settings.abstain_threshold, context=context,
-                              verifier=verifier)
+                              verifier=verifier, lexical_weight=settings.answer_lexical_weight)
 
 
 def _bm25_folder(settings: Settings) -> str:

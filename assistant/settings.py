@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     unsupported_sentences: Literal["remove", "flag"] = Field(
         "remove", description="What happens to answer sentences no cited passage supports."
     )
+    answer_lexical_weight: float = Field(
+        0.8, ge=0, le=5, description="Extractive answers rank sentences by similarity plus this × the share of the "
+        "question's rare words they contain (0 = similarity only)."
+    )
     time_filters: bool = Field(True, description="Turn time words in questions ('in November') into date filters.")
     reference_date: str | None = Field(
         None, description="'Today' for 'last week' in questions (YYYY-MM-DD); default: newest indexed article."
