@@ -426,14 +426,6 @@ def _inverted(before: str) -> bool:
     return not before.strip() or before.rstrip().endswith(("_", ",", "—"))
 
 
-def _subject_ends_at(text: str) -> bool:
-    """The words before a verb end with a subject (allowing "also", "would"…)."""
-    words = text.split()
-    while words and is_bridge(words[-1]):
-        words.pop()
-    return bool(words)
-
-
 def _subject_before(text: str, limit: int = 8) -> Mention | None:
     """The name, role or pronoun ending ``text`` (the words just before a speech verb)."""
     words = text.split()
