@@ -95,7 +95,7 @@ def cache_embeddings(embedder, size: int = 20000) -> None:
     embedder.embed = cached
 
 
-def baseline_answerer(assistant, commit: str):
+def baseline_answerer(assistant, commit: str, threshold: float):
     """The extractive answerer as it was at ``commit`` (loaded from git), on the same embedder."""
     import importlib.util
     import subprocess
@@ -111,7 +111,7 @@ def baseline_answerer(assistant, commit: str):
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     settings = assistant.settings
-    return module.ExtractiveAnswerer(assistant.indexer.embedder, settings.answer_sentences, settings.abstain_threshold)
+    return module.ExtractiveAnswerer(assistant.indexer.embedder, settings.answer_sentences, threshold)
 
 
 def summarize(rows: list[dict]) -> dict:
@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="With --rows: re-decide abstention as confidence < THRESHOLD (what that default would give).")
     parser.add_argument("--baseline", metavar="COMMIT",
                         help="Also run the extractive answerer of COMMIT on the same retrieval (paired before/after).")
+    parser.add_argument("--baseline-threshold", type=float, default=0.35,
+                        help="The baseline's abstain threshold (default 0.35, the default before calibration).")
     args = parser.parse_args(argv)
 
     base_rows: list[dict] = []
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         questions = sample(json.loads(queries_file.read_text()), args.per_type, args.seed)
         started = time.perf_counter()
-        baseline = baseline_answerer(assistant, args.baseline) if args.baseline else None
+        baseline = baseline_answerer(assistant, args.baseline, args.baseline_threshold) if args.baseline else None
         if baseline is not None:
             cache_embeddings(assistant.indexer.embedder)  # both answerers embed the same sentences
         rows, base_rows = run(assistant, questions, baseline)
@@ -198,13 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(rows)
     if args.sweep:
         summary["sweep"] = sweep(rows, [round(0.30 + 0.025 * i, 3) for i in range(17)])
-    out = {"summary": summary, "rows": rows}
-    if base_rows:
-        out["baseline"] = {"commit": args.baseline, "summary": summarize(base_rows), "rows": base_rows}
-    if args.rows:
-        out.pop("baseline", None) if args.threshold is not None else None
+    if args.rows:  # summarising a saved run: print, do not overwrite it
         print(json.dumps(summary, indent=2))
         return 0
+    out = {"summary": summary, "rows": rows}
+    if base_rows:
+        out["baseline"] = {"commit": args.baseline, "threshold": args.baseline_threshold,
+                           "summary": summarize(base_rows), "rows": base_rows}
         if args.sweep:
             out["baseline"]["summary"]["sweep"] = sweep(base_rows, [round(0.30 + 0.025 * i, 3) for i in range(17)])
     if args.out:
