@@ -115,8 +115,12 @@ class ExtractiveAnswerer:
             trace["best_score"] = trace["confidence"] = round(best, 4)
             chosen, reason = [], None
             if best >= self.abstain_threshold:  # relevance decides whether to answer; words help pick what
+                by_meaning = self.select(candidates, threshold=-1.0)
                 self.add_lexical(question, candidates)
                 chosen = self.select(candidates, threshold=-1.0)
+                # Shared words must not crowd out a sentence that answers in other words
+                # ("How often do the trams run?" → "The service runs every twenty minutes").
+                chosen += [c for c in by_meaning if c not in chosen][: max(0, self.max_sentences - len(chosen))]
                 if chosen and request.compares:
                     chosen = self._per_outlet(candidates, request.outlets) or chosen
         if not chosen:
