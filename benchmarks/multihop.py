@@ -121,6 +121,8 @@ def write_markdown(result: dict, path: Path) -> None:
                   f"{a['unanswerable']} of them unanswerable)", "", "| metric | value |", "|---|---:|"]
         for key, value in {**a["answers"], **a["latency_ms"]}.items():
             lines.append(f"| {key} | {value} |")
+        lines += ["", "Answer quality before and after the attribution/verification work (paired runs on the "
+                  "same retrieval): [answers.md](answers.md)."]
     settings = result["default_settings"]
     lines += ["", "## Default retrieval settings", "", "```json", json.dumps(settings, indent=2), "```", ""]
     path.write_text("\n".join(lines), encoding="utf-8")
