@@ -130,6 +130,9 @@ class HybridRetriever:
             for day in plan.dates:
                 lo, hi = _around(day, self.config.date_window_days)
                 routes.append((f"day:{day}", filters.model_copy(update={"since": lo, "until": hi})))
+                if cfg.source_routing and not filters.sources:
+                    routes += [(f"source:{'|'.join(g)}@day:{day}", filters.model_copy(
+                        update={"sources": g, "since": lo, "until": hi})) for g in plan.source_groups]
         return routes
 
     def _rank(self, query: str, vector, filters: SearchFilters) -> _Ranking:

@@ -91,3 +91,9 @@ def test_question_naming_an_outlet_gets_that_outlets_evidence(make_assistant):
     assert any(key.startswith("bm25_rank@source:Herald") for p in routed for key in p.scores)
     assistant.retriever.config.source_routing = False
     assert "Herald" not in [p.source for p in assistant.search(question, k=3)]
+
+
+def test_outlet_and_day_named_together_route_to_that_days_articles(news):
+    passages = news.search("What did the Herald report on November 15, 2023 about the harbour?", k=3)
+    assert passages[0].title == "Harbour festival"
+    assert any("@source:Herald@day:2023-11-15" in key for key in passages[0].scores)
