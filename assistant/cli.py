@@ -1,31 +1,16 @@
-"""Command line: ``assistant ingest | search | ask | config``. Errors become exit codes here only."""
+"""Command line: ``assistant ingest | search | ask | config`` (+ eval, serve, chat from their modules).
+
+Errors become messages and exit codes only at this edge (``cli_errors.handle_errors``).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from functools import wraps
 
 import click
 
-from .errors import AssistantError
-
-EXIT_FAILED_RECORDS = 1
-EXIT_ERROR = 2
-
-
-def _handle_errors(func):
-    @wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except AssistantError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(EXIT_ERROR)
-        except ValueError as exc:  # pydantic validation of settings and filters
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(EXIT_ERROR)
-    return wrapper
+from .cli_errors import EXIT_FAILED_RECORDS, handle_errors
 
 
 def _assistant():
@@ -60,7 +45,7 @@ def main():
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--prune", is_flag=True, help="Remove indexed articles that are no longer in PATHS.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@_handle_errors
+@handle_errors
 def ingest(paths, prune, as_json):
     """Index articles from files and folders (default: the bundled corpus/).
 
@@ -82,7 +67,7 @@ def ingest(paths, prune, as_json):
 @main.command()
 @click.argument("query")
 @filter_options
-@_handle_errors
+@handle_errors
 def search(query, k, sources, since, until, categories, as_json):
     """Show the passages retrieved for QUERY."""
     passages = _assistant().search(query, k, _filters(sources, since, until, categories))
@@ -99,7 +84,7 @@ def search(query, k, sources, since, until, categories, as_json):
 @main.command()
 @click.argument("question")
 @filter_options
-@_handle_errors
+@handle_errors
 def ask(question, k, sources, since, until, categories, as_json):
     """Answer QUESTION from the indexed articles, citing the sentences it rests on."""
     answer = _assistant().ask(question, k, _filters(sources, since, until, categories))

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import click
 
-from .errors import AssistantError, ConfigError
+from .cli_errors import handle_errors
+from .errors import ConfigError
 from .evaluation.datasets import FORMATS
-
-EXIT_ERROR = 2  # as in assistant.cli
-
 
 def _assistant():
     """The assistant of the configured settings (tests replace this to share a loaded model)."""
@@ -33,6 +31,7 @@ def _assistant():
               help="Write metrics.json, report.md, report.html and charts into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--compare", is_flag=True, help="Also run dense-only and BM25-only retrieval, side by side.")
+@handle_errors
 def eval_command(questions, fmt, limit, k, report_dir, as_json, compare):
     """Score retrieval and answers on the questions in QUESTIONS.
 
@@ -40,11 +39,7 @@ def eval_command(questions, fmt, limit, k, report_dir, as_json, compare):
     Each question is asked once against the index in ASSISTANT_DATA_DIR; a progress bar goes to
     stderr. Exit status 2 for a bad question file or an empty index.
     """
-    try:
-        _run(questions, fmt, limit, k, report_dir, as_json, compare)
-    except (AssistantError, ValueError) as exc:  # ValueError: pydantic validation of settings
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+    _run(questions, fmt, limit, k, report_dir, as_json, compare)
 
 
 def _run(path: Path, fmt: str, limit: int | None, k: int, report_dir: Path | None, as_json: bool, compare: bool):

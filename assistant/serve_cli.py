@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from .errors import AssistantError
-
-EXIT_ERROR = 2  # as in assistant.cli
+from .cli_errors import handle_errors
 
 
 @click.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default: ASSISTANT_WEB_HOST, 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), default=None,
               help="Port (default: ASSISTANT_WEB_PORT, 7860).")
+@handle_errors
 def serve_command(host, port):
     """Serve the web chat on / and the REST API on /api (docs on /docs).
 
@@ -22,8 +19,4 @@ def serve_command(host, port):
     """
     from .server import serve
 
-    try:
-        serve(host=host, port=port, echo=lambda line: click.echo(line, err=True))
-    except (AssistantError, ValueError) as exc:  # ValueError: pydantic validation of settings
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+    serve(host=host, port=port, echo=lambda line: click.echo(line, err=True))
