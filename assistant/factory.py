@@ -30,8 +30,8 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
         dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight,
         source_routing=settings.source_routing, source_weight=settings.source_weight,
         article_decay=settings.article_decay, sentence_weight=settings.sentence_weight,
-        date_routing=settings.date_routing,
-    ))
+        date_routing=settings.date_routing, rerank_pool=settings.rerank_pool,
+    ), reranker=_reranker(settings, bm25))
     if settings.answer_mode == "llm" and chat_model is None:
         from .answering.llm import make_chat_model
 
@@ -40,6 +40,14 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
     prompts = getattr(answerer, "prompts", None)
     return Assistant(settings, store, bm25, retriever, answerer, Indexer(store, embedder, chunker),
                      chat_model=chat_model if settings.answer_mode == "llm" else None, prompts=prompts)
+
+
+def _reranker(settings: Settings, bm25):
+    if not settings.rerank or settings.retrieval_mode != "hybrid":
+        return None
+    from .reranking import BUNDLED_MODEL, LinearModel, Reranker
+
+    return Reranker(LinearModel.load(settings.rerank_model or BUNDLED_MODEL), bm25)
 
 
 def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mode: str | None = None):

@@ -36,6 +36,8 @@ class BM25Index:
         self._metas: list[dict] = []
         self._stemmer = None
         self._sources: frozenset[str] | None = None
+        self._row_of: dict[str, int] | None = None
+        self._sentence_pairs: tuple[np.ndarray, np.ndarray] | None = None  # (sentence, chunk) index pairs
 
     # --- freshness -----------------------------------------------------------------------
     def ensure_fresh(self) -> None:
@@ -45,6 +47,8 @@ class BM25Index:
             if self._revision == revision:
                 return
             self._sources = None
+            self._row_of = None
+            self._sentence_pairs = None
             if not self._load(revision):
                 self._build(revision)
 
@@ -140,6 +144,38 @@ class BM25Index:
             if len(best) >= n:
                 break
         return [(self._ids[c], s) for c, s in list(best.items())[:n]]
+
+    # --- whole-index scores (for reranking candidates) ----------------------------------
+    def rows(self, ids: list[str]) -> np.ndarray:
+        """Positions of ``ids`` in the score arrays below (-1 for an id not indexed)."""
+        self.ensure_fresh()
+        if self._row_of is None:
+            self._row_of = {cid: i for i, cid in enumerate(self._ids)}
+        return np.array([self._row_of.get(cid, -1) for cid in ids], dtype=np.int64)
+
+    def chunk_scores(self, text: str) -> np.ndarray:
+        """BM25 score of every indexed chunk for ``text`` (zeros when nothing matches)."""
+        self.ensure_fresh()
+        tokens = self._tokenize([text])[0] if self._model is not None else []
+        if not tokens:
+            return np.zeros(len(self._ids), dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+
+    def best_sentence_scores(self, text: str) -> np.ndarray:
+        """For every indexed chunk, the BM25 score of its sentence that best matches ``text``."""
+        self.ensure_fresh()
+        best = np.zeros(len(self._ids), dtype=np.float32)
+        tokens = self._tokenize([text])[0] if self._sentence_model is not None else []
+        if not tokens:
+            return best
+        if self._sentence_pairs is None:
+            sizes = [len(holders) for holders in self._sentence_chunks]
+            self._sentence_pairs = (np.repeat(np.arange(len(sizes)), sizes),
+                                    np.fromiter((c for h in self._sentence_chunks for c in h), dtype=np.int64))
+        scores = np.asarray(self._sentence_model.get_scores(tokens), dtype=np.float32)
+        sentences, chunks = self._sentence_pairs
+        np.maximum.at(best, chunks, scores[sentences])
+        return best
 
     def _mask(self, filters: SearchFilters | None) -> np.ndarray:
         if filters is None or filters.is_empty():

@@ -58,6 +58,7 @@ class QueryPlan:
     query: str
     mentions: list[SourceMention] = field(default_factory=list)
     dates: list[str] = field(default_factory=list)  # ISO days the question names ("on October 7, 2023")
+    clauses: list[str] = field(default_factory=list)  # the question's parts, each a claim to find evidence for
 
     @property
     def source_groups(self) -> list[list[str]]:
@@ -79,7 +80,22 @@ def analyze(query: str, known_sources: Iterable[str]) -> QueryPlan:
             taken.append((m.start(), m.end()))
             mentions.append(SourceMention(alias, sources, m.start(), m.end()))
     mentions.sort(key=lambda m: m.start)
-    return QueryPlan(query, mentions, named_days(query))
+    return QueryPlan(query, mentions, named_days(query), clauses(query))
+
+
+# Where a multi-part question turns to its next claim: "X reported A, while Y reported B and C?"
+_CLAUSE_BREAK = re.compile(
+    r"[,;?]|\b(?:while|whereas|but also|not only|and|but|according to|reported by|after|before)\b", re.I)
+
+
+def clauses(query: str, min_words: int = 4) -> list[str]:
+    """The parts of a question between commas and joining words, each of at least ``min_words`` words.
+
+    A multi-hop question packs one claim per article into one sentence; each piece is matched
+    against single sentences on its own, so the evidence for every claim can be found.
+    """
+    parts = (part.strip() for part in _CLAUSE_BREAK.split(query))
+    return [part for part in parts if len(re.findall(r"\w+", part)) >= min_words]
 
 
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",

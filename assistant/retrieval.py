@@ -2,25 +2,33 @@
 
 With source routing on, a question that names outlets ("according to TechCrunch …") also gets
 one ranking per named outlet, restricted to it, fused with the unrestricted ranking: evidence
-from each outlet the question compares then reaches the top of the list.
+from each outlet the question compares then reaches the top of the list. Days the question
+names get their own rankings the same way.
+
+With reranking on (the default in hybrid mode), the best ``rerank_pool`` fused candidates are
+ordered by the learned reranker (:mod:`assistant.reranking`), which also looks at each clause
+of the question.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .embedders import Embedder
 from .filters import SearchFilters
 from .lexical import BM25Index
 from .models import Passage
-from .query_analysis import analyze
+from .query_analysis import QueryPlan, analyze
+from .reranking import Pool, Reranker
 from .store import ChunkStore, StoredChunk, to_passage
 
 
 @dataclass
 class RetrievalConfig:
     mode: str = "hybrid"  # hybrid | dense | bm25
-    candidates: int = 100
+    candidates: int = 200
     rrf_k: int = 20
     dense_weight: float = 0.5
     bm25_weight: float = 1.0
@@ -30,6 +38,7 @@ class RetrievalConfig:
     date_routing: bool = True
     date_window_days: int = 1
     article_decay: float = 0.9  # each further chunk of the same article counts this much less
+    rerank_pool: int = 100  # fused candidates the reranker orders (when a reranker is given)
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float], rrf_k: int) -> dict[str, float]:
@@ -60,25 +69,67 @@ class _Ranking:
     chunks: dict[str, StoredChunk] = field(default_factory=dict)
 
 
+@dataclass
+class Fused:
+    """What fusion produced for one question, before the final ordering."""
+
+    plan: QueryPlan
+    vectors: np.ndarray | None  # the question's embedding, then its clauses' (when asked for)
+    scores: dict[str, float]  # fused score per chunk id
+    ranking: _Ranking  # per-chunk scores and ranks from every route, chunks already fetched
+
+
 class HybridRetriever:
-    def __init__(self, store: ChunkStore, bm25: BM25Index, embedder: Embedder, config: RetrievalConfig):
+    def __init__(self, store: ChunkStore, bm25: BM25Index, embedder: Embedder, config: RetrievalConfig,
+                 reranker: Reranker | None = None):
         if config.mode not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"retrieval mode must be hybrid, dense or bm25, got {config.mode!r}")
         self.store = store
         self.bm25 = bm25
         self.embedder = embedder
         self.config = config
+        self.reranker = reranker
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Passage]:
+        rerank = self.reranker is not None and self.config.mode == "hybrid"  # it reads dense and lexical signals
+        found = self.fused_candidates(query, filters, clauses=rerank)
+        if found is None:
+            return []
+        if rerank:
+            best = self._rerank(found, k)
+        else:
+            best = self._diversify(found.scores, found.ranking, k)
+        ranking = found.ranking
+        missing = [cid for cid in best if cid not in ranking.chunks]
+        for chunk in self.store.get_chunks(missing):
+            ranking.chunks[chunk.id] = chunk
+        passages = []
+        for cid in best:
+            if cid in ranking.chunks:
+                scores = ranking.scores.setdefault(cid, {})
+                scores["fused"] = round(found.scores[cid], 6)
+                score = scores.get("rerank", found.scores[cid])
+                passages.append(to_passage(ranking.chunks[cid], score=score, scores=scores))
+        return passages
+
+    def fused_candidates(self, query: str, filters: SearchFilters | None = None,
+                         clauses: bool = False) -> "Fused | None":
+        """Every route's rankings fused into one score per chunk (None for an empty query or index).
+
+        With ``clauses``, the question's clauses are embedded too (the reranker reads them).
+        """
         query = query.strip()
         if not query or self.store.count() == 0:
-            return []
+            return None
         filters = filters or SearchFilters()
-        vector = self.embedder.embed([query])[0] if self.config.mode != "bm25" else None
+        plan = analyze(query, self.bm25.sources())
+        vectors = None
+        if self.config.mode != "bm25":
+            vectors = self.embedder.embed([query] + (plan.clauses if clauses else []))  # one batch
+        vector = vectors[0] if vectors is not None else None
         base = self._rank(query, vector, filters)
         rankings, weights = {"all": base.ids}, {"all": 1.0}
-        routes = self._routes(query, filters)
-        for name, routed_filters in routes:
+        for name, routed_filters in self._routes(plan, filters):
             routed = self._rank(query, vector, routed_filters)
             rankings[name], weights[name] = routed.ids, self.config.source_weight
             base.chunks.update(routed.chunks)
@@ -88,17 +139,26 @@ class HybridRetriever:
             fused = fuse(rankings, weights, self.config.rrf_k)
         else:
             fused = {cid: base.scores[cid]["fused"] for cid in base.ids}
-        best = self._diversify(fused, base, k)
-        missing = [cid for cid in best if cid not in base.chunks]
-        for chunk in self.store.get_chunks(missing):
-            base.chunks[chunk.id] = chunk
-        passages = []
-        for cid in best:
-            if cid in base.chunks:
-                scores = base.scores.setdefault(cid, {})
-                scores["fused"] = round(fused[cid], 6)
-                passages.append(to_passage(base.chunks[cid], score=fused[cid], scores=scores))
-        return passages
+        return Fused(plan, vectors, fused, base)
+
+    def candidate_pool(self, found: "Fused") -> Pool:
+        """The best ``rerank_pool`` fused candidates, with their embeddings and ranks."""
+        ids = self._diversify(found.scores, found.ranking, self.config.rerank_pool)
+        chunks, embeddings = self.store.get_with_embeddings(ids)
+        return Pool(chunks, embeddings, [found.scores[c.id] for c in chunks],
+                    [found.ranking.scores.get(c.id, {}) for c in chunks])
+
+    def _rerank(self, found: "Fused", k: int) -> list[str]:
+        pool = self.candidate_pool(found)
+        probabilities = self.reranker.score(found.plan, pool, found.vectors)
+        ranking = found.ranking
+        best = []
+        for i in np.argsort(-probabilities, kind="stable")[:k]:
+            chunk = pool.chunks[i]
+            ranking.chunks[chunk.id] = chunk
+            ranking.scores.setdefault(chunk.id, {})["rerank"] = round(float(probabilities[i]), 6)
+            best.append(chunk.id)
+        return best
 
     def _diversify(self, fused: dict[str, float], ranking: "_Ranking", k: int) -> list[str]:
         """Top k after demoting repeated chunks of one article (multi-hop evidence spans articles)."""
@@ -114,7 +174,7 @@ class HybridRetriever:
             seen[article_of[cid]] = n + 1
         return _order(adjusted)[:k]
 
-    def _routes(self, query: str, filters: SearchFilters) -> list[tuple[str, SearchFilters]]:
+    def _routes(self, plan: QueryPlan, filters: SearchFilters) -> list[tuple[str, SearchFilters]]:
         """A restricted search for each outlet and each day the question names.
 
         Outlets named by the user's filters are not second-guessed; neither are their dates.
@@ -122,7 +182,6 @@ class HybridRetriever:
         cfg = self.config
         if not (cfg.source_routing or cfg.date_routing):
             return []
-        plan = analyze(query, self.bm25.sources())
         routes = []
         if cfg.source_routing and not filters.sources:
             routes += [(f"source:{'|'.join(g)}", filters.model_copy(update={"sources": g})) for g in plan.source_groups]

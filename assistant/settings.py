@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(48, ge=0, description="Word pieces of whole sentences repeated between chunks.")
     retrieval_k: int = Field(10, ge=1, le=100, description="Passages returned by retrieval.")
     retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="How passages are retrieved.")
-    candidates: int = Field(100, ge=1, description="Candidates taken from each retriever before fusion.")
+    candidates: int = Field(200, ge=1, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(20, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in fusion.")
     bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     sentence_weight: float = Field(1.0, ge=0, description="Weight of the sentence-level BM25 ranking in fusion.")
     article_decay: float = Field(
         0.9, gt=0, le=1, description="Score factor for each further chunk of an article already ranked (1 = off)."
+    )
+    rerank: bool = Field(
+        True, description="Order the best fused candidates with the learned reranker (hybrid mode only)."
+    )
+    rerank_pool: int = Field(100, ge=1, description="Fused candidates the reranker orders.")
+    rerank_model: Path | None = Field(
+        None, description="Reranker model file (JSON trees); empty = the bundled one, trained on MultiHop-RAG dev."
     )
     answer_mode: Literal["extractive", "llm"] = Field("extractive", description="How answers are written.")
     answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an extractive answer.")

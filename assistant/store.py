@@ -122,6 +122,16 @@ class ChunkStore:
         by_id = {cid: StoredChunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
         return [by_id[i] for i in ids if i in by_id]
 
+    def get_with_embeddings(self, ids: Sequence[str]) -> tuple[list[StoredChunk], np.ndarray]:
+        """The chunks of ``ids`` that exist, in that order, and their embeddings (one row each)."""
+        if not ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        got = self.collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        by_id = {cid: (StoredChunk(cid, t, m), e)
+                 for cid, t, m, e in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])}
+        found = [by_id[i] for i in ids if i in by_id]
+        return [c for c, _ in found], np.asarray([e for _, e in found], dtype=np.float32)
+
     def article_chunks(self, article_id: str) -> list[StoredChunk]:
         got = self.collection.get(where={"article_id": article_id}, include=["documents", "metadatas"])
         chunks = [StoredChunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])]

@@ -1,0 +1,140 @@
+"""The learned reranker: its model file, features, loading errors, and its place in retrieval."""
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.errors import ConfigError
+from assistant.models import Article
+from assistant.query_analysis import analyze
+from assistant.reranking import BUNDLED_MODEL, FEATURES, LinearModel, Reranker, features
+
+
+def test_linear_model_round_trips_and_predicts_like_sklearn(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(loc=[0, 5, -3], scale=[1, 10, 0.1], size=(2000, 3))
+    y = (X[:, 0] + (X[:, 1] - 5) / 10 - (X[:, 2] + 3) / 0.1 + rng.normal(size=2000) > 0).astype(int)
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    fitted = LogisticRegression().fit((X - mean) / scale, y)
+    model = LinearModel(["a", "b", "c"], mean, scale, fitted.coef_[0], fitted.intercept_[0], {"note": "test"})
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(model.to_dict()))
+    loaded = LinearModel.load(path)
+    fresh = rng.normal(loc=[0, 5, -3], scale=[1, 10, 0.1], size=(300, 3))
+    assert np.allclose(loaded.predict(fresh), fitted.predict_proba((fresh - mean) / scale)[:, 1], atol=1e-12)
+    assert loaded.features == ["a", "b", "c"] and loaded.info == {"note": "test"}
+
+
+def test_bundled_model_matches_this_versions_features():
+    model = LinearModel.load(BUNDLED_MODEL)
+    assert model.features == list(FEATURES)
+    assert model.info["questions"] > 1000 and "cross_validated" in model.info
+    p = model.predict(np.zeros((3, len(FEATURES))))
+    assert p.shape == (3,) and ((0 < p) & (p < 1)).all()
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "cannot read the reranker model"),
+    ('{"format": "something else"}', "not a reranker model"),
+    ("[1, 2]", "not a reranker model"),
+    ('{"format": "news-assistant-linear-reranker/1", "features": ["x"]}', "broken reranker model"),
+])
+def test_bad_model_file_is_named_with_the_fix(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as err:
+        LinearModel.load(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+    assert "ASSISTANT_RERANK_MODEL" in str(err.value)
+
+
+def test_missing_model_file_is_a_config_error(make_assistant, tmp_path):
+    with pytest.raises(ConfigError, match="missing.json: cannot read"):
+        make_assistant(rerank_model=tmp_path / "missing.json")
+
+
+def test_model_for_other_features_is_refused(tmp_path):
+    model = LinearModel(["x"], [0.0], [1.0], [1.0], 0.0)
+    with pytest.raises(ConfigError, match="retrain it with benchmarks/train_reranker.py"):
+        Reranker(model, bm25=None)
+
+
+ARTICLES = [
+    Article(title="Chip maker results", body="The chip maker reported record profits. Shares rose sharply on Monday.",
+            source="Gazette", published_at="2023-10-02T09:00:00Z", url="https://g.example/chips"),
+    Article(title="Chip shortage eases", body="Car makers said the chip shortage eased. Deliveries recovered in autumn.",
+            source="Herald", published_at="2023-11-15T18:30:00Z", url="https://h.example/shortage"),
+    Article(title="Harbour festival", body="The harbour festival drew crowds. Fishing boats were decorated.",
+            source="Herald", published_at="2023-11-15T10:00:00Z", url="https://h.example/festival"),
+]
+
+
+@pytest.fixture
+def news(make_assistant):
+    assistant = make_assistant()
+    assistant.indexer.ingest_articles(ARTICLES)
+    return assistant
+
+
+def test_features_describe_outlet_day_and_clauses(news):
+    question = ("Did the Gazette report record chip profits on October 2, 2023, "
+                "while the Herald said the chip shortage eased?")
+    retriever = news.retriever
+    found = retriever.fused_candidates(question, clauses=True)
+    plan = found.plan
+    assert plan.clauses == ["Did the Gazette report record chip profits on October 2", "the Herald said the chip shortage eased"]
+    assert found.vectors.shape[0] == 1 + len(plan.clauses)
+    pool = retriever.candidate_pool(found)
+    X = features(plan, pool, found.vectors, news.bm25)
+    assert X.shape == (len(pool), len(FEATURES)) and np.isfinite(X).all()
+    col = {name: X[:, i] for i, name in enumerate(FEATURES)}
+    by_title = {c.metadata["title"]: i for i, c in enumerate(pool.chunks)}
+    # Both outlets are named; only the Gazette piece is from the named day.
+    assert col["src_match"][by_title["Chip maker results"]] == 1.0
+    assert col["day_match"][by_title["Chip maker results"]] == 1.0
+    assert col["day_match"][by_title["Chip shortage eases"]] == 0.0
+    assert col["n_groups"][0] == 2 and col["n_cl"][0] == 2
+    # Each clause's best match ranks first for it.
+    assert col["cl_rank"][by_title["Chip shortage eases"]] == 0.0  # log(1)
+    assert col["cl_rank"][by_title["Chip maker results"]] == 0.0
+    assert col["cl_best"][by_title["Harbour festival"]] < col["cl_best"][by_title["Chip shortage eases"]]
+
+
+def test_search_orders_by_the_reranker_and_keeps_filters(news):
+    passages = news.search("Did the Herald say the chip shortage eased?", k=3)
+    assert passages[0].title == "Chip shortage eases"
+    assert all("rerank" in p.scores and "fused" in p.scores for p in passages)
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    assert [p.score for p in passages] == [p.scores["rerank"] for p in passages]
+    from assistant.filters import SearchFilters
+
+    only_herald = news.search("chip profits", k=3, filters=SearchFilters(sources=["Herald"]))
+    assert {p.source for p in only_herald} == {"Herald"}
+
+
+def test_rerank_off_keeps_fused_order(make_assistant):
+    assistant = make_assistant(rerank=False)
+    assistant.indexer.ingest_articles(ARTICLES)
+    passages = assistant.search("chip shortage", k=3)
+    assert passages and all("rerank" not in p.scores for p in passages)
+    assert [p.score for p in passages] == [p.scores["fused"] for p in passages]
+
+
+def test_reranker_is_only_used_in_hybrid_mode(make_assistant):
+    assert make_assistant().retriever.reranker is not None
+    assert make_assistant(retrieval_mode="bm25").retriever.reranker is None
+    assert make_assistant(retrieval_mode="dense").retriever.reranker is None
+    hybrid = make_assistant()
+    hybrid.indexer.ingest_articles(ARTICLES)
+    hybrid.retriever.config.mode = "bm25"  # switched at run time: no dense signals, so no reranking
+    passages = hybrid.search("chip shortage", k=3)
+    assert passages and all("rerank" not in p.scores and "dense" not in p.scores for p in passages)
+
+
+def test_plan_clauses_are_in_analyze():
+    plan = analyze("Which company, according to TechCrunch, learns from the missteps of its rivals while "
+                   "enforcing the same terms on all developers?", ["TechCrunch"])
+    assert plan.clauses == ["learns from the missteps of its rivals", "enforcing the same terms on all developers"]
