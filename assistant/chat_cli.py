@@ -11,9 +11,8 @@ import sys
 
 import click
 
+from .cli_errors import EXIT_ERROR, handle_errors
 from .errors import AssistantError
-
-EXIT_ERROR = 2
 
 
 def print_sources(answer) -> None:
@@ -25,6 +24,7 @@ def print_sources(answer) -> None:
 
 
 @click.command("chat")
+@handle_errors
 @click.option("--k", "k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve per question.")
 @click.option("--sources/--no-sources", "show_sources", default=True, help="Print the cited passages after each answer.")
 def chat_command(k, show_sources):
@@ -32,13 +32,9 @@ def chat_command(k, show_sources):
     from .factory import build_assistant
     from .settings import Settings
 
-    try:
-        assistant = build_assistant(Settings())
-        if assistant.is_empty():
-            click.echo("The index is empty: run `assistant ingest` first.", err=True)
-            sys.exit(EXIT_ERROR)
-    except AssistantError as exc:
-        click.echo(f"Error: {exc}", err=True)
+    assistant = build_assistant(Settings())
+    if assistant.is_empty():
+        click.echo("The index is empty: run `assistant ingest` first.", err=True)
         sys.exit(EXIT_ERROR)
     history = []
     click.echo("Ask about the indexed news (/reset to start over, /quit to leave).")
@@ -64,7 +60,7 @@ def chat_command(k, show_sources):
                     click.echo(piece, nl=False)
                 else:
                     answer = piece
-        except AssistantError as exc:
+        except AssistantError as exc:  # one failed question does not end the conversation
             click.echo(f"\nError: {exc}", err=True)
             continue
         click.echo()

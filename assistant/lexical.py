@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,8 @@ class BM25Index:
         self._sources: frozenset[str] | None = None
         self._row_of: dict[str, int] | None = None
         self._sentence_pairs: tuple[np.ndarray, np.ndarray] | None = None  # (sentence, chunk) index pairs
+        self._score_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     # --- freshness -----------------------------------------------------------------------
     def ensure_fresh(self) -> None:
@@ -49,6 +52,8 @@ class BM25Index:
             self._sources = None
             self._row_of = None
             self._sentence_pairs = None
+            with self._cache_lock:
+                self._score_cache.clear()
             if not self._load(revision):
                 self._build(revision)
 
@@ -120,32 +125,15 @@ class BM25Index:
     # --- search --------------------------------------------------------------------------
     def search(self, query: str, n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) pairs, best first, only positive scores."""
-        self.ensure_fresh()
-        tokens = self._tokenize([query]) if self._model is not None else None
-        if not tokens or not tokens[0]:
-            return []
-        scores = np.asarray(self._model.get_scores(tokens[0]), dtype=np.float32)
-        scores = np.where(self._mask(filters), scores, 0.0)
+        scores = np.where(self._mask(filters), self.chunk_scores(query), 0.0)
         return [(self._ids[i], float(scores[i])) for i in _top(scores, n)]
 
     def search_sentences(self, query: str, n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
         """Chunks ranked by their best-matching single sentence: (chunk id, sentence BM25 score)."""
-        self.ensure_fresh()
-        tokens = self._tokenize([query]) if self._sentence_model is not None else None
-        if not tokens or not tokens[0]:
-            return []
-        scores = np.asarray(self._sentence_model.get_scores(tokens[0]), dtype=np.float32)
-        allowed = self._mask(filters)
-        best: dict[int, float] = {}
-        for i in _top(scores, 4 * n):
-            for chunk in self._sentence_chunks[i]:
-                if allowed[chunk] and chunk not in best:
-                    best[chunk] = float(scores[i])
-            if len(best) >= n:
-                break
-        return [(self._ids[c], s) for c, s in list(best.items())[:n]]
+        scores = np.where(self._mask(filters), self.best_sentence_scores(query), 0.0)
+        return [(self._ids[i], float(scores[i])) for i in _top(scores, n)]
 
-    # --- whole-index scores (for reranking candidates) ----------------------------------
+    # --- whole-index scores ---------------------------------------------------------------
     def rows(self, ids: list[str]) -> np.ndarray:
         """Positions of ``ids`` in the score arrays below (-1 for an id not indexed)."""
         self.ensure_fresh()
@@ -154,16 +142,37 @@ class BM25Index:
         return np.array([self._row_of.get(cid, -1) for cid in ids], dtype=np.int64)
 
     def chunk_scores(self, text: str) -> np.ndarray:
-        """BM25 score of every indexed chunk for ``text`` (zeros when nothing matches)."""
+        """BM25 score of every indexed chunk for ``text`` (read-only; zeros when nothing matches)."""
+        return self._cached("chunks", text)
+
+    def best_sentence_scores(self, text: str) -> np.ndarray:
+        """For every indexed chunk, the BM25 score of its sentence that best matches ``text`` (read-only)."""
+        return self._cached("sentences", text)
+
+    def _cached(self, kind: str, text: str) -> np.ndarray:
+        """Scores of the whole index, kept for the last few texts: one question is scored for every
+        route (outlet, day) and again by the reranker, always against the same index."""
         self.ensure_fresh()
+        key = (self._revision, kind, text)
+        with self._cache_lock:
+            if key in self._score_cache:
+                self._score_cache.move_to_end(key)
+                return self._score_cache[key]
+        scores = self._score_chunks(text) if kind == "chunks" else self._score_sentences(text)
+        scores.flags.writeable = False
+        with self._cache_lock:
+            self._score_cache[key] = scores
+            while len(self._score_cache) > 32:
+                self._score_cache.popitem(last=False)
+        return scores
+
+    def _score_chunks(self, text: str) -> np.ndarray:
         tokens = self._tokenize([text])[0] if self._model is not None else []
         if not tokens:
             return np.zeros(len(self._ids), dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
 
-    def best_sentence_scores(self, text: str) -> np.ndarray:
-        """For every indexed chunk, the BM25 score of its sentence that best matches ``text``."""
-        self.ensure_fresh()
+    def _score_sentences(self, text: str) -> np.ndarray:
         best = np.zeros(len(self._ids), dtype=np.float32)
         tokens = self._tokenize([text])[0] if self._sentence_model is not None else []
         if not tokens:
@@ -184,11 +193,11 @@ class BM25Index:
 
 
 def _top(scores: np.ndarray, n: int) -> list[int]:
-    """Indices of the n best positive scores, best first."""
+    """Indices of the n best positive scores, best first; equal scores in index order."""
     n = min(n, len(scores))
     if n <= 0:
         return []
-    top = np.argpartition(-scores, n - 1)[:n]
+    top = np.sort(np.argpartition(-scores, n - 1)[:n])  # ties then keep index order (earlier chunk first)
     top = top[np.argsort(-scores[top], kind="stable")]
     return [int(i) for i in top if scores[i] > 0]
 

@@ -189,6 +189,13 @@ def test_chat_streams_answers_and_understands_follow_ups(seed_index, monkeypatch
     assert "(characters " in result.output
 
 
+def test_chat_with_a_bad_setting_says_which_and_exits_2(monkeypatch, tmp_path):
+    monkeypatch.setenv("ASSISTANT_RERANK_MODEL", str(tmp_path / "nowhere.json"))
+    result = CliRunner().invoke(main, ["chat"], input="/quit\n")
+    assert result.exit_code == 2
+    assert "Error:" in result.output and "nowhere.json: cannot read the reranker model" in result.output
+
+
 def test_follow_up_naming_a_new_person_is_left_alone(seed_index):
     first = seed_index.ask("What did the expert say about China?")
     second = seed_index.ask("And what did Putin say?", history=[first])
