@@ -79,8 +79,8 @@ def _route_ranks(ranks: dict[str, float]) -> tuple[float, float, float, float, f
             best_source = min(best_source, rank)
         elif route.startswith("day:"):
             best_day = min(best_day, rank)
-    get = lambda key: ranks.get(key) or MISSING_RANK  # noqa: E731
-    return get("dense_rank"), get("bm25_rank"), get("sentence_rank"), best_source, best_day
+    dense, bm25, sentence = (ranks.get(key) or MISSING_RANK for key in ("dense_rank", "bm25_rank", "sentence_rank"))
+    return dense, bm25, sentence, best_source, best_day
 
 
 def _near_named_day(published: str, days: list[date], window: int) -> float:
@@ -103,13 +103,14 @@ def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, 
     rows = bm25.rows([c.id for c in pool.chunks])
     known = rows >= 0
 
-    def take(scores: np.ndarray) -> tuple[np.ndarray, float]:
+    def take(scores: np.ndarray) -> np.ndarray:
+        """The candidates' scores over the best score in the index."""
         top = float(scores.max()) if len(scores) else 0.0
-        return np.where(known, scores[np.maximum(rows, 0)], 0.0) / max(top, 1e-6), top
+        return np.where(known, scores[np.maximum(rows, 0)], 0.0) / max(top, 1e-6)
 
-    bm25_norm, _ = take(bm25.chunk_scores(plan.query))
-    sent_norm, _ = take(bm25.best_sentence_scores(plan.query))
-    clause_lex = np.stack([take(bm25.best_sentence_scores(c))[0] for c in plan.clauses], axis=1) \
+    bm25_norm = take(bm25.chunk_scores(plan.query))
+    sent_norm = take(bm25.best_sentence_scores(plan.query))
+    clause_lex = np.stack([take(bm25.best_sentence_scores(c)) for c in plan.clauses], axis=1) \
         if plan.clauses else np.zeros((n, 0))
     unit = _unit(np.asarray(vectors, dtype=np.float32))
     emb = _unit(pool.embeddings) if len(pool.embeddings) else np.zeros((n, unit.shape[1]), dtype=np.float32)

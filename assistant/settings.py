@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     )
     rerank_pool: int = Field(100, ge=1, description="Fused candidates the reranker orders.")
     rerank_model: Path | None = Field(
-        None, description="Reranker model file (JSON trees); empty = the bundled one, trained on MultiHop-RAG dev."
+        None, description="Reranker model file (JSON from benchmarks/train_reranker.py); "
+        "empty = the bundled one, trained on MultiHop-RAG dev."
     )
     answer_mode: Literal["extractive", "llm"] = Field("extractive", description="How answers are written.")
     answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an extractive answer.")

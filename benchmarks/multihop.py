@@ -27,7 +27,7 @@ VARIANTS = {
     "bm25 (title+source)": {"retrieval_mode": "bm25", "source_routing": False, "date_routing": False,
                             "sentence_weight": 0.0, "article_decay": 1.0},
     "hybrid RRF (plain)": {"source_routing": False, "date_routing": False, "sentence_weight": 0.0,
-                           "article_decay": 1.0, "dense_weight": 1.0, "rrf_k": 60},
+                           "article_decay": 1.0, "dense_weight": 1.0, "rrf_k": 60, "rerank": False},
     "default, reranker off": {"rerank": False},
     "default": {},
 }
