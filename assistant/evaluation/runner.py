@@ -32,6 +32,7 @@ class Variant:
 
 COMPARE_VARIANTS: tuple[Variant, ...] = (
     Variant("default", {}, "the configured settings (hybrid retrieval unless changed)"),
+    Variant("no-rerank", {"rerank": False}, "hybrid fusion order, without the learned reranker"),
     Variant("dense", {"retrieval_mode": "dense"}, "embeddings only"),
     Variant("bm25", {"retrieval_mode": "bm25"}, "BM25 keywords only"),
 )
