@@ -132,27 +132,40 @@ def write_markdown(result: dict, path: Path) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data, --index-dir and --limit, shared by the benchmark scripts."""
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "multihop-rag")
     parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
     parser.add_argument("--limit", type=int, default=0, help="Only the first N answerable questions (0 = all).")
+
+
+def open_benchmark(args, **overrides):
+    """(assistant over the MultiHop index, index build figures, all dev questions, the answerable ones)."""
+    from assistant import Settings, build_assistant
+    from assistant.evaluation.datasets import load_questions
+
+    if not (args.data / "corpus.json").exists():
+        raise SystemExit(f"MultiHop-RAG not found in {args.data}; pass --data DIR")
+    assistant = build_assistant(Settings(data_dir=args.index_dir, collection="multihop", **overrides))
+    args.index_dir.mkdir(parents=True, exist_ok=True)
+    index = build_index(assistant, args.data / "corpus.json", args.index_dir / "build.json")
+    questions, _ = load_questions(args.data / "queries-dev.json")
+    answerable = [q for q in questions if q.answerable][: args.limit or None]
+    return assistant, index, questions, answerable
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_data_arguments(parser)
     parser.add_argument("--answers", type=int, default=100, help="Dev questions (nulls included) to answer.")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
 
-    from assistant import Settings, build_assistant
-    from assistant.evaluation.datasets import load_questions
+    from assistant import build_assistant
     from assistant.evaluation.runner import evaluate, summarize
 
-    if not (args.data / "corpus.json").exists():
-        raise SystemExit(f"MultiHop-RAG not found in {args.data}; pass --data DIR")
-    base = Settings(data_dir=args.index_dir, collection="multihop")
-    default = build_assistant(base)
-    args.index_dir.mkdir(parents=True, exist_ok=True)
-    index = build_index(default, args.data / "corpus.json", args.index_dir / "build.json")
-    questions, _ = load_questions(args.data / "queries-dev.json")
-    answerable = [q for q in questions if q.answerable][: args.limit or None]
+    default, index, questions, answerable = open_benchmark(args)
+    base = default.settings
 
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
               "questions": len(answerable), "index": index, "retrieval": {},

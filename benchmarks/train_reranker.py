@@ -30,6 +30,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from multihop import add_data_arguments  # noqa: E402  (the sibling benchmark script)
 
 PARAMS = {"C": 1.0, "max_iter": 5000}
 
@@ -159,9 +160,7 @@ def write_report(path: Path, result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "multihop-rag")
-    parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
-    parser.add_argument("--limit", type=int, default=0, help="Only the first N answerable questions (0 = all).")
+    add_data_arguments(parser)
     parser.add_argument("--model", type=Path, default=None, help="Where to write the model (default: bundled).")
     parser.add_argument("--report", type=Path, default=ROOT / "docs" / "reranker.md")
     parser.add_argument("--no-write", action="store_true", help="Cross-validate only; write nothing.")
@@ -169,21 +168,12 @@ def main() -> None:
                         help="Pickle of the candidate pools: read when it exists, else written (to try parameters).")
     args = parser.parse_args()
 
-    from multihop import build_index, machine
+    from multihop import machine, open_benchmark
 
-    from assistant import Settings, build_assistant
-    from assistant.evaluation.datasets import load_questions
     from assistant.reranking import BUNDLED_MODEL
 
-    if not (args.data / "corpus.json").exists():
-        raise SystemExit(f"MultiHop-RAG not found in {args.data}; pass --data DIR")
-    settings = Settings(data_dir=args.index_dir, collection="multihop", rerank=False)
-    assistant = build_assistant(settings)
-    args.index_dir.mkdir(parents=True, exist_ok=True)
-    build_index(assistant, args.data / "corpus.json", args.index_dir / "build.json")
-    questions, _ = load_questions(args.data / "queries-dev.json")
-    answerable = [q for q in questions if q.answerable][: args.limit or None]
-
+    assistant, _, _, answerable = open_benchmark(args, rerank=False)
+    settings = assistant.settings
     if args.cache and args.cache.exists():
         pools, collect_seconds = pickle.loads(args.cache.read_bytes())
     else:
