@@ -13,7 +13,7 @@ it was trained). ``benchmarks/train_reranker.py`` trains it on the MultiHop-RAG 
 the features computed by this module and reports cross-validated figures (docs/reranker.md).
 Why linear: gradient-boosted trees (400 trees) scored MRR@10 0.81 when dev questions were split
 at random, but 0.70 when questions sharing a gold fact were kept on one side — they had learned
-the dev evidence, not the task. This model scores 0.739 on that honest split (2026-11-25).
+the dev evidence, not the task. This model scores 0.738 on that honest split (2026-11-25).
 """
 
 from __future__ import annotations
