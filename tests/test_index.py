@@ -85,6 +85,9 @@ def test_bm25_follows_changes_made_by_another_process(make_assistant, tmp_path):
     writer = make_assistant()
     writer.ingest([docs])
     assert reader.search("quokkas", k=1)[0].title == "Alpha"
+    assert "Beta" not in [p.title for p in reader.search("wombats burrows", k=5)]
     write_article(docs, "b.md", "Beta", "Wombats dig burrows.")
     writer.ingest([docs])
+    # The same question again: scores kept for it must not outlive the index they came from.
     assert reader.search("wombats burrows", k=1)[0].title == "Beta"
+    assert reader.bm25.chunk_scores("wombats burrows").max() > 0
