@@ -1,4 +1,9 @@
-"""Ingestion: read articles, chunk the new and changed ones, embed them, write them to Chroma."""
+"""Ingestion: read articles, chunk the new and changed ones, embed them, write them to Chroma.
+
+Each chunk is embedded under its article's title, and each of its sentences on its own (the
+reranker's sentence-level signals). An index written before sentence vectors existed gets them
+on the next ingest, without re-embedding its chunks.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .chunking import SentenceChunker
 from .embedders import Embedder
 from .errors import InputError
 from .ingest.readers import read_paths
 from .models import Article
+from .sentences import split_sentences
 from .store import ChunkStore
 
 Progress = Callable[[int, int, str], None]  # (done, total, what) for UIs
@@ -32,6 +40,8 @@ class IngestReport:
     removed: int = 0
     failed: int = 0
     chunks_embedded: int = 0
+    sentences_embedded: int = 0
+    sentences_backfilled: int = 0  # articles indexed earlier that got their sentence vectors now
     seconds: float = 0.0
     errors: list[InputError] = field(default_factory=list)
 
@@ -41,11 +51,14 @@ class IngestReport:
 
     def summary(self) -> str:
         if not self.chunks_embedded and not self.removed:
-            head = f"Index up to date: {self.unchanged} articles unchanged, nothing embedded"
+            head = f"Index up to date: {self.unchanged} articles unchanged"
+            head += "" if self.sentences_backfilled else ", nothing embedded"
         else:
             head = (f"Indexed {self.added} new and {self.updated} changed articles "
                     f"({self.chunks_embedded} chunks, {self.chunks_per_second:.1f} chunks/s), "
                     f"{self.unchanged} unchanged, {self.removed} removed")
+        if self.sentences_backfilled:
+            head += f"; sentence vectors added to {self.sentences_backfilled} articles indexed earlier"
         tail = f"; {self.failed} failed" if self.failed else ""
         return f"{head}{tail} in {self.seconds:.1f}s from {self.files} files."
 
@@ -75,7 +88,8 @@ class Indexer:
     def ingest_articles(self, articles: list[Article], prune: bool = False, progress: bool | Progress = False) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport(articles=len(articles))
-        indexed = self.store.article_hashes()
+        states = self.store.article_states()
+        indexed = {aid: content_hash for aid, (content_hash, _) in states.items()}
         todo: dict[str, Article] = {}
         for article in articles:
             if article.id in todo:
@@ -93,6 +107,8 @@ class Indexer:
             if stale:
                 self.store.delete_articles(stale)
                 report.removed = len(stale)
+            lacking = [aid for aid, (_, has) in states.items() if not has and aid not in todo and aid not in stale]
+            self._backfill(lacking, report, progress)
         finally:
             # Even after a failure part-way, whatever was written must reach the BM25 index.
             if report.added or report.updated or report.removed:
@@ -112,8 +128,11 @@ class Indexer:
             for group in _groups(planned, min_chunks=128):
                 texts = [embedding_text(a, c.text) for a, chunks in group for c in chunks]
                 vectors = self.embedder.embed(texts) if texts else None
+                sentence_vectors, report.sentences_embedded = self._sentence_vectors(
+                    [[c.text for c in chunks] for _, chunks in group], [[c.start for c in chunks] for _, chunks in group],
+                    report.sentences_embedded)
                 offset = 0
-                for article, chunks in group:
+                for (article, chunks), per_chunk in zip(group, sentence_vectors):
                     # Embedded before anything is deleted: a failure leaves the old version intact.
                     if article.id in indexed:
                         self.store.delete_articles([article.id])
@@ -121,10 +140,54 @@ class Indexer:
                     else:
                         report.added += 1
                     if chunks:
-                        self.store.add_article(article, chunks, vectors[offset:offset + len(chunks)])
+                        self.store.add_article(article, chunks, vectors[offset:offset + len(chunks)], per_chunk)
                     offset += len(chunks)
                     report.chunks_embedded += len(chunks)
                     bar(len(chunks), article.title)
+        finally:
+            bar(0, None)
+
+    def _sentence_vectors(self, texts: list[list[str]], starts: list[list[int]],
+                          counted: int = 0) -> tuple[list[list[np.ndarray]], int]:
+        """Per article, per chunk: the embeddings of the chunk's sentences, and ``counted`` plus how many
+        distinct sentences were embedded (overlapping chunks share sentences; each is embedded once).
+
+        ``texts`` and ``starts``: per article, its chunks' texts and where they start in the body.
+        """
+        unique: dict[tuple[int, int], int] = {}
+        sentences: list[str] = []
+        layout: list[list[list[int]]] = []
+        for a, (chunk_texts, chunk_starts) in enumerate(zip(texts, starts)):
+            layout.append([])
+            for text, base in zip(chunk_texts, chunk_starts):
+                rows = []
+                for start, end in split_sentences(text):
+                    key = (a, base + start)
+                    if key not in unique:
+                        unique[key] = len(sentences)
+                        sentences.append(text[start:end])
+                    rows.append(unique[key])
+                layout[-1].append(rows)
+        matrix = self.embedder.embed(sentences) if sentences else np.zeros((0, 0), dtype=np.float32)
+        return [[matrix[rows] for rows in per_article] for per_article in layout], counted + len(sentences)
+
+    def _backfill(self, article_ids: list[str], report: IngestReport, progress) -> None:
+        """Sentence vectors for articles indexed before they existed (their chunks stay as they are)."""
+        if not article_ids:
+            return
+        bar = _progress_bar(len(article_ids), progress, desc="Sentence vectors", unit="article")
+        try:
+            for i in range(0, len(article_ids), 16):
+                group = [self.store.article_chunks(aid) for aid in article_ids[i:i + 16]]
+                vectors, report.sentences_embedded = self._sentence_vectors(
+                    [[c.text for c in chunks] for chunks in group],
+                    [[c.metadata.get("start", 0) for c in chunks] for chunks in group], report.sentences_embedded)
+                for aid, chunks, per_chunk in zip(article_ids[i:i + 16], group, vectors):
+                    if chunks:
+                        self.store.add_sentence_vectors(aid, [c.id for c in chunks], per_chunk)
+                        self.store.mark_sentence_vectors(aid)
+                        report.sentences_backfilled += 1
+                    bar(1, aid)
         finally:
             bar(0, None)
 
@@ -142,7 +205,7 @@ def _groups(planned, min_chunks: int):
         yield group
 
 
-def _progress_bar(total: int, progress):
+def _progress_bar(total: int, progress, desc: str = "Embedding", unit: str = "chunk"):
     """A callback advancing a tqdm bar (progress=True) or a UI callback (callable)."""
     if callable(progress):
         done = 0
@@ -156,7 +219,7 @@ def _progress_bar(total: int, progress):
     if progress and total:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="chunk", desc="Embedding", dynamic_ncols=True)
+        bar = tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True)
 
         def advance(n, what):
             bar.update(n) if what is not None else bar.close()

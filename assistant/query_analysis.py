@@ -59,6 +59,7 @@ class QueryPlan:
     mentions: list[SourceMention] = field(default_factory=list)
     dates: list[str] = field(default_factory=list)  # ISO days the question names ("on October 7, 2023")
     clauses: list[str] = field(default_factory=list)  # the question's parts, each a claim to find evidence for
+    clause_sources: list[list[str]] = field(default_factory=list)  # per clause: outlets named inside it
 
     @property
     def source_groups(self) -> list[list[str]]:
@@ -80,7 +81,10 @@ def analyze(query: str, known_sources: Iterable[str]) -> QueryPlan:
             taken.append((m.start(), m.end()))
             mentions.append(SourceMention(alias, sources, m.start(), m.end()))
     mentions.sort(key=lambda m: m.start)
-    return QueryPlan(query, mentions, named_days(query), clauses(query))
+    spans = clause_spans(query)
+    named_in = [sorted({s for m in mentions if start <= m.start and m.end <= end for s in m.sources})
+                for start, end in spans]
+    return QueryPlan(query, mentions, named_days(query), [query[a:b] for a, b in spans], named_in)
 
 
 # Where a multi-part question turns to its next claim: "X reported A, while Y reported B and C?"
@@ -94,8 +98,20 @@ def clauses(query: str, min_words: int = 4) -> list[str]:
     A multi-hop question packs one claim per article into one sentence; each piece is matched
     against single sentences on its own, so the evidence for every claim can be found.
     """
-    parts = (part.strip() for part in _CLAUSE_BREAK.split(query))
-    return [part for part in parts if len(re.findall(r"\w+", part)) >= min_words]
+    return [query[start:end] for start, end in clause_spans(query, min_words)]
+
+
+def clause_spans(query: str, min_words: int = 4) -> list[tuple[int, int]]:
+    """(start, end) of each clause of :func:`clauses` in ``query``, whitespace trimmed."""
+    spans, start = [], 0
+    for brk in [*_CLAUSE_BREAK.finditer(query), None]:
+        end = brk.start() if brk else len(query)
+        part = query[start:end]
+        lead = len(part) - len(part.lstrip())
+        if len(re.findall(r"\w+", part)) >= min_words:
+            spans.append((start + lead, start + len(part.rstrip())))
+        start = brk.end() if brk else end
+    return spans
 
 
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",

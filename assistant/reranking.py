@@ -3,17 +3,19 @@
 Fusion ranks chunks by how well they match the whole question. A multi-hop question, though,
 asks for one fact per article ("TechCrunch reported A, while The Verge said B"), and the chunk
 that holds the fact is often not the one that matches the question best. The reranker reads,
-for each of the top candidates, signals about the question *and each of its clauses* — BM25 of
-the chunk and of its best sentence, dense similarity, the ranks fusion gave it, whether it is
-from an outlet and a day the question names, how it compares with other chunks of its article —
-and a logistic regression turns them into the probability that the chunk holds evidence.
+for each candidate, signals about the question *and each of its clauses* — BM25 of the chunk
+and of its best sentence, dense similarity of the chunk and of its best sentence (sentence
+vectors are stored at ingest), the ranks fusion and each clause's own searches gave it, whether
+it is from an outlet and a day the question names, how it compares with other chunks of its
+article — and a logistic regression turns them into the probability that the chunk holds evidence.
 
 The model ships as JSON (``rerank_model.json``: feature names, standardisation, weights, and how
 it was trained). ``benchmarks/train_reranker.py`` trains it on the MultiHop-RAG dev questions with
 the features computed by this module and reports cross-validated figures (docs/reranker.md).
 Why linear: gradient-boosted trees (400 trees) scored MRR@10 0.81 when dev questions were split
 at random, but 0.70 when questions sharing a gold fact were kept on one side — they had learned
-the dev evidence, not the task. This model scores 0.738 on that honest split (2026-11-25).
+the dev evidence, not the task; shallow, heavily regularised trees also scored below the linear
+model on that honest split (MRR@10 0.72 against 0.74, 2026-11-25).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ FEATURES = (
     "dense", "dense_gap", "bm25", "sent", "r_dense", "r_bm25", "r_sent", "r_src", "r_day",
     "src_match", "n_groups", "day_match", "position", "fused", "pool_rank",
     "art_best", "art_n", "art_rank_sent", "cl_best", "cl_sum", "n_cl", "cl_rank", "art_rank_cl",
-    "dcl_best", "dcl_rank",
+    "dcl_best", "dcl_rank", "r_cl_dense", "r_cl_sent", "ds_q", "ds_cl", "ds_cl_rank",
 )
 
 
@@ -51,6 +53,7 @@ class Pool:
     embeddings: np.ndarray  # one row per chunk
     fused: list[float]
     ranks: list[dict[str, float]] = field(default_factory=list)  # "dense_rank", "bm25_rank@source:X", …
+    sentences: list[np.ndarray | None] = field(default_factory=list)  # per chunk: its sentences' embeddings
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -93,6 +96,19 @@ def _near_named_day(published: str, days: list[date], window: int) -> float:
     return float(any(abs((day - named).days) <= window for named in days))
 
 
+def _best_sentence(pool: Pool, emb: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    """Candidates × (question, clauses…): cosine similarity with the chunk's best-matching sentence.
+
+    A chunk whose sentence vectors are not stored stands for one sentence (its own embedding).
+    """
+    out = np.zeros((len(pool), len(unit)))
+    for i in range(len(pool)):
+        sentences = pool.sentences[i] if i < len(pool.sentences) else None
+        matrix = _unit(sentences) if sentences is not None and len(sentences) else emb[i:i + 1]
+        out[i] = (matrix @ unit.T).max(axis=0)
+    return out
+
+
 def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, window_days: int = 1) -> np.ndarray:
     """The feature matrix (candidates × :data:`FEATURES`).
 
@@ -117,6 +133,11 @@ def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, 
     emb = _unit(pool.embeddings) if len(pool.embeddings) else np.zeros((n, unit.shape[1]), dtype=np.float32)
     dense = emb @ unit[0]
     clause_dense = emb @ unit[1:].T if plan.clauses else np.zeros((n, 0))
+
+    best_sentence = _best_sentence(pool, emb, unit)
+    by_clause = best_sentence[:, 1:] if plan.clauses else best_sentence[:, :1]
+    sentence_rank = np.min([_desc_ranks(by_clause[:, j]) for j in range(by_clause.shape[1])], axis=0) \
+        if n else np.zeros(0)
 
     n_clauses = clause_lex.shape[1]
     if n_clauses:
@@ -144,17 +165,20 @@ def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, 
     matrix = np.zeros((n, len(FEATURES)))
     for i, chunk in enumerate(pool.chunks):
         meta = chunk.metadata
-        r_dense, r_bm25, r_sent, r_src, r_day = _route_ranks(pool.ranks[i] if i < len(pool.ranks) else {})
+        route = pool.ranks[i] if i < len(pool.ranks) else {}
+        r_dense, r_bm25, r_sent, r_src, r_day = _route_ranks(route)
         matrix[i] = (
             dense[i], dense[i] - dense_max, bm25_norm[i], sent_norm[i],
             math.log(r_dense), math.log(r_bm25), math.log(r_sent), math.log(r_src), math.log(r_day),
             (float(meta.get("source") in named) if named else 0.5), len(plan.source_groups),
             _near_named_day(meta.get("published_at") or "", days, window_days),
-            math.log1p(meta.get("position", 0)), math.log(max(pool.fused[i], 1e-9)), math.log(i + 1),
+            math.log1p(meta.get("position", 0)), math.log(max(pool.fused[i], 1e-3)), math.log(i + 1),
             art_best[i], math.log(art_n[i]), math.log(art_rank_sent[i]),
             clause_lex[i].max() if n_clauses else 0.0, clause_lex[i].sum() if n_clauses else 0.0, n_clauses,
             math.log(clause_rank[i]), math.log(art_rank_clause[i]) if n_clauses else 0.0,
             clause_dense[i].max() if n_clauses else dense[i], math.log(clause_dense_rank[i]),
+            *(math.log(route.get(key) or MISSING_RANK) for key in ("clause_dense_rank", "clause_sentence_rank")),
+            best_sentence[i, 0], by_clause[i].max(), math.log(sentence_rank[i]),
         )
     return matrix
 

@@ -39,6 +39,7 @@ class RetrievalConfig:
     date_window_days: int = 1
     article_decay: float = 0.9  # each further chunk of the same article counts this much less
     rerank_pool: int = 100  # fused candidates the reranker orders (when a reranker is given)
+    clause_candidates: int = 10  # per clause, best chunks by dense and by sentence BM25 added to that pool
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float], rrf_k: int) -> dict[str, float]:
@@ -77,6 +78,7 @@ class Fused:
     vectors: np.ndarray | None  # the question's embedding, then its clauses' (when asked for)
     scores: dict[str, float]  # fused score per chunk id
     ranking: _Ranking  # per-chunk scores and ranks from every route, chunks already fetched
+    clause_hits: list[str] = field(default_factory=list)  # found for a clause alone (see _clause_routes)
 
 
 class HybridRetriever:
@@ -139,14 +141,44 @@ class HybridRetriever:
             fused = fuse(rankings, weights, self.config.rrf_k)
         else:
             fused = {cid: base.scores[cid]["fused"] for cid in base.ids}
-        return Fused(plan, vectors, fused, base)
+        hits = self._clause_routes(plan, vectors, filters, base) if clauses else []
+        return Fused(plan, vectors, fused, base, hits)
+
+    def _clause_routes(self, plan: QueryPlan, vectors, filters: SearchFilters, ranking: _Ranking) -> list[str]:
+        """The best chunks for each clause on its own, within the outlets that clause names.
+
+        "… while the TechCrunch article discusses X": the whole question may rank TechCrunch's
+        chunk about X low, because the other claims dominate it; the clause alone finds it. These
+        chunks join the reranker's pool (not the fusion) with their ranks as signals.
+        """
+        m = self.config.clause_candidates
+        if m <= 0 or vectors is None or self.config.mode != "hybrid":
+            return []
+        found: list[str] = []
+        for j, clause in enumerate(plan.clauses):
+            named = plan.clause_sources[j] if j < len(plan.clause_sources) else []
+            routed = filters.model_copy(update={"sources": named}) if named and not filters.sources else filters
+            dense = self.store.query(vectors[1 + j], m, routed.chroma_where())
+            lexical = self.bm25.search_sentences(clause, m, routed)
+            for key, ids in (("clause_dense_rank", [c.id for c, _ in dense]), ("clause_sentence_rank",
+                                                                                 [cid for cid, _ in lexical])):
+                for rank, cid in enumerate(ids, start=1):
+                    scores = ranking.scores.setdefault(cid, {})
+                    scores[key] = min(scores.get(key, rank), rank)
+                    found.append(cid)
+            for chunk, _ in dense:
+                ranking.chunks.setdefault(chunk.id, chunk)
+        return list(dict.fromkeys(found))
 
     def candidate_pool(self, found: "Fused") -> Pool:
         """The best ``rerank_pool`` fused candidates, with their embeddings and ranks."""
         ids = self._diversify(found.scores, found.ranking, self.config.rerank_pool)
+        taken = set(ids)
+        ids += [cid for cid in found.clause_hits if cid not in taken]
         chunks, embeddings = self.store.get_with_embeddings(ids)
-        return Pool(chunks, embeddings, [found.scores[c.id] for c in chunks],
-                    [found.ranking.scores.get(c.id, {}) for c in chunks])
+        sentences = self.store.sentence_vectors([c.id for c in chunks])
+        return Pool(chunks, embeddings, [found.scores.get(c.id, 0.0) for c in chunks],
+                    [found.ranking.scores.get(c.id, {}) for c in chunks], [sentences.get(c.id) for c in chunks])
 
     def _rerank(self, found: "Fused", k: int) -> list[str]:
         pool = self.candidate_pool(found)

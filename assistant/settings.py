@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         True, description="Order the best fused candidates with the learned reranker (hybrid mode only)."
     )
     rerank_pool: int = Field(100, ge=1, description="Fused candidates the reranker orders.")
+    clause_candidates: int = Field(
+        10, ge=0, description="Per clause of the question, best chunks (dense and sentence BM25, within the outlets "
+        "the clause names) added to the reranker's pool; 0 = off.")
     rerank_model: Path | None = Field(
         None, description="Reranker model file (JSON from benchmarks/train_reranker.py); "
         "empty = the bundled one, trained on MultiHop-RAG dev."

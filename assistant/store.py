@@ -1,4 +1,10 @@
-"""The Chroma collection holding chunks, their embeddings and article metadata."""
+"""The Chroma collections: chunks with their embeddings and article metadata, and sentence vectors.
+
+Next to the chunk collection ``NAME`` lives ``NAME_sentences``: one embedding per sentence of each
+chunk (the reranker compares each clause of a question with single sentences, because the
+evidence of a news question is a sentence). Sentence records of an article are written before
+its chunks and deleted with them; the chunks' ``sentence_vectors`` flag says they are there.
+"""
 
 from __future__ import annotations
 
@@ -52,10 +58,17 @@ class ChunkStore:
             collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
             metadata={"revision": 0},
         )
+        self.sentences = client.get_or_create_collection(
+            f"{collection}_sentences", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
+        )
 
     # --- writing -------------------------------------------------------------------------
-    def add_article(self, article: Article, chunks: Sequence[Chunk], embeddings: np.ndarray) -> None:
-        metadatas = [chunk_metadata(article, c, len(chunks)) for c in chunks]
+    def add_article(self, article: Article, chunks: Sequence[Chunk], embeddings: np.ndarray,
+                    sentence_vectors: Sequence[np.ndarray] | None = None) -> None:
+        """Write an article's chunks; ``sentence_vectors`` (one matrix per chunk) go first."""
+        if sentence_vectors is not None:
+            self.add_sentence_vectors(article.id, [c.id for c in chunks], sentence_vectors)
+        metadatas = [chunk_metadata(article, c, len(chunks), sentence_vectors is not None) for c in chunks]
         batch = max(1, self.client.get_max_batch_size())
         for i in range(0, len(chunks), batch):
             part = slice(i, i + batch)
@@ -64,9 +77,31 @@ class ChunkStore:
                 documents=[c.text for c in chunks[part]], metadatas=metadatas[part],
             )
 
+    def add_sentence_vectors(self, article_id: str, chunk_ids: Sequence[str],
+                             vectors: Sequence[np.ndarray]) -> None:
+        """One record per sentence of each chunk: id ``CHUNK/k``, in sentence order."""
+        ids, rows, metas = [], [], []
+        for chunk_id, matrix in zip(chunk_ids, vectors):
+            for k, row in enumerate(matrix):
+                ids.append(f"{chunk_id}/{k}")
+                rows.append(row)
+                metas.append({"article_id": article_id, "chunk_id": chunk_id, "k": k})
+        batch = max(1, self.client.get_max_batch_size())
+        for i in range(0, len(ids), batch):
+            self.sentences.upsert(ids=ids[i:i + batch], embeddings=np.asarray(rows[i:i + batch], dtype=np.float32),
+                                  metadatas=metas[i:i + batch])
+
+    def mark_sentence_vectors(self, article_id: str) -> None:
+        """Flag an article's chunks as having sentence vectors (after they were added later)."""
+        got = self.collection.get(where={"article_id": article_id}, include=["metadatas"])
+        if got["ids"]:
+            self.collection.update(ids=got["ids"], metadatas=[{**m, "sentence_vectors": True} for m in got["metadatas"]])
+
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         for i in range(0, len(article_ids), 500):
-            self.collection.delete(where={"article_id": {"$in": list(article_ids[i:i + 500])}})
+            where = {"article_id": {"$in": list(article_ids[i:i + 500])}}
+            self.collection.delete(where=where)
+            self.sentences.delete(where=where)
 
     @property
     def revision(self) -> int:
@@ -94,14 +129,18 @@ class ChunkStore:
 
     def article_hashes(self) -> dict[str, str]:
         """article id -> content hash of what is indexed (read from the first chunk of each)."""
-        hashes: dict[str, str] = {}
+        return {aid: content_hash for aid, (content_hash, _) in self.article_states().items()}
+
+    def article_states(self) -> dict[str, tuple[str, bool]]:
+        """article id -> (content hash, whether its sentence vectors are stored)."""
+        states: dict[str, tuple[str, bool]] = {}
         offset, page = 0, 5000
         while True:
             got = self.collection.get(where={"position": 0}, include=["metadatas"], limit=page, offset=offset)
             for meta in got["metadatas"]:
-                hashes[meta["article_id"]] = meta["content_hash"]
+                states[meta["article_id"]] = (meta["content_hash"], bool(meta.get("sentence_vectors")))
             if len(got["ids"]) < page:
-                return hashes
+                return states
             offset += page
 
     def query(self, embedding: np.ndarray, n: int, where: dict | None) -> list[tuple[StoredChunk, float]]:
@@ -132,19 +171,31 @@ class ChunkStore:
         found = [by_id[i] for i in ids if i in by_id]
         return [c for c, _ in found], np.asarray([e for _, e in found], dtype=np.float32)
 
+    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """chunk id -> its sentences' embeddings (rows in sentence order); chunks without any are left out."""
+        found: dict[str, list[tuple[int, np.ndarray]]] = {}
+        ids = list(dict.fromkeys(chunk_ids))
+        for i in range(0, len(ids), 500):
+            got = self.sentences.get(where={"chunk_id": {"$in": ids[i:i + 500]}}, include=["embeddings", "metadatas"])
+            for meta, row in zip(got["metadatas"], got["embeddings"]):
+                found.setdefault(meta["chunk_id"], []).append((meta["k"], row))
+        return {cid: np.asarray([row for _, row in sorted(rows, key=lambda kr: kr[0])], dtype=np.float32)
+                for cid, rows in found.items()}
+
     def article_chunks(self, article_id: str) -> list[StoredChunk]:
         got = self.collection.get(where={"article_id": article_id}, include=["documents", "metadatas"])
         chunks = [StoredChunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return sorted(chunks, key=lambda c: c.metadata["position"])
 
 
-def chunk_metadata(article: Article, chunk: Chunk, chunk_count: int) -> dict:
+def chunk_metadata(article: Article, chunk: Chunk, chunk_count: int, sentence_vectors: bool = False) -> dict:
     """Chroma metadata of a chunk. Chroma has no nulls: missing values are empty strings, ts -1."""
     meta = {name: getattr(article, name) or "" for name in _META_FIELDS}
     meta.update(
         article_id=article.id, position=chunk.position, start=chunk.start, end=chunk.end,
         chunk_count=chunk_count, content_hash=article.content_hash, origin=article.origin,
         published_ts=article.published_ts if article.published_ts is not None else -1,
+        sentence_vectors=sentence_vectors,
     )
     return meta
 

@@ -172,7 +172,7 @@ def main() -> None:
               "default_settings": {k: v for k, v in base.model_dump(mode="json").items()
                                    if k in ("retrieval_mode", "candidates", "rrf_k", "dense_weight", "bm25_weight",
                                             "sentence_weight", "source_routing", "source_weight", "date_routing",
-                                            "article_decay", "rerank", "rerank_pool", "chunk_overlap_tokens",
+                                            "article_decay", "rerank", "rerank_pool", "clause_candidates", "chunk_overlap_tokens",
                                             "embedding_model")}}
     for name, overrides in VARIANTS.items():
         variant = build_assistant(base.model_copy(update=overrides), embedder=default.indexer.embedder)

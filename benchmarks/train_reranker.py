@@ -4,8 +4,8 @@
     python benchmarks/train_reranker.py --no-write       # cross-validate only
 
 For every answerable dev question, the retriever's own code builds the candidate pool (fusion of
-all routes, top ``rerank_pool``) and :func:`assistant.reranking.features` describes each
-candidate; a candidate is positive when a gold fact lies whole in it (the benchmark's hit
+all routes, top ``rerank_pool``, plus each clause's own best matches) and
+:func:`assistant.reranking.features` describes each candidate; a candidate is positive when a gold fact lies whole in it (the benchmark's hit
 definition, whitespace removed). Questions are split in two halves, keeping questions that share
 a gold fact in the same half (many dev questions are built on the same evidence): a model trained
 on one half ranks the other, which gives the cross-validated figures written to docs/reranker.md.

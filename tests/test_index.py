@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 from conftest import CORPUS
 
 
@@ -91,3 +93,60 @@ def test_bm25_follows_changes_made_by_another_process(make_assistant, tmp_path):
     # The same question again: scores kept for it must not outlive the index they came from.
     assert reader.search("wombats burrows", k=1)[0].title == "Beta"
     assert reader.bm25.chunk_scores("wombats burrows").max() > 0
+
+
+def _sentence_rows(assistant) -> dict[str, int]:
+    chunks = list(assistant.store.iter_chunks())
+    return {cid: len(m) for cid, m in assistant.store.sentence_vectors([c.id for c in chunks]).items()}
+
+
+def test_every_sentence_of_every_chunk_gets_its_own_vector(make_assistant, embedder):
+    from assistant.sentences import split_sentences
+
+    assistant = make_assistant()
+    report = assistant.ingest([CORPUS])
+    chunks = list(assistant.store.iter_chunks())
+    stored = assistant.store.sentence_vectors([c.id for c in chunks])
+    assert {cid: len(m) for cid, m in stored.items()} == {c.id: len(split_sentences(c.text)) for c in chunks}
+    # Overlapping chunks share sentences: each distinct sentence is embedded once.
+    assert report.sentences_embedded < sum(len(m) for m in stored.values())
+    chunk = max(chunks, key=lambda c: len(split_sentences(c.text)))
+    start, end = split_sentences(chunk.text)[2]
+    expected = embedder.embed([chunk.text[start:end]])[0]
+    assert np.allclose(stored[chunk.id][2], expected, atol=1e-5)
+
+
+def test_sentence_vectors_follow_changed_and_pruned_articles(make_assistant, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_article(docs, "a.md", "Harbour news", "The ferry was late on Monday. Passengers waited. Nobody knew why.",
+                  source="Gazette")
+    b = write_article(docs, "b.md", "Market news", "Fish prices rose. Traders were pleased.", source="Gazette")
+    assistant = make_assistant()
+    assistant.ingest([docs])
+    assert sorted(_sentence_rows(assistant).values()) == [2, 3]
+    write_article(docs, "a.md", "Harbour news", "The zeppelin arrived early on Tuesday.", source="Gazette")
+    assistant.ingest([docs])
+    assert sorted(_sentence_rows(assistant).values()) == [1, 2]  # the old sentences of a.md are gone
+    b.unlink()
+    assistant.ingest([docs], prune=True)
+    assert list(_sentence_rows(assistant).values()) == [1]
+    assert assistant.store.sentences.count() == 1
+
+
+def test_an_index_without_sentence_vectors_gets_them_without_reembedding_chunks(make_assistant, tmp_path):
+    """An index written by an earlier version (chunks only) is completed by the next ingest."""
+    from assistant.ingest.readers import read_paths
+
+    assistant = make_assistant()
+    article = read_paths([CORPUS]).articles[0]
+    chunks = assistant.indexer.chunker.chunk(article, reserved_tokens=16)
+    assistant.store.add_article(article, chunks, assistant.indexer.embedder.embed([c.text for c in chunks]))
+    assert _sentence_rows(assistant) == {}
+    report = assistant.ingest([CORPUS])
+    assert (report.unchanged, report.chunks_embedded, report.sentences_backfilled) == (1, 0, 1)
+    assert "sentence vectors added to 1 articles indexed earlier" in report.summary()
+    assert set(_sentence_rows(assistant)) == {c.id for c in chunks}
+    again = assistant.ingest([CORPUS])
+    assert (again.sentences_backfilled, again.sentences_embedded) == (0, 0)
+    assert "nothing embedded" in again.summary()

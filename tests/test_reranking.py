@@ -138,3 +138,50 @@ def test_plan_clauses_are_in_analyze():
     plan = analyze("Which company, according to TechCrunch, learns from the missteps of its rivals while "
                    "enforcing the same terms on all developers?", ["TechCrunch"])
     assert plan.clauses == ["learns from the missteps of its rivals", "enforcing the same terms on all developers"]
+
+
+def test_each_clause_knows_the_outlets_named_inside_it():
+    plan = analyze("Did the Gazette report record chip profits, while the Herald said the chip shortage eased, "
+                   "and did prices fall everywhere?", ["Gazette", "Herald"])
+    assert plan.clause_sources == [["Gazette"], ["Herald"], []]
+
+
+def test_clause_routes_bring_each_claims_evidence_into_the_pool(news):
+    """With a pool of one, fusion alone keeps one chunk; each clause adds its own best matches."""
+    question = ("Did the Gazette report record chip profits on October 2, 2023, "
+                "while the Herald said the chip shortage eased?")
+    retriever = news.retriever
+    retriever.config.rerank_pool = 1
+    found = retriever.fused_candidates(question, clauses=True)
+    ranks = found.ranking.scores
+    by_title = {c.metadata["title"]: c.id for c in found.ranking.chunks.values()}
+    # The Herald clause searches the Herald only: its sentence match ranks first there.
+    assert ranks[by_title["Chip shortage eases"]]["clause_sentence_rank"] == 1
+    assert ranks[by_title["Chip maker results"]]["clause_sentence_rank"] == 1
+    assert ranks[by_title["Harbour festival"]].get("clause_sentence_rank", 99) > 1
+    pool = retriever.candidate_pool(found)
+    assert {c.metadata["title"] for c in pool.chunks} >= {"Chip shortage eases", "Chip maker results"}
+    X = features(found.plan, pool, found.vectors, news.bm25)
+    col = {name: X[:, i] for i, name in enumerate(FEATURES)}
+    row = {c.metadata["title"]: i for i, c in enumerate(pool.chunks)}
+    assert col["r_cl_sent"][row["Chip shortage eases"]] == 0.0  # log(1)
+    retriever.config.clause_candidates = 0
+    assert retriever.fused_candidates(question, clauses=True).clause_hits == []
+
+
+def test_sentence_features_use_the_best_matching_sentence(news, embedder):
+    question = "Did shares rise sharply on Monday?"
+    retriever = news.retriever
+    found = retriever.fused_candidates(question, clauses=True)
+    pool = retriever.candidate_pool(found)
+    i = next(i for i, c in enumerate(pool.chunks) if c.metadata["title"] == "Chip maker results")
+    q, best = embedder.embed([question, "Shares rose sharply on Monday."])
+    expected = float(q @ best / np.linalg.norm(q) / np.linalg.norm(best))
+    X = features(found.plan, pool, found.vectors, news.bm25)
+    ds_q = X[:, list(FEATURES).index("ds_q")]
+    assert ds_q[i] == pytest.approx(expected, abs=1e-4)
+    assert ds_q[i] > X[i, list(FEATURES).index("dense")]  # the sentence matches better than the whole chunk
+    # Without stored sentence vectors a chunk stands for one sentence: its own embedding.
+    pool.sentences = [None] * len(pool)
+    X = features(found.plan, pool, found.vectors, news.bm25)
+    assert X[i, list(FEATURES).index("ds_q")] == pytest.approx(X[i, list(FEATURES).index("dense")], abs=1e-6)
