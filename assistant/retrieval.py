@@ -5,9 +5,9 @@ one ranking per named outlet, restricted to it, fused with the unrestricted rank
 from each outlet the question compares then reaches the top of the list. Days the question
 names get their own rankings the same way.
 
-With reranking on (the default in hybrid mode), the best ``rerank_pool`` fused candidates are
-ordered by the learned reranker (:mod:`assistant.reranking`), which also looks at each clause
-of the question.
+With reranking on (the default in hybrid mode), the best ``rerank_pool`` fused candidates, plus
+the best matches of each clause of the question searched on its own, are ordered by the learned
+reranker (:mod:`assistant.reranking`).
 """
 
 from __future__ import annotations

@@ -1,15 +1,22 @@
-"""Train the retrieval reranker on the MultiHop-RAG dev questions; writes the bundled model.
+"""Train the retrieval reranker on questions with gold facts; writes the bundled model.
 
-    python benchmarks/train_reranker.py                  # index in .bench/, all dev questions
+    python benchmarks/train_reranker.py                  # MultiHop-RAG dev, index in .bench/
     python benchmarks/train_reranker.py --no-write       # cross-validate only
+    python benchmarks/train_reranker.py --questions my.jsonl --index-dir .data --model my_model.json
+                                                         # your questions on your index
 
-For every answerable dev question, the retriever's own code builds the candidate pool (fusion of
+For every answerable question, the retriever's own code builds the candidate pool (fusion of
 all routes, top ``rerank_pool``, plus each clause's own best matches) and
-:func:`assistant.reranking.features` describes each candidate; a candidate is positive when a gold fact lies whole in it (the benchmark's hit
-definition, whitespace removed). Questions are split in two halves, keeping questions that share
-a gold fact in the same half (many dev questions are built on the same evidence): a model trained
-on one half ranks the other, which gives the cross-validated figures written to docs/reranker.md.
-The model shipped is then trained on all questions.
+:func:`assistant.reranking.features` describes each candidate; a candidate is positive when a
+gold fact lies whole in it (the benchmark's hit definition, whitespace removed), so only
+questions whose evidence gives verbatim facts are used. Questions are split in two halves,
+keeping questions that share a gold fact in the same half (many dev questions are built on the
+same evidence): a model trained on one half ranks the other, which gives the cross-validated
+figures written to the report. The model written is then trained on all questions.
+
+With ``--questions`` (any format ``assistant eval`` reads), the index in ``--index-dir`` /
+``--collection`` is used as it is (build it with ``assistant ingest`` first); pass ``--model``
+and point ``ASSISTANT_RERANK_MODEL`` at it, so the bundled model stays as shipped.
 
 Needs scikit-learn (installed with sentence-transformers) for training only; the assistant
 applies the exported weights with numpy.
@@ -134,13 +141,13 @@ def write_report(path: Path, result: dict) -> None:
         "# Retrieval reranker", "",
         f"Trained and measured {result['date']} on {result['machine']} by `python benchmarks/train_reranker.py`.", "",
         "The reranker orders the best fused candidates of each question (see `assistant/reranking.py` for the "
-        "features). It is trained on the MultiHop-RAG dev questions, so its figures on those questions are "
+        f"features). It is trained on {result['data']}, so its figures on those questions are "
         "measured **two-fold cross-validated**: the questions are split in two halves, questions that share a gold "
         "fact always in the same half (many dev questions are built on the same evidence), and each half is ranked "
-        "by a model trained on the other. The shipped model is trained on all of them, so the "
-        "default's figures in [benchmarks.md](benchmarks.md) are on questions it was trained on; the figures "
-        "below are the honest estimate for questions it has not seen.", "",
-        f"{result['questions']} answerable dev questions, top 10 chunks, {result['pool']} candidates per question "
+        "by a model trained on the other. The model written is trained on all of them (for the bundled model, "
+        "the default's figures in [benchmarks.md](benchmarks.md) are therefore on questions it was trained on); "
+        "the figures below are the honest estimate for questions it has not seen.", "",
+        f"{result['questions']} questions, top 10 chunks, {result['pool']} candidates per question "
         f"(collecting them: {result['collect_seconds']} s).", "",
         "| ranking | Hits@1 | Hits@4 | Hits@10 | MRR@10 | evidence recall@10 |", "|---|---|---|---|---|---|",
         row("fused order (reranker off)", result["fused"]),
@@ -158,12 +165,31 @@ def write_report(path: Path, result: dict) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
+def open_own(args):
+    """(assistant over the existing index, the answerable questions of --questions, what the data is)."""
+    from assistant import Settings, build_assistant
+    from assistant.evaluation.datasets import load_questions
+
+    assistant = build_assistant(Settings(data_dir=args.index_dir, collection=args.collection, rerank=False))
+    if assistant.store.count() == 0:
+        raise SystemExit(f"the index in {args.index_dir} (collection {args.collection!r}) is empty; "
+                         "build it first with `assistant ingest` (ASSISTANT_DATA_DIR, ASSISTANT_COLLECTION)")
+    questions, _ = load_questions(args.questions)
+    answerable = [q for q in questions if q.answerable][: args.limit or None]
+    return assistant, answerable, f"{args.questions.name} (answerable questions with facts)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arguments(parser)
     parser.add_argument("--model", type=Path, default=None, help="Where to write the model (default: bundled).")
-    parser.add_argument("--report", type=Path, default=ROOT / "docs" / "reranker.md")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="Markdown report (and .json beside it); default docs/reranker.md, or MODEL-report.md.")
     parser.add_argument("--no-write", action="store_true", help="Cross-validate only; write nothing.")
+    parser.add_argument("--questions", type=Path, default=None,
+                        help="Your own question file (JSONL or MultiHop-RAG shape) instead of MultiHop-RAG dev; "
+                             "uses the existing index in --index-dir.")
+    parser.add_argument("--collection", default="news", help="Chroma collection of that index (with --questions).")
     parser.add_argument("--cache", type=Path, default=None,
                         help="Pickle of the candidate pools: read when it exists, else written (to try parameters).")
     args = parser.parse_args()
@@ -172,7 +198,19 @@ def main() -> None:
 
     from assistant.reranking import BUNDLED_MODEL
 
-    assistant, _, _, answerable = open_benchmark(args, rerank=False)
+    if args.questions and not (args.model or args.no_write):
+        raise SystemExit("with --questions, pass --model FILE (the bundled model stays as shipped) or --no-write")
+    report = args.report or (args.model.with_name(f"{args.model.stem}-report.md") if args.model
+                             else ROOT / "docs" / "reranker.md")
+    if args.questions:
+        assistant, answerable, data = open_own(args)
+    else:
+        assistant, _, _, answerable = open_benchmark(args, rerank=False)
+        data = "MultiHop-RAG queries-dev.json (answerable questions)"
+    answerable = [q for q in answerable if _facts(q)]
+    if len(answerable) < 10:
+        raise SystemExit(f"only {len(answerable)} answerable questions with verbatim gold facts; "
+                         "give each question's evidence a 'fact' copied from the article (see docs/evaluation.md)")
     settings = assistant.settings
     if args.cache and args.cache.exists():
         pools, collect_seconds = pickle.loads(args.cache.read_bytes())
@@ -195,7 +233,7 @@ def main() -> None:
     in_sample = [np.argsort(-final.predict(p["X"]), kind="stable") for p in pools]
 
     result = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "data": data,
         "questions": len(pools), "pool": settings.rerank_pool, "collect_seconds": collect_seconds,
         "candidates": int(sum(len(p["masks"]) for p in pools)),
         "positives": int(sum((p["masks"] > 0).sum() for p in pools)),
@@ -208,14 +246,15 @@ def main() -> None:
         print(f"{name:16} " + "  ".join(f"{k}={v:.4f}" for k, v in result[name].items()), flush=True)
     if args.no_write:
         return
-    final.info = {"trained": result["date"], "data": "MultiHop-RAG queries-dev.json (answerable questions)",
+    final.info = {"trained": result["date"], "data": data,
                   "questions": len(pools), "params": PARAMS, "cross_validated": result["cross_validated"]}
     target = args.model or BUNDLED_MODEL
+    target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(final.to_dict(), indent=1), encoding="utf-8")
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    write_report(args.report, result)
-    args.report.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(f"wrote {target}, {args.report} and {args.report.with_suffix('.json')}")
+    report.parent.mkdir(parents=True, exist_ok=True)
+    write_report(report, result)
+    report.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(f"wrote {target}, {report} and {report.with_suffix('.json')}")
 
 
 if __name__ == "__main__":

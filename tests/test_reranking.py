@@ -185,3 +185,32 @@ def test_sentence_features_use_the_best_matching_sentence(news, embedder):
     pool.sentences = [None] * len(pool)
     X = features(found.plan, pool, found.vectors, news.bm25)
     assert X[i, list(FEATURES).index("ds_q")] == pytest.approx(X[i, list(FEATURES).index("dense")], abs=1e-6)
+
+
+def test_training_script_trains_on_your_own_questions_and_index(make_assistant, tmp_path, monkeypatch):
+    """benchmarks/train_reranker.py --questions: the project's JSONL set on an index built by ingest."""
+    import sys
+
+    from conftest import CORPUS, ROOT
+
+    make_assistant().ingest([CORPUS])
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import train_reranker
+
+    model_path = tmp_path / "own" / "model.json"
+    args = ["train_reranker.py", "--questions", str(ROOT / "evals" / "corpus_questions.jsonl"),
+            "--index-dir", str(tmp_path / "data"), "--model", str(model_path)]
+    monkeypatch.setattr(sys, "argv", args)
+    train_reranker.main()
+    model = LinearModel.load(model_path)
+    assert model.features == list(FEATURES)
+    assert model.info["questions"] == 19  # the answerable questions whose evidence quotes a fact
+    assert model.info["data"].startswith("corpus_questions.jsonl")
+    report = json.loads((tmp_path / "own" / "model-report.json").read_text())
+    assert set(report["cross_validated"]) == {"hits@1", "hits@4", "hits@10", "mrr@10", "evidence_recall@10"}
+    assert 0 < report["cross_validated"]["hits@10"] <= 1
+    assert "corpus_questions.jsonl" in (tmp_path / "own" / "model-report.md").read_text()
+    # Without --model the bundled model is never overwritten.
+    monkeypatch.setattr(sys, "argv", args[:-2])
+    with pytest.raises(SystemExit, match="pass --model FILE"):
+        train_reranker.main()
