@@ -69,7 +69,8 @@ def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mod
     from .answering.extractive import ExtractiveAnswerer
 
     return ExtractiveAnswerer(embedder, settings.answer_sentences, settings.abstain_threshold, context=context,
-                              verifier=verifier, lexical_weight=settings.answer_lexical_weight)
+                              verifier=verifier, lexical_weight=settings.answer_lexical_weight,
+                              stored_vectors=store.sentence_vectors if store is not None else None)
 
 
 def _bm25_folder(settings: Settings) -> str:

@@ -47,6 +47,7 @@ def build_index(assistant, corpus: Path, state_file: Path) -> dict:
     report = assistant.ingest([corpus], progress=True)
     if report.chunks_embedded:
         state = {"articles": report.added + report.updated, "chunks": report.chunks_embedded,
+                 "sentences": report.sentences_embedded,
                  "seconds": round(report.seconds, 1), "chunks_per_second": round(report.chunks_per_second, 1),
                  "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
         state_file.write_text(json.dumps(state))

@@ -201,3 +201,37 @@ def test_follow_up_naming_a_new_person_is_left_alone(seed_index):
     second = seed_index.ask("And what did Putin say?", history=[first])
     assert second.trace["standalone_question"] == "And what did Putin say?"
     assert {c.speaker for c in second.citations} == {"Vladimir Putin"}
+
+
+@pytest.mark.parametrize("question", ["What did the expert say about China?",
+                                      "Who wants the military operations to stop?"])
+def test_stored_sentence_vectors_give_the_same_answer_without_embedding_the_passages(seed_index, question):
+    from assistant.answering.extractive import candidate_sentences
+
+    answerer = seed_index.answerer
+    embedded: list[int] = []
+    real_embedder = answerer.embedder
+    real_embed = real_embedder.embed
+
+    class Counting:
+        def embed(self, texts, progress=False):
+            embedded.append(len(texts))
+            return real_embed(texts)
+
+    passages = seed_index.search(question, 6)
+    assert answerer.stored_vectors is not None
+    candidates = candidate_sentences(passages)
+    answerer.attach_stored_vectors(candidates)
+    assert all(c.vector is not None for c in candidates)  # every retrieved sentence has its stored vector
+    with_store = answerer.answer(question, passages)
+    answerer.stored_vectors = None  # the same answerer, embedding every sentence itself
+    try:
+        without = answerer.answer(question, passages)
+        answerer.stored_vectors, answerer.embedder = seed_index.store.sentence_vectors, Counting()
+        again = answerer.answer(question, passages)
+    finally:
+        answerer.stored_vectors, answerer.embedder = seed_index.store.sentence_vectors, real_embedder
+    assert with_store.answer == without.answer == again.answer
+    assert [(c.chunk_id, c.start, c.end) for c in with_store.citations] == \
+        [(c.chunk_id, c.start, c.end) for c in without.citations]
+    assert embedded and embedded[0] == 1  # scoring embedded the question alone

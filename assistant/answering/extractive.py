@@ -1,7 +1,8 @@
 """Grounded extractive answers: the retrieved sentences that best answer the question, cited.
 
 Sentences are scored by cosine similarity to the question (to the topic, for "What did <person>
-say about <topic>?", keeping only that person's statements). Below ``abstain_threshold`` the
+say about <topic>?", keeping only that person's statements); their vectors are the ones stored at
+ingest when the index has them, so only the question is embedded. Below ``abstain_threshold`` the
 answerer says it cannot answer; it also declines when the question asks what an outlet reported
 and no article of that outlet is indexed. Chosen sentences are written up by
 :mod:`~assistant.answering.composer` (speaker, date, outlet) and checked by
@@ -13,8 +14,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..embedders import Embedder
 from ..models import Answer, Passage
@@ -37,6 +40,8 @@ class Candidate:
     end: int
     text: str
     score: float = 0.0
+    row: int = 0  # which sentence of its passage (the row of the passage's stored sentence vectors)
+    vector: np.ndarray | None = None
 
 
 def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
@@ -44,12 +49,12 @@ def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     for passage in passages:
-        for span in split_sentences(passage.text):
+        for row, span in enumerate(split_sentences(passage.text)):
             start = passage.start + span.start
             if (passage.article_id, start) in seen:
                 continue
             seen.add((passage.article_id, start))
-            out.append(Candidate(passage, start, passage.start + span.end, passage.text[span.start:span.end]))
+            out.append(Candidate(passage, start, passage.start + span.end, passage.text[span.start:span.end], row=row))
     return out
 
 
@@ -58,7 +63,8 @@ class ExtractiveAnswerer:
 
     def __init__(self, embedder: Embedder, max_sentences: int = 3, abstain_threshold: float = 0.35,
                  margin: float = 0.12, context: ArticleContext | None = None, verifier: Verifier | None = None,
-                 topic_threshold: float = 0.2, lexical_weight: float = 0.8):
+                 topic_threshold: float = 0.2, lexical_weight: float = 0.8,
+                 stored_vectors: Callable[[Sequence[str]], dict[str, np.ndarray]] | None = None):
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.abstain_threshold = abstain_threshold
@@ -67,15 +73,34 @@ class ExtractiveAnswerer:
         self.verifier = verifier or Verifier(embedder)
         self.topic_threshold = topic_threshold
         self.lexical_weight = lexical_weight
+        self.stored_vectors = stored_vectors  # chunk ids -> their sentences' vectors (ChunkStore.sentence_vectors)
 
     # --- scoring and choosing -----------------------------------------------------------
     def score(self, text: str, candidates: list[Candidate]) -> None:
+        """Cosine similarity of each candidate with ``text``; only sentences without a vector are embedded."""
         if not candidates:
             return
-        vectors = self.embedder.embed([text] + [c.text for c in candidates])
-        sims = vectors[1:] @ vectors[0]
-        for cand, sim in zip(candidates, sims):
-            cand.score = float(sim)
+        missing = [c for c in candidates if c.vector is None]
+        vectors = self.embedder.embed([text] + [c.text for c in missing])
+        for cand, vector in zip(missing, vectors[1:]):
+            cand.vector = vector
+        for cand in candidates:
+            cand.score = float(cand.vector @ vectors[0])
+
+    def attach_stored_vectors(self, candidates: list[Candidate]) -> None:
+        """Give candidates the sentence vectors stored at ingest, where their passage's sentences match them."""
+        if self.stored_vectors is None or not candidates:
+            return
+        stored = self.stored_vectors([c.passage.chunk_id for c in candidates])
+        counts: dict[str, int] = {}
+        for cand in candidates:
+            matrix = stored.get(cand.passage.chunk_id)
+            if matrix is None:
+                continue
+            if cand.passage.chunk_id not in counts:
+                counts[cand.passage.chunk_id] = len(split_sentences(cand.passage.text))
+            if len(matrix) == counts[cand.passage.chunk_id]:  # same text, same sentences
+                cand.vector = matrix[cand.row]
 
     def select(self, candidates: list[Candidate], threshold: float | None = None,
                margin: float | None = None) -> list[Candidate]:
@@ -99,6 +124,7 @@ class ExtractiveAnswerer:
         request = request or AnswerRequest(question)
         candidates = [c for c in candidate_sentences(passages)
                       if (c.passage.article_id, c.start) not in request.exclude and _answers_something(c.text)]
+        self.attach_stored_vectors(candidates)
         trace: dict = {"candidates": len(candidates), "abstain_threshold": self.abstain_threshold,
                        "request": request.as_trace()}
         if request.unknown_outlets:
