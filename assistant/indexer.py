@@ -185,7 +185,7 @@ class Indexer:
                 for aid, chunks, per_chunk in zip(article_ids[i:i + 16], group, vectors):
                     if chunks:
                         self.store.add_sentence_vectors(aid, [c.id for c in chunks], per_chunk)
-                        self.store.mark_sentence_vectors(aid)
+                        self.store.mark_sentence_vectors(aid, {c.id: len(m) for c, m in zip(chunks, per_chunk)})
                         report.sentences_backfilled += 1
                     bar(1, aid)
         finally:

@@ -39,6 +39,7 @@ class BM25Index:
         self._sources: frozenset[str] | None = None
         self._row_of: dict[str, int] | None = None
         self._sentence_pairs: tuple[np.ndarray, np.ndarray] | None = None  # (sentence, chunk) index pairs
+        self._columns: dict[str, np.ndarray] | None = None  # source, category, published_ts of every chunk
         self._score_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -52,6 +53,7 @@ class BM25Index:
             self._sources = None
             self._row_of = None
             self._sentence_pairs = None
+            self._columns = None
             with self._cache_lock:
                 self._score_cache.clear()
             if not self._load(revision):
@@ -187,9 +189,26 @@ class BM25Index:
         return best
 
     def _mask(self, filters: SearchFilters | None) -> np.ndarray:
+        """Which chunks pass ``filters`` (the same rules as :meth:`SearchFilters.matches`, on whole columns)."""
         if filters is None or filters.is_empty():
             return np.ones(len(self._metas), dtype=bool)
-        return np.fromiter((filters.matches(m) for m in self._metas), dtype=bool, count=len(self._metas))
+        if self._columns is None:
+            self._columns = {
+                "source": np.array([m.get("source") or "" for m in self._metas], dtype=object),
+                "category": np.array([m.get("category") or "" for m in self._metas], dtype=object),
+                "published_ts": np.array([m.get("published_ts", -1) for m in self._metas], dtype=np.int64),
+            }
+        cols = self._columns
+        mask = np.ones(len(self._metas), dtype=bool)
+        if filters.sources:
+            mask &= np.isin(cols["source"], list(filters.sources))
+        if filters.categories:
+            mask &= np.isin(cols["category"], list(filters.categories))
+        if filters.since_ts is not None:
+            mask &= cols["published_ts"] >= filters.since_ts
+        if filters.until_ts is not None:
+            mask &= (cols["published_ts"] >= 0) & (cols["published_ts"] <= filters.until_ts)
+        return mask
 
 
 def _top(scores: np.ndarray, n: int) -> list[int]:

@@ -176,7 +176,7 @@ class HybridRetriever:
         taken = set(ids)
         ids += [cid for cid in found.clause_hits if cid not in taken]
         chunks, embeddings = self.store.get_with_embeddings(ids)
-        sentences = self.store.sentence_vectors([c.id for c in chunks])
+        sentences = self.store.sentence_vectors_of(chunks)
         return Pool(chunks, embeddings, [found.scores.get(c.id, 0.0) for c in chunks],
                     [found.ranking.scores.get(c.id, {}) for c in chunks], [sentences.get(c.id) for c in chunks])
 

@@ -68,7 +68,8 @@ class ChunkStore:
         """Write an article's chunks; ``sentence_vectors`` (one matrix per chunk) go first."""
         if sentence_vectors is not None:
             self.add_sentence_vectors(article.id, [c.id for c in chunks], sentence_vectors)
-        metadatas = [chunk_metadata(article, c, len(chunks), sentence_vectors is not None) for c in chunks]
+        counts = [len(m) for m in sentence_vectors] if sentence_vectors is not None else [None] * len(chunks)
+        metadatas = [chunk_metadata(article, c, len(chunks), n) for c, n in zip(chunks, counts)]
         batch = max(1, self.client.get_max_batch_size())
         for i in range(0, len(chunks), batch):
             part = slice(i, i + batch)
@@ -91,11 +92,13 @@ class ChunkStore:
             self.sentences.upsert(ids=ids[i:i + batch], embeddings=np.asarray(rows[i:i + batch], dtype=np.float32),
                                   metadatas=metas[i:i + batch])
 
-    def mark_sentence_vectors(self, article_id: str) -> None:
-        """Flag an article's chunks as having sentence vectors (after they were added later)."""
+    def mark_sentence_vectors(self, article_id: str, counts: dict[str, int]) -> None:
+        """Flag an article's chunks as having sentence vectors (added after the chunks), with their counts."""
         got = self.collection.get(where={"article_id": article_id}, include=["metadatas"])
         if got["ids"]:
-            self.collection.update(ids=got["ids"], metadatas=[{**m, "sentence_vectors": True} for m in got["metadatas"]])
+            self.collection.update(ids=got["ids"], metadatas=[
+                {**m, "sentence_vectors": True, "sentences": counts.get(cid, 0)}
+                for cid, m in zip(got["ids"], got["metadatas"])])
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         for i in range(0, len(article_ids), 500):
@@ -171,6 +174,22 @@ class ChunkStore:
         found = [by_id[i] for i in ids if i in by_id]
         return [c for c, _ in found], np.asarray([e for _, e in found], dtype=np.float32)
 
+    def sentence_vectors_of(self, chunks: Sequence[StoredChunk]) -> dict[str, np.ndarray]:
+        """Like :meth:`sentence_vectors`, fetched by record id where the chunk's metadata counts its sentences
+        (several times faster than filtering on metadata)."""
+        counted = [c for c in chunks if "sentences" in c.metadata]
+        ids = [f"{c.id}/{k}" for c in counted for k in range(int(c.metadata["sentences"]))]
+        found: dict[str, np.ndarray] = {}
+        if ids:
+            got = self.sentences.get(ids=ids, include=["embeddings"])
+            by_id = dict(zip(got["ids"], got["embeddings"]))
+            for c in counted:
+                rows = [by_id.get(f"{c.id}/{k}") for k in range(int(c.metadata["sentences"]))]
+                if rows and all(r is not None for r in rows):
+                    found[c.id] = np.asarray(rows, dtype=np.float32)
+        rest = [c.id for c in chunks if "sentences" not in c.metadata]
+        return {**found, **(self.sentence_vectors(rest) if rest else {})}
+
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """chunk id -> its sentences' embeddings (rows in sentence order); chunks without any are left out."""
         found: dict[str, list[tuple[int, np.ndarray]]] = {}
@@ -188,15 +207,20 @@ class ChunkStore:
         return sorted(chunks, key=lambda c: c.metadata["position"])
 
 
-def chunk_metadata(article: Article, chunk: Chunk, chunk_count: int, sentence_vectors: bool = False) -> dict:
-    """Chroma metadata of a chunk. Chroma has no nulls: missing values are empty strings, ts -1."""
+def chunk_metadata(article: Article, chunk: Chunk, chunk_count: int, sentences: int | None = None) -> dict:
+    """Chroma metadata of a chunk. Chroma has no nulls: missing values are empty strings, ts -1.
+
+    ``sentences``: how many sentence vectors the chunk has (None: not stored).
+    """
     meta = {name: getattr(article, name) or "" for name in _META_FIELDS}
     meta.update(
         article_id=article.id, position=chunk.position, start=chunk.start, end=chunk.end,
         chunk_count=chunk_count, content_hash=article.content_hash, origin=article.origin,
         published_ts=article.published_ts if article.published_ts is not None else -1,
-        sentence_vectors=sentence_vectors,
+        sentence_vectors=sentences is not None,
     )
+    if sentences is not None:
+        meta["sentences"] = sentences
     return meta
 
 

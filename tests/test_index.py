@@ -108,6 +108,9 @@ def test_every_sentence_of_every_chunk_gets_its_own_vector(make_assistant, embed
     chunks = list(assistant.store.iter_chunks())
     stored = assistant.store.sentence_vectors([c.id for c in chunks])
     assert {cid: len(m) for cid, m in stored.items()} == {c.id: len(split_sentences(c.text)) for c in chunks}
+    assert all(c.metadata["sentences"] == len(stored[c.id]) for c in chunks)
+    by_record_id = assistant.store.sentence_vectors_of(chunks)  # the fast path retrieval uses
+    assert by_record_id.keys() == stored.keys() and all(np.array_equal(by_record_id[k], stored[k]) for k in stored)
     # Overlapping chunks share sentences: each distinct sentence is embedded once.
     assert report.sentences_embedded < sum(len(m) for m in stored.values())
     chunk = max(chunks, key=lambda c: len(split_sentences(c.text)))
@@ -147,6 +150,10 @@ def test_an_index_without_sentence_vectors_gets_them_without_reembedding_chunks(
     assert (report.unchanged, report.chunks_embedded, report.sentences_backfilled) == (1, 0, 1)
     assert "sentence vectors added to 1 articles indexed earlier" in report.summary()
     assert set(_sentence_rows(assistant)) == {c.id for c in chunks}
+    stored = list(assistant.store.iter_chunks())
+    assert [c.metadata["sentences"] for c in stored] == [len(m) for m in
+                                                         map(assistant.store.sentence_vectors_of(stored).get,
+                                                             [c.id for c in stored])]
     again = assistant.ingest([CORPUS])
     assert (again.sentences_backfilled, again.sentences_embedded) == (0, 0)
     assert "nothing embedded" in again.summary()

@@ -100,3 +100,15 @@ def test_outlet_and_day_named_together_route_to_that_days_articles(news):
     passages = news.search("What did the Herald report on November 15, 2023 about the harbour?", k=3)
     assert passages[0].title == "Harbour festival"
     assert any("@source:Herald@day:2023-11-15" in key for key in passages[0].scores)
+
+
+@pytest.mark.parametrize("filters", [
+    SearchFilters(sources=["Herald"]), SearchFilters(categories=["science", "business"]),
+    SearchFilters(since="2023-10-01"), SearchFilters(until="2023-10-02"),
+    SearchFilters(sources=["Herald", "Gazette"], since="2023-10-01", until="2023-11-15"), SearchFilters(),
+])
+def test_bm25_filter_mask_follows_the_filter_rules(news, filters):
+    """The lexical index filters whole columns at once; it must agree with SearchFilters.matches."""
+    bm25 = news.bm25
+    bm25.ensure_fresh()
+    assert bm25._mask(filters).tolist() == [filters.matches(m) for m in bm25._metas]
