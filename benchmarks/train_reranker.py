@@ -140,14 +140,15 @@ def write_report(path: Path, result: dict) -> None:
     lines = [
         "# Retrieval reranker", "",
         f"Trained and measured {result['date']} on {result['machine']} by `python benchmarks/train_reranker.py`.", "",
-        "The reranker orders the best fused candidates of each question (see `assistant/reranking.py` for the "
+        "The reranker orders the candidates of each question (see `assistant/reranking.py` for the "
         f"features). It is trained on {result['data']}, so its figures on those questions are "
         "measured **two-fold cross-validated**: the questions are split in two halves, questions that share a gold "
         "fact always in the same half (many dev questions are built on the same evidence), and each half is ranked "
         "by a model trained on the other. The model written is trained on all of them (for the bundled model, "
         "the default's figures in [benchmarks.md](benchmarks.md) are therefore on questions it was trained on); "
         "the figures below are the honest estimate for questions it has not seen.", "",
-        f"{result['questions']} questions, top 10 chunks, {result['pool']} candidates per question "
+        f"{result['questions']} questions, top 10 chunks; candidates per question: the {result['pool']} best fused "
+        f"ones plus each clause's own best matches, {result['candidates'] / max(result['questions'], 1):.0f} on average "
         f"(collecting them: {result['collect_seconds']} s).", "",
         "| ranking | Hits@1 | Hits@4 | Hits@10 | MRR@10 | evidence recall@10 |", "|---|---|---|---|---|---|",
         row("fused order (reranker off)", result["fused"]),
