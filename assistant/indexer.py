@@ -19,7 +19,7 @@ from .embedders import Embedder
 from .errors import InputError
 from .ingest.readers import read_paths
 from .models import Article
-from .sentences import split_sentences
+from .sentences import distinct_sentences
 from .store import ChunkStore
 
 Progress = Callable[[int, int, str], None]  # (done, total, what) for UIs
@@ -128,9 +128,9 @@ class Indexer:
             for group in _groups(planned, min_chunks=128):
                 texts = [embedding_text(a, c.text) for a, chunks in group for c in chunks]
                 vectors = self.embedder.embed(texts) if texts else None
-                sentence_vectors, report.sentences_embedded = self._sentence_vectors(
-                    [[c.text for c in chunks] for _, chunks in group], [[c.start for c in chunks] for _, chunks in group],
-                    report.sentences_embedded)
+                sentence_vectors, embedded = self._sentence_vectors([[(c.start, c.text) for c in chunks]
+                                                                     for _, chunks in group])
+                report.sentences_embedded += embedded
                 offset = 0
                 for (article, chunks), per_chunk in zip(group, sentence_vectors):
                     # Embedded before anything is deleted: a failure leaves the old version intact.
@@ -147,29 +147,14 @@ class Indexer:
         finally:
             bar(0, None)
 
-    def _sentence_vectors(self, texts: list[list[str]], starts: list[list[int]],
-                          counted: int = 0) -> tuple[list[list[np.ndarray]], int]:
-        """Per article, per chunk: the embeddings of the chunk's sentences, and ``counted`` plus how many
-        distinct sentences were embedded (overlapping chunks share sentences; each is embedded once).
-
-        ``texts`` and ``starts``: per article, its chunks' texts and where they start in the body.
-        """
-        unique: dict[tuple[int, int], int] = {}
-        sentences: list[str] = []
-        layout: list[list[list[int]]] = []
-        for a, (chunk_texts, chunk_starts) in enumerate(zip(texts, starts)):
-            layout.append([])
-            for text, base in zip(chunk_texts, chunk_starts):
-                rows = []
-                for start, end in split_sentences(text):
-                    key = (a, base + start)
-                    if key not in unique:
-                        unique[key] = len(sentences)
-                        sentences.append(text[start:end])
-                    rows.append(unique[key])
-                layout[-1].append(rows)
+    def _sentence_vectors(self, articles: list[list[tuple[int, str]]]) -> tuple[list[list[np.ndarray]], int]:
+        """Per article, per chunk — given as (where it starts in the body, text) — its sentences'
+        embeddings; and how many distinct sentences were embedded (overlapping chunks share some)."""
+        sentences, rows = distinct_sentences((str(a), start, text) for a, chunks in enumerate(articles)
+                                             for start, text in chunks)
         matrix = self.embedder.embed(sentences) if sentences else np.zeros((0, 0), dtype=np.float32)
-        return [[matrix[rows] for rows in per_article] for per_article in layout], counted + len(sentences)
+        per_chunk = iter(rows)
+        return [[matrix[next(per_chunk)] for _ in chunks] for chunks in articles], len(sentences)
 
     def _backfill(self, article_ids: list[str], report: IngestReport, progress) -> None:
         """Sentence vectors for articles indexed before they existed (their chunks stay as they are)."""
@@ -179,9 +164,9 @@ class Indexer:
         try:
             for i in range(0, len(article_ids), 16):
                 group = [self.store.article_chunks(aid) for aid in article_ids[i:i + 16]]
-                vectors, report.sentences_embedded = self._sentence_vectors(
-                    [[c.text for c in chunks] for chunks in group],
-                    [[c.metadata.get("start", 0) for c in chunks] for chunks in group], report.sentences_embedded)
+                vectors, embedded = self._sentence_vectors([[(c.metadata.get("start", 0), c.text) for c in chunks]
+                                                            for chunks in group])
+                report.sentences_embedded += embedded
                 for aid, chunks, per_chunk in zip(article_ids[i:i + 16], group, vectors):
                     if chunks:
                         self.store.add_sentence_vectors(aid, [c.id for c in chunks], per_chunk)

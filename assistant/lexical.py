@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .filters import SearchFilters
-from .sentences import split_sentences
+from .sentences import distinct_sentences
 from .store import ChunkStore, StoredChunk
 
 
@@ -223,16 +223,9 @@ def _top(scores: np.ndarray, n: int) -> list[int]:
 
 def _sentences(chunks: list[StoredChunk]) -> tuple[list[str], list[list[int]]]:
     """Each distinct sentence of the chunks once, with the chunks (overlap!) that contain it."""
-    index: dict[tuple[str, int], int] = {}
-    texts: list[str] = []
-    holders: list[list[int]] = []
-    for ci, chunk in enumerate(chunks):
-        base = chunk.metadata.get("start", 0)
-        for start, end in split_sentences(chunk.text):
-            key = (chunk.metadata["article_id"], base + start)
-            if key not in index:
-                index[key] = len(texts)
-                texts.append(chunk.text[start:end])
-                holders.append([])
-            holders[index[key]].append(ci)
+    texts, rows = distinct_sentences((c.metadata["article_id"], c.metadata.get("start", 0), c.text) for c in chunks)
+    holders: list[list[int]] = [[] for _ in texts]
+    for ci, sentence_rows in enumerate(rows):
+        for r in sentence_rows:
+            holders[r].append(ci)
     return texts, holders

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 # Words that end with a period without ending a sentence.
@@ -77,3 +78,23 @@ def _add(spans: list[Span], text: str, start: int, end: int) -> None:
         end -= 1
     if end > start:
         spans.append(Span(start, end))
+
+
+def distinct_sentences(chunks: Iterable[tuple[str, int, str]]) -> tuple[list[str], list[list[int]]]:
+    """Each distinct sentence of overlapping chunks once, and per chunk its sentences' indices in order.
+
+    ``chunks``: (article id, where the chunk starts in the article body, chunk text). Chunks of one
+    article overlap by whole sentences; a sentence is the same when it starts at the same place.
+    """
+    index: dict[tuple[str, int], int] = {}
+    texts: list[str] = []
+    rows: list[list[int]] = []
+    for article_id, base, text in chunks:
+        rows.append([])
+        for start, end in split_sentences(text):
+            key = (article_id, base + start)
+            if key not in index:
+                index[key] = len(texts)
+                texts.append(text[start:end])
+            rows[-1].append(index[key])
+    return texts, rows
