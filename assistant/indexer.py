@@ -60,7 +60,8 @@ class IngestReport:
         if self.sentences_backfilled:
             head += f"; sentence vectors added to {self.sentences_backfilled} articles indexed earlier"
         tail = f"; {self.failed} failed" if self.failed else ""
-        return f"{head}{tail} in {self.seconds:.1f}s from {self.files} files."
+        origin = f" from {self.files} files" if self.files else ""
+        return f"{head}{tail} in {self.seconds:.1f}s{origin}."
 
     def as_dict(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k != "errors"}
@@ -155,6 +156,16 @@ class Indexer:
         matrix = self.embedder.embed(sentences) if sentences else np.zeros((0, 0), dtype=np.float32)
         per_chunk = iter(rows)
         return [[matrix[next(per_chunk)] for _ in chunks] for chunks in articles], len(sentences)
+
+    def complete_sentence_vectors(self, progress: bool | Progress = False) -> IngestReport:
+        """Add sentence vectors to every indexed article that lacks them (an index from an earlier version)."""
+        started = time.perf_counter()
+        report = IngestReport()
+        lacking = [aid for aid, (_, has) in self.store.article_states().items() if not has]
+        self._backfill(lacking, report, progress)
+        report.unchanged = len(self.store.article_states()) - report.sentences_backfilled
+        report.seconds = time.perf_counter() - started
+        return report
 
     def _backfill(self, article_ids: list[str], report: IngestReport, progress) -> None:
         """Sentence vectors for articles indexed before they existed (their chunks stay as they are)."""

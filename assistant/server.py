@@ -33,12 +33,17 @@ def create_app(assistant, settings=None, *, ui: bool = True):
 
 
 def prepare_index(assistant, echo=print) -> None:
-    """Index the bundled corpus (with a progress bar) when the index is empty, so the chat has content."""
+    """Index the bundled corpus (with a progress bar) when the index is empty, so the chat has content;
+    give an index built by an earlier version the sentence vectors retrieval now reads."""
     if assistant.is_empty():
         echo(f"The index is empty; indexing {assistant.settings.corpus_dir} first …")
         report = assistant.ingest(progress=True)
         for error in report.errors:
             echo(f"  ✗ {error}")
+        echo(report.summary())
+        return
+    report = assistant.indexer.complete_sentence_vectors(progress=True)
+    if report.sentences_backfilled:
         echo(report.summary())
 
 

@@ -167,6 +167,15 @@ def test_server_fills_an_empty_index_first_and_cli_serve_is_registered(make_assi
     assert not assistant.is_empty() and "indexing" in lines[0] and "Indexed 1 new" in lines[-1]
     server.prepare_index(assistant, echo=lines.append)
     assert len(lines) == 2, "a filled index is left alone"
+    # An index built before sentence vectors existed gets them when the server starts.
+    for chunk in assistant.store.iter_chunks():
+        assistant.store.sentences.delete(where={"chunk_id": chunk.id})
+        assistant.store.collection.update(ids=[chunk.id], metadatas=[{**chunk.metadata, "sentence_vectors": False}])
+    server.prepare_index(assistant, echo=lines.append)
+    assert "sentence vectors added to 1 articles indexed earlier" in lines[-1] and "files" not in lines[-1]
+    assert assistant.store.sentences.count() > 0
+    server.prepare_index(assistant, echo=lines.append)
+    assert len(lines) == 3
 
     calls = []
     monkeypatch.setattr(server, "serve", lambda **kwargs: calls.append(kwargs))
