@@ -161,9 +161,9 @@ class Indexer:
         """Add sentence vectors to every indexed article that lacks them (an index from an earlier version)."""
         started = time.perf_counter()
         report = IngestReport()
-        lacking = [aid for aid, (_, has) in self.store.article_states().items() if not has]
-        self._backfill(lacking, report, progress)
-        report.unchanged = len(self.store.article_states()) - report.sentences_backfilled
+        states = self.store.article_states()
+        self._backfill([aid for aid, (_, has) in states.items() if not has], report, progress)
+        report.unchanged = len(states) - report.sentences_backfilled
         report.seconds = time.perf_counter() - started
         return report
 
