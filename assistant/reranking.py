@@ -7,7 +7,9 @@ for each candidate, signals about the question *and each of its clauses* — BM2
 and of its best sentence, dense similarity of the chunk and of its best sentence (sentence
 vectors are stored at ingest), the ranks fusion and each clause's own searches gave it, whether
 it is from an outlet and a day the question names, how it compares with other chunks of its
-article — and a logistic regression turns them into the probability that the chunk holds evidence.
+article, and, for a who/which question, how well it matches each clause searched again with the
+name the best candidates share (:mod:`assistant.bridging`) — and a logistic regression turns
+them into the probability that the chunk holds evidence.
 
 The model ships as JSON (``rerank_model.json``: feature names, standardisation, weights, and how
 it was trained). ``benchmarks/train_reranker.py`` trains it on the MultiHop-RAG dev questions with
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
+from .bridging import Bridge
 from .lexical import BM25Index
 from .query_analysis import QueryPlan
 from .store import StoredChunk
@@ -42,6 +45,7 @@ FEATURES = (
     "src_match", "n_groups", "day_match", "position", "fused", "pool_rank",
     "art_best", "art_n", "art_rank_sent", "cl_best", "cl_sum", "n_cl", "cl_rank", "art_rank_cl",
     "dcl_best", "dcl_rank", "r_cl_dense", "r_cl_sent", "ds_q", "ds_cl", "ds_cl_rank",
+    "br_lex", "br_ds", "br_lex_rank", "br_ds_rank", "br_named",
 )
 
 
@@ -109,10 +113,33 @@ def _best_sentence(pool: Pool, emb: np.ndarray, unit: np.ndarray) -> np.ndarray:
     return out
 
 
-def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, window_days: int = 1) -> np.ndarray:
+def _bridge_features(pool: Pool, bridge: Bridge | None, bm25: BM25Index, take) -> np.ndarray:
+    """Candidates × 5: each clause searched again with the name the question is about (see
+    :mod:`assistant.bridging`): best BM25 and dense sentence match, their ranks, and whether the
+    chunk names it. Without a name: no match, ranks missing."""
+    n = len(pool)
+    out = np.zeros((n, 5))
+    out[:, 2:4] = math.log(MISSING_RANK)
+    if bridge is None or not n:
+        return out
+    lexical = np.stack([take(bm25.best_sentence_scores(c)) for c in bridge.clauses], axis=1)
+    unit = _unit(np.asarray(bridge.vectors, dtype=np.float32))
+    emb = _unit(pool.embeddings) if len(pool.embeddings) else np.zeros((n, unit.shape[1]), dtype=np.float32)
+    dense = _best_sentence(pool, emb, unit)
+    name = bridge.name.casefold()
+    out[:, 0], out[:, 1] = lexical.max(axis=1), dense.max(axis=1)
+    out[:, 2] = np.log(np.min([_desc_ranks(lexical[:, j]) for j in range(lexical.shape[1])], axis=0))
+    out[:, 3] = np.log(np.min([_desc_ranks(dense[:, j]) for j in range(dense.shape[1])], axis=0))
+    out[:, 4] = [float(name in c.text.casefold()) for c in pool.chunks]
+    return out
+
+
+def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, window_days: int = 1,
+             bridge: Bridge | None = None) -> np.ndarray:
     """The feature matrix (candidates × :data:`FEATURES`).
 
-    ``vectors`` are the embeddings of the question followed by those of ``plan.clauses``.
+    ``vectors`` are the embeddings of the question followed by those of ``plan.clauses``;
+    ``bridge`` the name a who/which question is about, with its clauses (:mod:`assistant.bridging`).
     Lexical scores are divided by their best value over the whole index, so they compare
     across questions.
     """
@@ -179,7 +206,9 @@ def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, 
             clause_dense[i].max() if n_clauses else dense[i], math.log(clause_dense_rank[i]),
             *(math.log(route.get(key) or MISSING_RANK) for key in ("clause_dense_rank", "clause_sentence_rank")),
             best_sentence[i, 0], by_clause[i].max(), math.log(sentence_rank[i]),
+            0, 0, 0, 0, 0,
         )
+    matrix[:, -5:] = _bridge_features(pool, bridge, bm25, take)
     return matrix
 
 
@@ -231,7 +260,7 @@ class Reranker:
         self.bm25 = bm25
         self.window_days = window_days
 
-    def score(self, plan: QueryPlan, pool: Pool, vectors: np.ndarray) -> np.ndarray:
+    def score(self, plan: QueryPlan, pool: Pool, vectors: np.ndarray, bridge: Bridge | None = None) -> np.ndarray:
         if not len(pool):
             return np.zeros(0)
-        return self.model.predict(features(plan, pool, vectors, self.bm25, self.window_days))
+        return self.model.predict(features(plan, pool, vectors, self.bm25, self.window_days, bridge))

@@ -7,7 +7,8 @@ names get their own rankings the same way.
 
 With reranking on (the default in hybrid mode), the best ``rerank_pool`` fused candidates, plus
 the best matches of each clause of the question searched on its own, are ordered by the learned
-reranker (:mod:`assistant.reranking`).
+reranker (:mod:`assistant.reranking`); for a who/which question it also reads each clause searched
+again with the name the best candidates share (:mod:`assistant.bridging`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .bridging import Bridge, asks_for_name, shared_name
 from .embedders import Embedder
 from .filters import SearchFilters
 from .lexical import BM25Index
@@ -180,9 +182,19 @@ class HybridRetriever:
         return Pool(chunks, embeddings, [found.scores.get(c.id, 0.0) for c in chunks],
                     [found.ranking.scores.get(c.id, {}) for c in chunks], [sentences.get(c.id) for c in chunks])
 
+    def bridge(self, plan: QueryPlan, pool: Pool) -> Bridge | None:
+        """For a who/which question, the name its best candidates share, added to each clause and embedded."""
+        if not asks_for_name(plan.query):
+            return None
+        name = shared_name(plan.query, pool.chunks)
+        if name is None:
+            return None
+        clauses = [f"{clause} {name}" for clause in (plan.clauses or [plan.query])]
+        return Bridge(name, clauses, self.embedder.embed(clauses))
+
     def _rerank(self, found: "Fused", k: int) -> list[str]:
         pool = self.candidate_pool(found)
-        probabilities = self.reranker.score(found.plan, pool, found.vectors)
+        probabilities = self.reranker.score(found.plan, pool, found.vectors, self.bridge(found.plan, pool))
         ranking = found.ranking
         best = []
         for i in np.argsort(-probabilities, kind="stable")[:k]:

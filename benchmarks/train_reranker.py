@@ -64,7 +64,8 @@ def collect(assistant, questions) -> list[dict]:
         facts = list(dict.fromkeys(_squash(f) for f in _facts(q)))
         texts = [_squash(c.text) for c in pool.chunks]
         masks = np.array([sum(1 << j for j, f in enumerate(facts) if f in t) for t in texts], dtype=np.int64)
-        X = features(found.plan, pool, found.vectors, assistant.bm25, retriever.config.date_window_days)
+        X = features(found.plan, pool, found.vectors, assistant.bm25, retriever.config.date_window_days,
+                     retriever.bridge(found.plan, pool))
         out.append({"X": X, "masks": masks, "facts": len(facts), "type": q.type})
     return out
 
