@@ -45,7 +45,7 @@ FEATURES = (
     "src_match", "n_groups", "day_match", "position", "fused", "pool_rank",
     "art_best", "art_n", "art_rank_sent", "cl_best", "cl_sum", "n_cl", "cl_rank", "art_rank_cl",
     "dcl_best", "dcl_rank", "r_cl_dense", "r_cl_sent", "ds_q", "ds_cl", "ds_cl_rank",
-    "br_lex", "br_ds", "br_lex_rank", "br_ds_rank", "br_named",
+    "br_lex", "br_ds", "br_lex_rank", "br_ds_rank", "br_named", "bridged",
 )
 
 
@@ -114,11 +114,11 @@ def _best_sentence(pool: Pool, emb: np.ndarray, unit: np.ndarray) -> np.ndarray:
 
 
 def _bridge_features(pool: Pool, bridge: Bridge | None, bm25: BM25Index, take) -> np.ndarray:
-    """Candidates × 5: each clause searched again with the name the question is about (see
-    :mod:`assistant.bridging`): best BM25 and dense sentence match, their ranks, and whether the
-    chunk names it. Without a name: no match, ranks missing."""
+    """Candidates × 6: each clause searched again with the name the question is about (see
+    :mod:`assistant.bridging`): best BM25 and dense sentence match, their ranks, whether the
+    chunk names it, and whether there is a name at all. Without one: no match, ranks missing."""
     n = len(pool)
-    out = np.zeros((n, 5))
+    out = np.zeros((n, 6))
     out[:, 2:4] = math.log(MISSING_RANK)
     if bridge is None or not n:
         return out
@@ -131,6 +131,7 @@ def _bridge_features(pool: Pool, bridge: Bridge | None, bm25: BM25Index, take) -
     out[:, 2] = np.log(np.min([_desc_ranks(lexical[:, j]) for j in range(lexical.shape[1])], axis=0))
     out[:, 3] = np.log(np.min([_desc_ranks(dense[:, j]) for j in range(dense.shape[1])], axis=0))
     out[:, 4] = [float(name in c.text.casefold()) for c in pool.chunks]
+    out[:, 5] = 1.0
     return out
 
 
@@ -206,9 +207,9 @@ def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, 
             clause_dense[i].max() if n_clauses else dense[i], math.log(clause_dense_rank[i]),
             *(math.log(route.get(key) or MISSING_RANK) for key in ("clause_dense_rank", "clause_sentence_rank")),
             best_sentence[i, 0], by_clause[i].max(), math.log(sentence_rank[i]),
-            0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0,
         )
-    matrix[:, -5:] = _bridge_features(pool, bridge, bm25, take)
+    matrix[:, -6:] = _bridge_features(pool, bridge, bm25, take)
     return matrix
 
 

@@ -77,6 +77,7 @@ def test_retriever_bridges_who_questions_only(robots, embedder):
     row = {c.metadata["title"]: i for i, c in enumerate(pool.chunks)}
     assert col["br_named"][row["Investors back warehouse robots"]] == 1.0
     assert col["br_named"][row["Harbour festival"]] == 0.0
+    assert (col["bridged"] == 1.0).all()
     assert col["br_lex"][row["Investors back warehouse robots"]] > col["br_lex"][row["Harbour festival"]]
     assert col["br_ds"][row["Investors back warehouse robots"]] > col["br_ds"][row["Harbour festival"]]
     assert min(col["br_lex_rank"]) == 0.0  # log(1): some chunk is each clause's best match
@@ -84,6 +85,6 @@ def test_retriever_bridges_who_questions_only(robots, embedder):
     other = retriever.fused_candidates("Did the Herald report that robots would ship in spring?", clauses=True)
     assert retriever.bridge(other.plan, retriever.candidate_pool(other)) is None
     X = features(other.plan, retriever.candidate_pool(other), other.vectors, robots.bm25)
-    cols = [FEATURES.index(n) for n in ("br_lex", "br_ds", "br_named")]
+    cols = [FEATURES.index(n) for n in ("br_lex", "br_ds", "br_named", "bridged")]
     assert (X[:, cols] == 0).all()
     assert (X[:, FEATURES.index("br_lex_rank")] == math.log(MISSING_RANK)).all()
