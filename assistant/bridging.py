@@ -7,7 +7,7 @@ fused candidates usually come from several articles about the answer, and its na
 name they share: a name that recurs across their articles and that the question does not use.
 The reranker searches each claim again with that name added (:mod:`assistant.reranking`).
 
-On MultiHop-RAG dev this lifts evidence recall@10 of inference questions by about 0.03 (grouped
+On MultiHop-RAG dev this lifts evidence recall@10 of inference questions from 0.690 to 0.732 (grouped
 cross-validation, docs/reranker.md).
 """
 

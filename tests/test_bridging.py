@@ -88,3 +88,19 @@ def test_retriever_bridges_who_questions_only(robots, embedder):
     cols = [FEATURES.index(n) for n in ("br_lex", "br_ds", "br_named", "bridged")]
     assert (X[:, cols] == 0).all()
     assert (X[:, FEATURES.index("br_lex_rank")] == math.log(MISSING_RANK)).all()
+
+
+def test_search_hands_the_bridge_to_the_reranker(robots, monkeypatch):
+    seen = []
+    score = robots.retriever.reranker.score
+
+    def spy(plan, pool, vectors, bridge=None):
+        seen.append(bridge)
+        return score(plan, pool, vectors, bridge)
+
+    monkeypatch.setattr(robots.retriever.reranker, "score", spy)
+    passages = robots.search("Who founded a robotics startup and told investors robots would ship in spring?", k=2)
+    assert seen[-1].name == "Quinlan"
+    assert {p.title for p in passages} == {"Robotics startup raises funds", "Investors back warehouse robots"}
+    robots.search("Did the Herald report that robots would ship in spring?", k=2)
+    assert seen[-1] is None
