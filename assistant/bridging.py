@@ -29,7 +29,7 @@ _NAME = re.compile(r"\b[A-Z][\w’'\-]+(?:\s+(?:(?:of|de|van|von)\s+)?[A-Z][\w�
 _POSSESSIVE = re.compile(r"(?:’s|'s|’|')$")
 # Capitalised words that are not names: sentence openers, pronouns, days and months.
 _NOT_NAMES = frozenset("""
-The A An In On At As But And Or If It Its It’s This That These Those He She They We I I’m You His Her
+The A An In On At As But And Or If It Its This That These Those He She They We I I’m You His Her
 Their Our Your For With From By To Of After Before When While What Who Which Why How Mr Ms Mrs Dr However
 Also Meanwhile According Last Next One Two Yes No So Then There Here Now Still Some Many Most More Other
 Another Both Each Every Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March
@@ -61,8 +61,7 @@ def shared_name(question: str, chunks: Sequence[StoredChunk], top: int = 6, min_
     articles: dict[str, set[str]] = {}
     for chunk in chunks[:top]:
         for match in _NAME.finditer(chunk.text):
-            words = [_POSSESSIVE.sub("", w) for w in match.group(0).split() if w not in _NOT_NAMES]
-            words = [w for w in words if w and w not in _NOT_NAMES]
+            words = [w for w in (_POSSESSIVE.sub("", w) for w in match.group(0).split()) if w and w not in _NOT_NAMES]
             if not words or len(words[-1]) < 3 or words[-1].casefold() in asked:
                 continue
             name = words[-1]

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError
 from .bridging import Bridge
+from .errors import ConfigError
 from .lexical import BM25Index
 from .query_analysis import QueryPlan
 from .store import StoredChunk
@@ -113,7 +113,7 @@ def _best_sentence(pool: Pool, emb: np.ndarray, unit: np.ndarray) -> np.ndarray:
     return out
 
 
-def _bridge_features(pool: Pool, bridge: Bridge | None, bm25: BM25Index, take) -> np.ndarray:
+def _bridge_features(pool: Pool, emb: np.ndarray, bridge: Bridge | None, bm25: BM25Index, take) -> np.ndarray:
     """Candidates × 6: each clause searched again with the name the question is about (see
     :mod:`assistant.bridging`): best BM25 and dense sentence match, their ranks, whether the
     chunk names it, and whether there is a name at all. Without one: no match, ranks missing."""
@@ -123,9 +123,7 @@ def _bridge_features(pool: Pool, bridge: Bridge | None, bm25: BM25Index, take) -
     if bridge is None or not n:
         return out
     lexical = np.stack([take(bm25.best_sentence_scores(c)) for c in bridge.clauses], axis=1)
-    unit = _unit(np.asarray(bridge.vectors, dtype=np.float32))
-    emb = _unit(pool.embeddings) if len(pool.embeddings) else np.zeros((n, unit.shape[1]), dtype=np.float32)
-    dense = _best_sentence(pool, emb, unit)
+    dense = _best_sentence(pool, emb, _unit(np.asarray(bridge.vectors, dtype=np.float32)))
     name = bridge.name.casefold()
     out[:, 0], out[:, 1] = lexical.max(axis=1), dense.max(axis=1)
     out[:, 2] = np.log(np.min([_desc_ranks(lexical[:, j]) for j in range(lexical.shape[1])], axis=0))
@@ -195,7 +193,7 @@ def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, 
         meta = chunk.metadata
         route = pool.ranks[i] if i < len(pool.ranks) else {}
         r_dense, r_bm25, r_sent, r_src, r_day = _route_ranks(route)
-        matrix[i] = (
+        matrix[i, :-6] = (
             dense[i], dense[i] - dense_max, bm25_norm[i], sent_norm[i],
             math.log(r_dense), math.log(r_bm25), math.log(r_sent), math.log(r_src), math.log(r_day),
             (float(meta.get("source") in named) if named else 0.5), len(plan.source_groups),
@@ -207,9 +205,8 @@ def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, 
             clause_dense[i].max() if n_clauses else dense[i], math.log(clause_dense_rank[i]),
             *(math.log(route.get(key) or MISSING_RANK) for key in ("clause_dense_rank", "clause_sentence_rank")),
             best_sentence[i, 0], by_clause[i].max(), math.log(sentence_rank[i]),
-            0, 0, 0, 0, 0, 0,
         )
-    matrix[:, -6:] = _bridge_features(pool, bridge, bm25, take)
+    matrix[:, -6:] = _bridge_features(pool, emb, bridge, bm25, take)
     return matrix
 
 
