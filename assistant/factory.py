@@ -31,7 +31,7 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
         source_routing=settings.source_routing, source_weight=settings.source_weight,
         article_decay=settings.article_decay, sentence_weight=settings.sentence_weight,
         date_routing=settings.date_routing, rerank_pool=settings.rerank_pool,
-        clause_candidates=settings.clause_candidates,
+        clause_candidates=settings.clause_candidates, outlet_quota=settings.outlet_quota,
     ), reranker=_reranker(settings, bm25))
     if settings.answer_mode == "llm" and chat_model is None:
         from .answering.llm import make_chat_model

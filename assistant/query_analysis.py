@@ -81,7 +81,7 @@ def analyze(query: str, known_sources: Iterable[str]) -> QueryPlan:
             taken.append((m.start(), m.end()))
             mentions.append(SourceMention(alias, sources, m.start(), m.end()))
     mentions.sort(key=lambda m: m.start)
-    spans = clause_spans(query)
+    spans = clause_spans(query, keep_whole=[(m.start, m.end) for m in mentions])
     named_in = [sorted({s for m in mentions if start <= m.start and m.end <= end for s in m.sources})
                 for start, end in spans]
     return QueryPlan(query, mentions, named_days(query), [query[a:b] for a, b in spans], named_in)
@@ -101,15 +101,25 @@ def clauses(query: str, min_words: int = 4) -> list[str]:
     return [query[start:end] for start, end in clause_spans(query, min_words)]
 
 
-def clause_spans(query: str, min_words: int = 4) -> list[tuple[int, int]]:
-    """(start, end) of each clause of :func:`clauses` in ``query``, whitespace trimmed."""
+_EDGE = " \t\n'\"‘’“”"  # trimmed from both ends of a clause
+
+
+def clause_spans(query: str, min_words: int = 4,
+                 keep_whole: Iterable[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+    """(start, end) of each clause of :func:`clauses` in ``query``, spaces and quote marks trimmed.
+
+    No break falls inside a written-out day ("October 12, 2023") or a span of ``keep_whole``
+    (the outlet names :func:`analyze` found: "The Independent - Life and Style").
+    """
+    whole = [*keep_whole, *(m.span() for pattern in _DAY_PATTERNS for m in pattern.finditer(query))]
     spans, start = [], 0
-    for brk in [*_CLAUSE_BREAK.finditer(query), None]:
+    breaks = [b for b in _CLAUSE_BREAK.finditer(query) if not any(a < b.end() and b.start() < z for a, z in whole)]
+    for brk in [*breaks, None]:
         end = brk.start() if brk else len(query)
         part = query[start:end]
-        lead = len(part) - len(part.lstrip())
+        lead = len(part) - len(part.lstrip(_EDGE))
         if len(re.findall(r"\w+", part)) >= min_words:
-            spans.append((start + lead, start + len(part.rstrip())))
+            spans.append((start + lead, start + len(part.rstrip(_EDGE))))
         start = brk.end() if brk else end
     return spans
 

@@ -8,7 +8,9 @@ names get their own rankings the same way.
 With reranking on (the default in hybrid mode), the best ``rerank_pool`` fused candidates, plus
 the best matches of each clause of the question searched on its own, are ordered by the learned
 reranker (:mod:`assistant.reranking`); for a who/which question it also reads each clause searched
-again with the name the best candidates share (:mod:`assistant.bridging`).
+again with the name the best candidates share (:mod:`assistant.bridging`). Each outlet the question
+names then keeps a few places in the top k (:func:`reserve_outlets`), so evidence from every
+outlet a comparison names is shown even when one outlet's chunks score higher.
 """
 
 from __future__ import annotations
@@ -42,6 +44,30 @@ class RetrievalConfig:
     article_decay: float = 0.9  # each further chunk of the same article counts this much less
     rerank_pool: int = 100  # fused candidates the reranker orders (when a reranker is given)
     clause_candidates: int = 10  # per clause, best chunks by dense and by sentence BM25 added to that pool
+    outlet_quota: int = 3  # places in the reranked top k kept for each outlet the question names
+
+
+def reserve_outlets(order: list[int], sources: list[str | None], groups: list[list[str]], k: int,
+                    quota: int) -> list[int]:
+    """The top ``k`` of ``order`` (candidate indices, best first) with, for each outlet group the
+    question names, its ``quota`` best candidates among them (fewer if k is short), in the same order.
+
+    A comparison names two or three outlets, and the reranker may fill the top k with one of them;
+    the chunks let in replace the lowest-ranked others.
+    """
+    if not groups or quota <= 0:
+        return order[:k]
+    per_group = min(quota, k // len(groups))
+    chosen: list[int] = []
+    for group in groups:
+        members = set(group)
+        chosen += [i for i in order if sources[i] in members and i not in chosen][:per_group]
+    taken = set(chosen)
+    for i in order:
+        if len(taken) >= k:
+            break
+        taken.add(i)
+    return [i for i in order if i in taken]
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float], rrf_k: int) -> dict[str, float]:
@@ -195,9 +221,11 @@ class HybridRetriever:
     def _rerank(self, found: "Fused", k: int) -> list[str]:
         pool = self.candidate_pool(found)
         probabilities = self.reranker.score(found.plan, pool, found.vectors, self.bridge(found.plan, pool))
+        order = [int(i) for i in np.argsort(-probabilities, kind="stable")]
+        sources = [chunk.metadata.get("source") for chunk in pool.chunks]
         ranking = found.ranking
         best = []
-        for i in np.argsort(-probabilities, kind="stable")[:k]:
+        for i in reserve_outlets(order, sources, found.plan.source_groups, k, self.config.outlet_quota):
             chunk = pool.chunks[i]
             ranking.chunks[chunk.id] = chunk
             ranking.scores.setdefault(chunk.id, {})["rerank"] = round(float(probabilities[i]), 6)

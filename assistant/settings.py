@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     clause_candidates: int = Field(
         10, ge=0, description="Per clause of the question, best chunks (dense and sentence BM25, within the outlets "
         "the clause names) added to the reranker's pool; 0 = off.")
+    outlet_quota: int = Field(
+        3, ge=0, description="Places in the reranked top k kept for each outlet the question names "
+        "(fewer when k is short); 0 = off.")
     rerank_model: Path | None = Field(
         None, description="Reranker model file (JSON from benchmarks/train_reranker.py); "
         "empty = the bundled one, trained on MultiHop-RAG dev."

@@ -66,8 +66,20 @@ def collect(assistant, questions) -> list[dict]:
         masks = np.array([sum(1 << j for j, f in enumerate(facts) if f in t) for t in texts], dtype=np.int64)
         X = features(found.plan, pool, found.vectors, assistant.bm25, retriever.config.date_window_days,
                      retriever.bridge(found.plan, pool))
-        out.append({"X": X, "masks": masks, "facts": len(facts), "type": q.type})
+        out.append({"X": X, "masks": masks, "facts": len(facts), "type": q.type,
+                    "sources": [c.metadata.get("source") for c in pool.chunks], "groups": found.plan.source_groups})
     return out
+
+
+def ranked(pool: dict, scores: np.ndarray, quota: int, k: int = 10) -> np.ndarray:
+    """Candidates best first as the retriever returns them: by score, with each outlet the question
+    names keeping ``quota`` places in the top k (:func:`assistant.retrieval.reserve_outlets`)."""
+    from assistant.retrieval import reserve_outlets
+
+    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    top = reserve_outlets(order, pool["sources"], pool["groups"], k, quota)
+    taken = set(top)
+    return np.array(top + [i for i in order if i not in taken], dtype=np.int64)
 
 
 def halves(questions) -> list[int]:
@@ -153,8 +165,12 @@ def write_report(path: Path, result: dict) -> None:
         f"(collecting them: {result['collect_seconds']} s).", "",
         "| ranking | Hits@1 | Hits@4 | Hits@10 | MRR@10 | evidence recall@10 |", "|---|---|---|---|---|---|",
         row("fused order (reranker off)", result["fused"]),
-        row("reranked, cross-validated", result["cross_validated"]),
+        row("reranked, cross-validated, no outlet quota", result["cross_validated_no_quota"]),
+        row(f"reranked, cross-validated (outlet quota {result['outlet_quota']})", result["cross_validated"]),
         row("reranked, trained on all (in-sample)", result["in_sample"]),
+        "", f"The retriever returns the reranker's order with one rule on top: each outlet the question names keeps "
+        f"up to {result['outlet_quota']} places in the top 10 (`ASSISTANT_OUTLET_QUOTA`); the figures with the quota "
+        "are what the assistant returns.",
         "", "By question type (cross-validated):", "",
         "| type | Hits@1 | Hits@4 | Hits@10 | MRR@10 | evidence recall@10 |", "|---|---|---|---|---|---|",
         *[row(t, m) for t, m in result["cross_validated_by_type"].items()],
@@ -225,14 +241,18 @@ def main() -> None:
     fused_orders = [np.arange(len(p["masks"])) for p in pools]
 
     half = halves(answerable)
+    quota = settings.outlet_quota
     cv_orders: list[np.ndarray] = [None] * len(pools)  # type: ignore[list-item]
+    cv_no_quota: list[np.ndarray] = [None] * len(pools)  # type: ignore[list-item]
     for fold in (0, 1):
         model = fit([p for i, p in enumerate(pools) if half[i] != fold])
         for i, pool in enumerate(pools):
             if half[i] == fold:
-                cv_orders[i] = np.argsort(-model.predict(pool["X"]), kind="stable")
+                scores = model.predict(pool["X"])
+                cv_orders[i] = ranked(pool, scores, quota)
+                cv_no_quota[i] = ranked(pool, scores, 0)
     final = fit(pools)
-    in_sample = [np.argsort(-final.predict(p["X"]), kind="stable") for p in pools]
+    in_sample = [ranked(p, final.predict(p["X"]), quota) for p in pools]
 
     result = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "data": data,
@@ -240,11 +260,12 @@ def main() -> None:
         "candidates": int(sum(len(p["masks"]) for p in pools)),
         "positives": int(sum((p["masks"] > 0).sum() for p in pools)),
         "fused": metrics(pools, fused_orders), "cross_validated": metrics(pools, cv_orders),
+        "cross_validated_no_quota": metrics(pools, cv_no_quota), "outlet_quota": quota,
         "in_sample": metrics(pools, in_sample), "cross_validated_by_type": by_type(pools, cv_orders),
         "params": PARAMS,
     }
     result["weights"] = sorted(zip(final.features, final.coef.round(4).tolist()), key=lambda nw: -abs(nw[1]))
-    for name in ("fused", "cross_validated", "in_sample"):
+    for name in ("fused", "cross_validated_no_quota", "cross_validated", "in_sample"):
         print(f"{name:16} " + "  ".join(f"{k}={v:.4f}" for k, v in result[name].items()), flush=True)
     if args.no_write:
         return

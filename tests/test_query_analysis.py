@@ -25,3 +25,22 @@ def test_named_days_in_both_orders_without_repeats():
     q = "Between the report published on November 1, 2023, the one of 7th October 2023 and November 1, 2023?"
     assert named_days(q) == ["2023-11-01", "2023-10-07"]
     assert named_days("on February 30, 2023 or in October") == []
+
+
+def test_clauses_split_at_joining_words_but_not_inside_outlet_names_or_days():
+    sources = ["The Independent - Life and Style", "CBSSports.com", "Business Today | Latest Stock Market And Economy News"]
+    plan = analyze("Between the report from CBSSports.com published on October 12, 2023, about the couple's rumored "
+                   "romance, and the report from The Independent - Life and Style published on December 6, 2023, "
+                   "was there a change in the reported relationship status?", sources)
+    assert plan.clauses == ["Between the report from CBSSports.com published on October 12, 2023",
+                            "about the couple's rumored romance",
+                            "the report from The Independent - Life and Style published on December 6, 2023",
+                            "was there a change in the reported relationship status"]
+    assert plan.clause_sources == [["CBSSports.com"], [], ["The Independent - Life and Style"], []]
+    slogan = analyze("Did Business Today | Latest Stock Market And Economy News say the index fell sharply?", sources)
+    assert slogan.clause_sources == [["Business Today | Latest Stock Market And Economy News"]]
+
+
+def test_clauses_lose_the_quote_marks_around_them():
+    plan = analyze("Who, according to 'The Age', 'has a net worth of $180 million' and “won the title fight”?", ["The Age"])
+    assert plan.clauses == ["has a net worth of $180 million", "won the title fight"]

@@ -85,7 +85,8 @@ def test_features_describe_outlet_day_and_clauses(news):
     retriever = news.retriever
     found = retriever.fused_candidates(question, clauses=True)
     plan = found.plan
-    assert plan.clauses == ["Did the Gazette report record chip profits on October 2", "the Herald said the chip shortage eased"]
+    assert plan.clauses == ["Did the Gazette report record chip profits on October 2, 2023",
+                            "the Herald said the chip shortage eased"]
     assert found.vectors.shape[0] == 1 + len(plan.clauses)
     pool = retriever.candidate_pool(found)
     X = features(plan, pool, found.vectors, news.bm25)
@@ -214,3 +215,30 @@ def test_training_script_trains_on_your_own_questions_and_index(make_assistant, 
     monkeypatch.setattr(sys, "argv", args[:-2])
     with pytest.raises(SystemExit, match="pass --model FILE"):
         train_reranker.main()
+
+
+def test_outlets_named_keep_places_in_the_top_k():
+    from assistant.retrieval import reserve_outlets
+
+    sources = ["A"] * 12 + ["B"] * 4 + ["C"]
+    order = list(range(len(sources)))  # best first: every A chunk outscores every B chunk
+    top = reserve_outlets(order, sources, [["A"], ["B"]], k=10, quota=3)
+    assert top == [0, 1, 2, 3, 4, 5, 6, 12, 13, 14]  # B's best three replace the three lowest A chunks
+    assert reserve_outlets(order, sources, [["A"], ["B"]], k=10, quota=0) == order[:10]
+    assert reserve_outlets(order, sources, [], k=10, quota=3) == order[:10]
+    assert reserve_outlets(order, sources, [["A"], ["B"]], k=4, quota=3) == [0, 1, 12, 13]  # k // 2 each
+    assert reserve_outlets(order, sources, [["B", "C"]], k=10, quota=6) == [0, 1, 2, 3, 4, 12, 13, 14, 15, 16]
+    assert reserve_outlets(order, sources, [["D"]], k=3, quota=2) == [0, 1, 2]  # an outlet without candidates
+
+
+def test_search_keeps_a_place_for_each_outlet_the_question_names(news):
+    question = ("Did the Herald report that the chip shortage eased and that the harbour festival drew crowds, "
+                "as the Gazette did?")
+    retriever = news.retriever
+    retriever.config.outlet_quota = 0
+    plain = retriever.search(question, k=2)
+    assert [p.source for p in plain] == ["Herald", "Herald"]
+    retriever.config.outlet_quota = 1
+    kept = retriever.search(question, k=2)
+    assert sorted(p.source for p in kept) == ["Gazette", "Herald"]
+    assert kept[0].chunk_id == plain[0].chunk_id  # the best chunk stays first; the Gazette's replaces the last
