@@ -85,7 +85,7 @@ def test_features_describe_outlet_day_and_clauses(news):
     retriever = news.retriever
     found = retriever.fused_candidates(question, clauses=True)
     plan = found.plan
-    assert plan.clauses == ["Did the Gazette report record chip profits on October 2, 2023",
+    assert plan.clauses == ["Did the Gazette report record chip profits on October 2",
                             "the Herald said the chip shortage eased"]
     assert found.vectors.shape[0] == 1 + len(plan.clauses)
     pool = retriever.candidate_pool(found)
