@@ -137,8 +137,9 @@ class HybridRetriever:
         for cid in best:
             if cid in ranking.chunks:
                 scores = ranking.scores.setdefault(cid, {})
-                scores["fused"] = round(found.scores[cid], 6)
-                score = scores.get("rerank", found.scores[cid])
+                fused = found.scores.get(cid, 0.0)  # 0 for a chunk only a clause's own search found
+                scores["fused"] = round(fused, 6)
+                score = scores.get("rerank", fused)
                 passages.append(to_passage(ranking.chunks[cid], score=score, scores=scores))
         return passages
 

@@ -29,6 +29,7 @@ VARIANTS = {
     "hybrid RRF (plain)": {"source_routing": False, "date_routing": False, "sentence_weight": 0.0,
                            "article_decay": 1.0, "dense_weight": 1.0, "rrf_k": 60, "rerank": False},
     "default, reranker off": {"rerank": False},
+    "default, no outlet quota": {"outlet_quota": 0},
     "default": {},
 }
 
@@ -173,7 +174,8 @@ def main() -> None:
               "default_settings": {k: v for k, v in base.model_dump(mode="json").items()
                                    if k in ("retrieval_mode", "candidates", "rrf_k", "dense_weight", "bm25_weight",
                                             "sentence_weight", "source_routing", "source_weight", "date_routing",
-                                            "article_decay", "rerank", "rerank_pool", "clause_candidates", "chunk_overlap_tokens",
+                                            "article_decay", "rerank", "rerank_pool", "clause_candidates", "outlet_quota",
+                                            "chunk_overlap_tokens",
                                             "embedding_model")}}
     for name, overrides in VARIANTS.items():
         variant = build_assistant(base.model_copy(update=overrides), embedder=default.indexer.embedder)

@@ -242,3 +242,17 @@ def test_search_keeps_a_place_for_each_outlet_the_question_names(news):
     kept = retriever.search(question, k=2)
     assert sorted(p.source for p in kept) == ["Gazette", "Herald"]
     assert kept[0].chunk_id == plain[0].chunk_id  # the best chunk stays first; the Gazette's replaces the last
+
+
+def test_search_returns_chunks_that_only_a_clause_found(news):
+    """With one candidate per route, fusion sees one chunk; the clauses' own searches find the others."""
+    question = ("Did the Gazette report record chip profits on October 2, 2023, "
+                "while the Herald said the chip shortage eased?")
+    retriever = news.retriever
+    retriever.config.candidates = 1
+    found = retriever.fused_candidates(question, clauses=True)
+    only_clause = set(found.clause_hits) - set(found.scores)
+    assert only_clause
+    passages = retriever.search(question, k=3)
+    assert {p.chunk_id for p in passages} >= only_clause
+    assert all(p.scores["fused"] == 0 for p in passages if p.chunk_id in only_clause)
