@@ -72,6 +72,10 @@ ARTICLES = [
 ]
 
 
+TWO_OUTLETS = ("Did the Gazette report record chip profits on October 2, 2023, "
+               "while the Herald said the chip shortage eased?")
+
+
 @pytest.fixture
 def news(make_assistant):
     assistant = make_assistant()
@@ -80,8 +84,7 @@ def news(make_assistant):
 
 
 def test_features_describe_outlet_day_and_clauses(news):
-    question = ("Did the Gazette report record chip profits on October 2, 2023, "
-                "while the Herald said the chip shortage eased?")
+    question = TWO_OUTLETS
     retriever = news.retriever
     found = retriever.fused_candidates(question, clauses=True)
     plan = found.plan
@@ -149,8 +152,7 @@ def test_each_clause_knows_the_outlets_named_inside_it():
 
 def test_clause_routes_bring_each_claims_evidence_into_the_pool(news):
     """With a pool of one, fusion alone keeps one chunk; each clause adds its own best matches."""
-    question = ("Did the Gazette report record chip profits on October 2, 2023, "
-                "while the Herald said the chip shortage eased?")
+    question = TWO_OUTLETS
     retriever = news.retriever
     retriever.config.rerank_pool = 1
     found = retriever.fused_candidates(question, clauses=True)
@@ -246,8 +248,7 @@ def test_search_keeps_a_place_for_each_outlet_the_question_names(news):
 
 def test_search_returns_chunks_that_only_a_clause_found(news):
     """With one candidate per route, fusion sees one chunk; the clauses' own searches find the others."""
-    question = ("Did the Gazette report record chip profits on October 2, 2023, "
-                "while the Herald said the chip shortage eased?")
+    question = TWO_OUTLETS
     retriever = news.retriever
     retriever.config.candidates = 1
     found = retriever.fused_candidates(question, clauses=True)
