@@ -32,6 +32,7 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
         article_decay=settings.article_decay, sentence_weight=settings.sentence_weight,
         date_routing=settings.date_routing, rerank_pool=settings.rerank_pool,
         clause_candidates=settings.clause_candidates, outlet_quota=settings.outlet_quota,
+        neighbour_penalty=settings.neighbour_penalty,
     ), reranker=_reranker(settings, bm25))
     if settings.answer_mode == "llm" and chat_model is None:
         from .answering.llm import make_chat_model

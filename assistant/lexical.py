@@ -39,6 +39,7 @@ class BM25Index:
         self._sources: frozenset[str] | None = None
         self._row_of: dict[str, int] | None = None
         self._sentence_pairs: tuple[np.ndarray, np.ndarray] | None = None  # (sentence, chunk) index pairs
+        self._idf: np.ndarray | None = None  # per word of the sentence index, log(sentences / sentences with it)
         self._columns: dict[str, np.ndarray] | None = None  # source, category, published_ts of every chunk
         self._score_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -53,6 +54,7 @@ class BM25Index:
             self._sources = None
             self._row_of = None
             self._sentence_pairs = None
+            self._idf = None
             self._columns = None
             with self._cache_lock:
                 self._score_cache.clear()
@@ -151,6 +153,15 @@ class BM25Index:
         """For every indexed chunk, the BM25 score of its sentence that best matches ``text`` (read-only)."""
         return self._cached("sentences", text)
 
+    def sentence_overlap(self, text: str) -> np.ndarray:
+        """For every indexed chunk, the idf weight of the words of ``text`` that its most overlapping
+        sentence contains (the sum of their idf over the sentence index).
+
+        Unlike BM25, a word counts once and a long sentence is not marked down: a fact a question
+        restates is often one long sentence holding many of its rare words.
+        """
+        return self._cached("overlap", text)
+
     def _cached(self, kind: str, text: str) -> np.ndarray:
         """Scores of the whole index, kept for the last few texts: one question is scored for every
         route (outlet, day) and again by the reranker, always against the same index."""
@@ -160,7 +171,8 @@ class BM25Index:
             if key in self._score_cache:
                 self._score_cache.move_to_end(key)
                 return self._score_cache[key]
-        scores = self._score_chunks(text) if kind == "chunks" else self._score_sentences(text)
+        score = {"chunks": self._score_chunks, "sentences": self._score_sentences, "overlap": self._overlap}[kind]
+        scores = score(text)
         scores.flags.writeable = False
         with self._cache_lock:
             self._score_cache[key] = scores
@@ -179,13 +191,32 @@ class BM25Index:
         tokens = self._tokenize([text])[0] if self._sentence_model is not None else []
         if not tokens:
             return best
+        scores = np.asarray(self._sentence_model.get_scores(tokens), dtype=np.float32)
+        sentences, chunks = self._pairs()
+        np.maximum.at(best, chunks, scores[sentences])
+        return best
+
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
         if self._sentence_pairs is None:
             sizes = [len(holders) for holders in self._sentence_chunks]
             self._sentence_pairs = (np.repeat(np.arange(len(sizes)), sizes),
                                     np.fromiter((c for h in self._sentence_chunks for c in h), dtype=np.int64))
-        scores = np.asarray(self._sentence_model.get_scores(tokens), dtype=np.float32)
-        sentences, chunks = self._sentence_pairs
-        np.maximum.at(best, chunks, scores[sentences])
+        return self._sentence_pairs
+
+    def _overlap(self, text: str) -> np.ndarray:
+        best = np.zeros(len(self._ids), dtype=np.float32)
+        tokens = self._tokenize([text])[0] if self._sentence_model is not None else []
+        if not tokens:
+            return best
+        vocab, postings = self._sentence_model.vocab_dict, self._sentence_model.scores
+        indptr, indices = postings["indptr"], postings["indices"]
+        if self._idf is None:
+            self._idf = np.log(len(self._sentence_chunks) / np.maximum(np.diff(indptr), 1))
+        found = np.zeros(len(self._sentence_chunks), dtype=np.float32)
+        for t in {vocab[t] for t in tokens if t in vocab and vocab[t] < len(indptr) - 1}:
+            found[indices[indptr[t]:indptr[t + 1]]] += self._idf[t]
+        sentences, chunks = self._pairs()
+        np.maximum.at(best, chunks, found[sentences])
         return best
 
     def _mask(self, filters: SearchFilters | None) -> np.ndarray:

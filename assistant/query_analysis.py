@@ -62,6 +62,17 @@ class QueryPlan:
     clause_sources: list[list[str]] = field(default_factory=list)  # per clause: outlets named inside it
 
     @property
+    def content(self) -> str:
+        """The question without the outlet names and calendar days it names (they are metadata, not
+        words the evidence sentences hold)."""
+        text = self.query
+        for m in sorted(self.mentions, key=lambda m: m.start, reverse=True):
+            text = text[:m.start] + " " + text[m.end:]
+        for pattern in _DAY_PATTERNS:
+            text = pattern.sub(" ", text)
+        return " ".join(text.split())
+
+    @property
     def source_groups(self) -> list[list[str]]:
         """Distinct outlet groups named, in order of first mention."""
         groups: list[list[str]] = []

@@ -5,7 +5,8 @@ asks for one fact per article ("TechCrunch reported A, while The Verge said B"),
 that holds the fact is often not the one that matches the question best. The reranker reads,
 for each candidate, signals about the question *and each of its clauses* — BM25 of the chunk
 and of its best sentence, dense similarity of the chunk and of its best sentence (sentence
-vectors are stored at ingest), the ranks fusion and each clause's own searches gave it, whether
+vectors are stored at ingest), the idf weight of the question's words (outlet names and days left out) its most
+overlapping sentence holds, the ranks fusion and each clause's own searches gave it, whether
 it is from an outlet and a day the question names, how it compares with other chunks of its
 article, and, for a who/which question, how well it matches each clause searched again with the
 name the best candidates share (:mod:`assistant.bridging`) — and a logistic regression turns
@@ -45,7 +46,7 @@ FEATURES = (
     "src_match", "n_groups", "day_match", "position", "fused", "pool_rank",
     "art_best", "art_n", "art_rank_sent", "cl_best", "cl_sum", "n_cl", "cl_rank", "art_rank_cl",
     "dcl_best", "dcl_rank", "r_cl_dense", "r_cl_sent", "ds_q", "ds_cl", "ds_cl_rank",
-    "br_lex", "br_ds", "br_lex_rank", "br_ds_rank", "br_named", "bridged",
+    "ov_q", "ov_rank", "br_lex", "br_ds", "br_lex_rank", "br_ds_rank", "br_named", "bridged",
 )
 
 
@@ -146,13 +147,18 @@ def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, 
     rows = bm25.rows([c.id for c in pool.chunks])
     known = rows >= 0
 
+    def pick(scores: np.ndarray) -> np.ndarray:
+        """The candidates' entries of a whole-index score array."""
+        return np.where(known, scores[np.maximum(rows, 0)], 0.0)
+
     def take(scores: np.ndarray) -> np.ndarray:
         """The candidates' scores over the best score in the index."""
         top = float(scores.max()) if len(scores) else 0.0
-        return np.where(known, scores[np.maximum(rows, 0)], 0.0) / max(top, 1e-6)
+        return pick(scores) / max(top, 1e-6)
 
     bm25_norm = take(bm25.chunk_scores(plan.query))
     sent_norm = take(bm25.best_sentence_scores(plan.query))
+    overlap = pick(bm25.sentence_overlap(plan.content))  # not scaled: it only orders one question's candidates
     clause_lex = np.stack([take(bm25.best_sentence_scores(c)) for c in plan.clauses], axis=1) \
         if plan.clauses else np.zeros((n, 0))
     unit = _unit(np.asarray(vectors, dtype=np.float32))
@@ -165,6 +171,7 @@ def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, 
     sentence_rank = np.min([_desc_ranks(by_clause[:, j]) for j in range(by_clause.shape[1])], axis=0) \
         if n else np.zeros(0)
 
+    overlap_rank = _desc_ranks(overlap)
     n_clauses = clause_lex.shape[1]
     if n_clauses:
         clause_rank = np.min([_desc_ranks(clause_lex[:, j]) for j in range(n_clauses)], axis=0)
@@ -205,6 +212,7 @@ def features(plan: QueryPlan, pool: Pool, vectors: np.ndarray, bm25: BM25Index, 
             clause_dense[i].max() if n_clauses else dense[i], math.log(clause_dense_rank[i]),
             *(math.log(route.get(key) or MISSING_RANK) for key in ("clause_dense_rank", "clause_sentence_rank")),
             best_sentence[i, 0], by_clause[i].max(), math.log(sentence_rank[i]),
+            overlap[i], math.log(overlap_rank[i]),
         )
     matrix[:, -6:] = _bridge_features(pool, emb, bridge, bm25, take)
     return matrix

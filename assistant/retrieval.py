@@ -10,7 +10,8 @@ the best matches of each clause of the question searched on its own, are ordered
 reranker (:mod:`assistant.reranking`); for a who/which question it also reads each clause searched
 again with the name the best candidates share (:mod:`assistant.bridging`). Each outlet the question
 names then keeps a few places in the top k (:func:`reserve_outlets`), so evidence from every
-outlet a comparison names is shown even when one outlet's chunks score higher.
+outlet a comparison names is shown even when one outlet's chunks score higher; before that, a chunk
+right next to one already ranked is marked down (:func:`space_neighbours`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,34 @@ class RetrievalConfig:
     rerank_pool: int = 100  # fused candidates the reranker orders (when a reranker is given)
     clause_candidates: int = 10  # per clause, best chunks by dense and by sentence BM25 added to that pool
     outlet_quota: int = 3  # places in the reranked top k kept for each outlet the question names
+    neighbour_penalty: float = 0.5  # log-odds a chunk loses for each neighbour of it ranked above (0 = off)
+
+
+def space_neighbours(logits: np.ndarray, places: list[tuple[str, int]], penalty: float, k: int) -> list[int]:
+    """Candidate indices best first: the first ``k`` picked one at a time, each pick lowering by
+    ``penalty`` the score of the chunks right before and after it in its article; the rest by score.
+
+    ``places`` is each candidate's (article id, position). Neighbouring chunks share the sentences
+    of their overlap and mostly tell the same part of the story, so the second of a pair adds
+    less new evidence than the next best chunk elsewhere.
+    """
+    by_score = [int(i) for i in np.argsort(-logits, kind="stable")]
+    if penalty <= 0 or len(by_score) <= 1:
+        return by_score
+    where = {place: i for i, place in enumerate(places)}
+    adjusted = np.asarray(logits, dtype=np.float64).copy()
+    free = np.ones(len(adjusted), dtype=bool)
+    picked: list[int] = []
+    for _ in range(min(k, len(adjusted))):
+        i = int(np.argmax(np.where(free, adjusted, -np.inf)))
+        picked.append(i)
+        free[i] = False
+        article, position = places[i]
+        for near in (position - 1, position + 1):
+            j = where.get((article, near))
+            if j is not None:
+                adjusted[j] -= penalty
+    return picked + [i for i in by_score if free[i]]
 
 
 def reserve_outlets(order: list[int], sources: list[str | None], groups: list[list[str]], k: int,
@@ -68,6 +97,16 @@ def reserve_outlets(order: list[int], sources: list[str | None], groups: list[li
             break
         taken.add(i)
     return [i for i in order if i in taken]
+
+
+def chunk_places(chunks: list[StoredChunk]) -> list[tuple[str, int]]:
+    """(article id, position in the article) of each chunk, for :func:`space_neighbours`."""
+    return [(c.metadata.get("article_id", c.id), int(c.metadata.get("position", 0))) for c in chunks]
+
+
+def logit(probabilities: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p)
 
 
 def fuse(rankings: dict[str, list[str]], weights: dict[str, float], rrf_k: int) -> dict[str, float]:
@@ -222,7 +261,7 @@ class HybridRetriever:
     def _rerank(self, found: "Fused", k: int) -> list[str]:
         pool = self.candidate_pool(found)
         probabilities = self.reranker.score(found.plan, pool, found.vectors, self.bridge(found.plan, pool))
-        order = [int(i) for i in np.argsort(-probabilities, kind="stable")]
+        order = space_neighbours(logit(probabilities), chunk_places(pool.chunks), self.config.neighbour_penalty, k)
         sources = [chunk.metadata.get("source") for chunk in pool.chunks]
         ranking = found.ranking
         best = []

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     outlet_quota: int = Field(
         3, ge=0, description="Places in the reranked top k kept for each outlet the question names "
         "(fewer when k is short); 0 = off.")
+    neighbour_penalty: float = Field(
+        0.5, ge=0, description="Reranker log-odds a chunk loses for each chunk next to it in its article ranked above it "
+        "(adjacent chunks overlap); 0 = off.")
     rerank_model: Path | None = Field(
         None, description="Reranker model file (JSON from benchmarks/train_reranker.py); "
         "empty = the bundled one, trained on MultiHop-RAG dev."

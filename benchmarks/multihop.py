@@ -29,7 +29,7 @@ VARIANTS = {
     "hybrid RRF (plain)": {"source_routing": False, "date_routing": False, "sentence_weight": 0.0,
                            "article_decay": 1.0, "dense_weight": 1.0, "rrf_k": 60, "rerank": False},
     "default, reranker off": {"rerank": False},
-    "default, no outlet quota": {"outlet_quota": 0},
+    "default, reranker order alone": {"outlet_quota": 0, "neighbour_penalty": 0.0},
     "default": {},
 }
 
@@ -175,6 +175,7 @@ def main() -> None:
                                    if k in ("retrieval_mode", "candidates", "rrf_k", "dense_weight", "bm25_weight",
                                             "sentence_weight", "source_routing", "source_weight", "date_routing",
                                             "article_decay", "rerank", "rerank_pool", "clause_candidates", "outlet_quota",
+                                            "neighbour_penalty",
                                             "chunk_overlap_tokens",
                                             "embedding_model")}}
     for name, overrides in VARIANTS.items():

@@ -55,6 +55,7 @@ def collect(assistant, questions) -> list[dict]:
     from tqdm import tqdm
 
     from assistant.reranking import features
+    from assistant.retrieval import chunk_places
 
     retriever = assistant.retriever
     out = []
@@ -66,17 +67,18 @@ def collect(assistant, questions) -> list[dict]:
         masks = np.array([sum(1 << j for j, f in enumerate(facts) if f in t) for t in texts], dtype=np.int64)
         X = features(found.plan, pool, found.vectors, assistant.bm25, retriever.config.date_window_days,
                      retriever.bridge(found.plan, pool))
-        out.append({"X": X, "masks": masks, "facts": len(facts), "type": q.type,
+        out.append({"X": X, "masks": masks, "facts": len(facts), "type": q.type, "places": chunk_places(pool.chunks),
                     "sources": [c.metadata.get("source") for c in pool.chunks], "groups": found.plan.source_groups})
     return out
 
 
-def ranked(pool: dict, scores: np.ndarray, quota: int, k: int = 10) -> np.ndarray:
-    """Candidates best first as the retriever returns them: by score, with each outlet the question
-    names keeping ``quota`` places in the top k (:func:`assistant.retrieval.reserve_outlets`)."""
-    from assistant.retrieval import reserve_outlets
+def ranked(pool: dict, probabilities: np.ndarray, quota: int, penalty: float, k: int = 10) -> np.ndarray:
+    """Candidates best first as the retriever returns them: by the reranker's probability, chunks next
+    to one ranked above marked down by ``penalty`` (:func:`assistant.retrieval.space_neighbours`), each
+    outlet the question names keeping ``quota`` places in the top k (:func:`assistant.retrieval.reserve_outlets`)."""
+    from assistant.retrieval import logit, reserve_outlets, space_neighbours
 
-    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    order = space_neighbours(logit(probabilities), pool["places"], penalty, k)
     top = reserve_outlets(order, pool["sources"], pool["groups"], k, quota)
     taken = set(top)
     return np.array(top + [i for i in order if i not in taken], dtype=np.int64)
@@ -165,12 +167,14 @@ def write_report(path: Path, result: dict) -> None:
         f"(collecting them: {result['collect_seconds']} s).", "",
         "| ranking | Hits@1 | Hits@4 | Hits@10 | MRR@10 | evidence recall@10 |", "|---|---|---|---|---|---|",
         row("fused order (reranker off)", result["fused"]),
-        row("reranked, cross-validated, no outlet quota", result["cross_validated_no_quota"]),
-        row(f"reranked, cross-validated (outlet quota {result['outlet_quota']})", result["cross_validated"]),
+        row("reranked, cross-validated, the reranker's order alone", result["cross_validated_plain"]),
+        row("reranked, cross-validated, as the retriever returns it", result["cross_validated"]),
         row("reranked, trained on all (in-sample)", result["in_sample"]),
-        "", f"The retriever returns the reranker's order with one rule on top: each outlet the question names keeps "
-        f"up to {result['outlet_quota']} places in the top 10 (`ASSISTANT_OUTLET_QUOTA`); the figures with the quota "
-        "are what the assistant returns.",
+        "", "The retriever returns the reranker's order with two rules on top: picking the top 10 one at a time, "
+        f"each pick lowers the log-odds of the chunks right next to it in its article by "
+        f"{result['neighbour_penalty']} (`ASSISTANT_NEIGHBOUR_PENALTY`), and each outlet the question names keeps "
+        f"up to {result['outlet_quota']} places in the top 10 (`ASSISTANT_OUTLET_QUOTA`). The second row is what the "
+        "assistant returns.",
         "", "By question type (cross-validated):", "",
         "| type | Hits@1 | Hits@4 | Hits@10 | MRR@10 | evidence recall@10 |", "|---|---|---|---|---|---|",
         *[row(t, m) for t, m in result["cross_validated_by_type"].items()],
@@ -241,18 +245,18 @@ def main() -> None:
     fused_orders = [np.arange(len(p["masks"])) for p in pools]
 
     half = halves(answerable)
-    quota = settings.outlet_quota
+    quota, penalty = settings.outlet_quota, settings.neighbour_penalty
     cv_orders: list[np.ndarray] = [None] * len(pools)  # type: ignore[list-item]
-    cv_no_quota: list[np.ndarray] = [None] * len(pools)  # type: ignore[list-item]
+    cv_plain: list[np.ndarray] = [None] * len(pools)  # type: ignore[list-item]
     for fold in (0, 1):
         model = fit([p for i, p in enumerate(pools) if half[i] != fold])
         for i, pool in enumerate(pools):
             if half[i] == fold:
                 scores = model.predict(pool["X"])
-                cv_orders[i] = ranked(pool, scores, quota)
-                cv_no_quota[i] = ranked(pool, scores, 0)
+                cv_orders[i] = ranked(pool, scores, quota, penalty)
+                cv_plain[i] = ranked(pool, scores, 0, 0.0)
     final = fit(pools)
-    in_sample = [ranked(p, final.predict(p["X"]), quota) for p in pools]
+    in_sample = [ranked(p, final.predict(p["X"]), quota, penalty) for p in pools]
 
     result = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "data": data,
@@ -260,12 +264,12 @@ def main() -> None:
         "candidates": int(sum(len(p["masks"]) for p in pools)),
         "positives": int(sum((p["masks"] > 0).sum() for p in pools)),
         "fused": metrics(pools, fused_orders), "cross_validated": metrics(pools, cv_orders),
-        "cross_validated_no_quota": metrics(pools, cv_no_quota), "outlet_quota": quota,
+        "cross_validated_plain": metrics(pools, cv_plain), "outlet_quota": quota, "neighbour_penalty": penalty,
         "in_sample": metrics(pools, in_sample), "cross_validated_by_type": by_type(pools, cv_orders),
         "params": PARAMS,
     }
     result["weights"] = sorted(zip(final.features, final.coef.round(4).tolist()), key=lambda nw: -abs(nw[1]))
-    for name in ("fused", "cross_validated_no_quota", "cross_validated", "in_sample"):
+    for name in ("fused", "cross_validated_plain", "cross_validated", "in_sample"):
         print(f"{name:16} " + "  ".join(f"{k}={v:.4f}" for k, v in result[name].items()), flush=True)
     if args.no_write:
         return

@@ -44,3 +44,11 @@ def test_clauses_split_at_joining_words_but_not_inside_outlet_names():
 def test_clauses_lose_the_quote_marks_around_them():
     plan = analyze("Who, according to 'The Age', 'has a net worth of $180 million' and “won the title fight”?", ["The Age"])
     assert plan.clauses == ["has a net worth of $180 million", "won the title fight"]
+
+
+def test_content_leaves_out_the_outlets_and_days_named():
+    plan = analyze("Did the TechCrunch report of October 6, 2023 say FTX misused funds, while The Verge "
+                   "(7 October 2023) and the verge of collapse were not mentioned?", ["TechCrunch", "The Verge"])
+    assert plan.content == ("Did the report of say FTX misused funds, while ( ) and the verge of collapse "
+                            "were not mentioned?")
+    assert analyze("Who won the match?", ["TechCrunch"]).content == "Who won the match?"

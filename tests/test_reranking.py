@@ -257,3 +257,49 @@ def test_search_returns_chunks_that_only_a_clause_found(news):
     passages = retriever.search(question, k=3)
     assert {p.chunk_id for p in passages} >= only_clause
     assert all(p.scores["fused"] == 0 for p in passages if p.chunk_id in only_clause)
+
+
+def test_chunks_next_to_one_ranked_above_are_marked_down():
+    from assistant.retrieval import space_neighbours
+
+    places = [("a", 0), ("a", 1), ("b", 0), ("a", 3), ("b", 1)]
+    logits = np.array([3.0, 2.8, 2.5, 2.4, 1.0])
+    assert space_neighbours(logits, places, penalty=0.0, k=5) == [0, 1, 2, 3, 4]
+    # a:1 is next to a:0 (2.8 - 0.5 < 2.5, 2.4); a:3 is in the same article but not next to a chunk picked.
+    assert space_neighbours(logits, places, penalty=0.5, k=5) == [0, 2, 3, 1, 4]
+    # Each neighbour picked above counts: a:2 sits between a:1 and a:3.
+    places2 = [("a", 1), ("a", 3), ("a", 2), ("b", 0)]
+    assert space_neighbours(np.array([3.0, 2.9, 2.8, 2.0]), places2, penalty=0.5, k=4) == [0, 1, 3, 2]
+    # Only the first k are picked one at a time; the rest follow by score.
+    assert space_neighbours(logits, places, penalty=0.5, k=1) == [0, 1, 2, 3, 4]
+
+
+def test_search_spaces_out_neighbouring_chunks(make_assistant):
+    """A long article matching everywhere would fill the top k with runs of neighbouring chunks."""
+    from assistant.retrieval import chunk_places, logit, space_neighbours
+
+    long_story = " ".join(f"The chip shortage eased for car makers in week {n}, and chip deliveries recovered."
+                          for n in range(1, 13))
+    assistant = make_assistant(chunk_tokens=48, chunk_overlap_tokens=8)
+    assistant.indexer.ingest_articles([*ARTICLES, Article(title="Chip shortage diary", body=long_story,
+                                                          source="Courier", published_at="2023-11-20T08:00:00Z")])
+    question = "Did car makers say the chip shortage eased and chip deliveries recovered?"
+    retriever = assistant.retriever
+    retriever.config.neighbour_penalty = 0.0
+    plain = [chunk_places([c])[0] for c in _chunks(assistant, retriever.search(question, k=6))]
+    assert any((a, n + 1) in plain for a, n in plain)  # without the rule, neighbours sit side by side
+    retriever.config.neighbour_penalty = 100.0
+    passages = retriever.search(question, k=6)
+    spaced = [chunk_places([c])[0] for c in _chunks(assistant, passages)]
+    assert not any((a, n + 1) in spaced for a, n in spaced)
+    # Exactly the rule applied to the reranker's scores of the same pool.
+    found = retriever.fused_candidates(question, clauses=True)
+    pool = retriever.candidate_pool(found)
+    scores = retriever.reranker.score(found.plan, pool, found.vectors, retriever.bridge(found.plan, pool))
+    expected = space_neighbours(logit(scores), chunk_places(pool.chunks), 100.0, 6)[:6]
+    assert [p.chunk_id for p in passages] == [pool.chunks[i].id for i in expected]
+
+
+def _chunks(assistant, passages):
+    got = {c.id: c for c in assistant.store.get_chunks([p.chunk_id for p in passages])}
+    return [got[p.chunk_id] for p in passages]

@@ -112,3 +112,27 @@ def test_bm25_filter_mask_follows_the_filter_rules(news, filters):
     bm25 = news.bm25
     bm25.ensure_fresh()
     assert bm25._mask(filters).tolist() == [filters.matches(m) for m in bm25._metas]
+
+
+def test_sentence_overlap_sums_the_idf_of_question_words_one_sentence_holds(news):
+    """A word counts once and sentence length is not penalised; idf is over the distinct sentences."""
+    import math
+
+    from assistant.lexical import _sentences
+
+    bm25 = news.bm25
+    question = "Did the harbour wall need storm repairs for weeks?"
+    overlap = bm25.sentence_overlap(question)
+    chunks = list(news.store.iter_chunks())
+    texts, holders = _sentences(chunks)
+    words = [set(t) for t in bm25._tokenize(texts)]
+    asked = set(bm25._tokenize([question])[0])
+    idf = {w: math.log(len(texts) / sum(w in s for s in words)) for w in asked if any(w in s for s in words)}
+    row = {cid: i for i, cid in enumerate(bm25._ids)}
+    for chunk in chunks:
+        mine = [words[s] for s, held in enumerate(holders) if row[chunk.id] in [row[chunks[c].id] for c in held]]
+        expected = max(sum(idf.get(w, 0.0) for w in s & asked) for s in mine)
+        assert overlap[row[chunk.id]] == pytest.approx(expected, rel=1e-5)
+    storm = row[next(c.id for c in chunks if c.metadata["title"] == "Storm damages harbour")]
+    assert int(overlap.argmax()) == storm
+    assert bm25.sentence_overlap("zebra quantum").max() == 0.0  # no word indexed
