@@ -173,8 +173,8 @@ def write_report(path: Path, result: dict) -> None:
         "", "The retriever returns the reranker's order with two rules on top: picking the top 10 one at a time, "
         f"each pick lowers the log-odds of the chunks right next to it in its article by "
         f"{result['neighbour_penalty']} (`ASSISTANT_NEIGHBOUR_PENALTY`), and each outlet the question names keeps "
-        f"up to {result['outlet_quota']} places in the top 10 (`ASSISTANT_OUTLET_QUOTA`). The second row is what the "
-        "assistant returns.",
+        f"up to {result['outlet_quota']} places in the top 10 (`ASSISTANT_OUTLET_QUOTA`). "
+        "The row \"as the retriever returns it\" is what the assistant returns.",
         "", "By question type (cross-validated):", "",
         "| type | Hits@1 | Hits@4 | Hits@10 | MRR@10 | evidence recall@10 |", "|---|---|---|---|---|---|",
         *[row(t, m) for t, m in result["cross_validated_by_type"].items()],
