@@ -236,6 +236,11 @@ def main() -> None:
     settings = assistant.settings
     if args.cache and args.cache.exists():
         pools, collect_seconds = pickle.loads(args.cache.read_bytes())
+        from assistant.reranking import FEATURES
+
+        if any("places" not in p or p["X"].shape[1] != len(FEATURES) for p in pools):
+            raise SystemExit(f"{args.cache}: candidate pools from another version of the features; "
+                             "delete the file (or pass another --cache) to collect them again")
     else:
         started = time.perf_counter()
         pools = collect(assistant, answerable)
