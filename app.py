@@ -10,7 +10,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def main() -> None:
-    from assistant.server import serve
+    from assistant.apps.server import serve
 
     serve()
 

@@ -6,7 +6,7 @@
     print(assistant.ask("What did the expert say about China?").answer)
 """
 
-from .factory import build_assistant
-from .settings import Settings
+from assistant.service.factory import build_assistant
+from assistant.settings import Settings
 
 __all__ = ["build_assistant", "Settings"]

@@ -1,3 +1,3 @@
-from .cli import main
+from assistant.apps.cli import main
 
 main()

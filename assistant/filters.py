@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from .ingest.dates import normalize_date
-from .models import iso_to_ts
+from assistant.ingest.dates import normalize_date
+from assistant.models import iso_to_ts
 
 
 class SearchFilters(BaseModel):

@@ -54,8 +54,8 @@ def collect(assistant, questions) -> list[dict]:
     """Features and gold labels of every question's candidate pool (retrieval code of the assistant)."""
     from tqdm import tqdm
 
-    from assistant.reranking import features
-    from assistant.retrieval import chunk_places
+    from assistant.rerank.linear import features
+    from assistant.retrieve.hybrid import chunk_places
 
     retriever = assistant.retriever
     out = []
@@ -76,7 +76,7 @@ def ranked(pool: dict, probabilities: np.ndarray, quota: int, penalty: float, k:
     """Candidates best first as the retriever returns them: by the reranker's probability, chunks next
     to one ranked above marked down by ``penalty`` (:func:`assistant.retrieval.space_neighbours`), each
     outlet the question names keeping ``quota`` places in the top k (:func:`assistant.retrieval.reserve_outlets`)."""
-    from assistant.retrieval import logit, reserve_outlets, space_neighbours
+    from assistant.retrieve.hybrid import logit, reserve_outlets, space_neighbours
 
     order = space_neighbours(logit(probabilities), pool["places"], penalty, k)
     top = reserve_outlets(order, pool["sources"], pool["groups"], k, quota)
@@ -131,7 +131,7 @@ def fit(pools: list[dict]):
     """A :class:`LinearModel` fitted on the pools' candidates (positive: holds a gold fact)."""
     from sklearn.linear_model import LogisticRegression
 
-    from assistant.reranking import FEATURES, LinearModel
+    from assistant.rerank.linear import FEATURES, LinearModel
 
     X = np.vstack([p["X"] for p in pools])
     y = np.concatenate([(p["masks"] > 0).astype(int) for p in pools])
@@ -155,7 +155,7 @@ def write_report(path: Path, result: dict) -> None:
     lines = [
         "# Retrieval reranker", "",
         f"Trained and measured {result['date']} on {result['machine']} by `python benchmarks/train_reranker.py`.", "",
-        "The reranker orders the candidates of each question (see `assistant/reranking.py` for the "
+        "The reranker orders the candidates of each question (see `assistant/rerank/linear.py` for the "
         f"features). It is trained on {result['data']}, so its figures on those questions are "
         "measured **two-fold cross-validated**: the questions are split in two halves, questions that share a gold "
         "fact always in the same half (many dev questions are built on the same evidence), and each half is ranked "
@@ -218,7 +218,7 @@ def main() -> None:
 
     from multihop import machine, open_benchmark
 
-    from assistant.reranking import BUNDLED_MODEL
+    from assistant.rerank.linear import BUNDLED_MODEL
 
     if args.questions and not (args.model or args.no_write):
         raise SystemExit("with --questions, pass --model FILE (the bundled model stays as shipped) or --no-write")
@@ -236,7 +236,7 @@ def main() -> None:
     settings = assistant.settings
     if args.cache and args.cache.exists():
         pools, collect_seconds = pickle.loads(args.cache.read_bytes())
-        from assistant.reranking import FEATURES
+        from assistant.rerank.linear import FEATURES
 
         if any("places" not in p or p["X"].shape[1] != len(FEATURES) for p in pools):
             raise SystemExit(f"{args.cache}: candidate pools from another version of the features; "

@@ -28,7 +28,7 @@ def _isolated_env(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embedders import SentenceTransformerEmbedder
+    from assistant.embed.embedders import SentenceTransformerEmbedder
 
     model = SentenceTransformerEmbedder()
     model.embed(["warm up"])

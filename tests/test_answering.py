@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from click.testing import CliRunner
 
-from assistant.answering.timeframes import parse_timeframe
-from assistant.answering.verification import Verifier, split_cited
-from assistant.cli import main
+from assistant.query.timeframes import parse_timeframe
+from assistant.answer.verification import Verifier, split_cited
+from assistant.apps.cli import main
 from assistant.models import Article
 from conftest import SEED
 
@@ -206,7 +206,7 @@ def test_follow_up_naming_a_new_person_is_left_alone(seed_index):
 @pytest.mark.parametrize("question", ["What did the expert say about China?",
                                       "Who wants the military operations to stop?"])
 def test_stored_sentence_vectors_give_the_same_answer_without_embedding_the_passages(seed_index, question):
-    from assistant.answering.extractive import candidate_sentences
+    from assistant.answer.extractive import candidate_sentences
 
     answerer = seed_index.answerer
     embedded: list[int] = []

@@ -8,9 +8,9 @@ import types
 import pytest
 
 from assistant import Settings, build_assistant
-from assistant.answering.llm import fence, make_chat_model
-from assistant.answering.prompts import PromptTemplate, Prompts
-from assistant.answering.request import NO_ANSWER
+from assistant.answer.llm import fence, make_chat_model
+from assistant.answer.prompts import PromptTemplate, Prompts
+from assistant.answer.request import NO_ANSWER
 from assistant.errors import ConfigError
 from assistant.models import Answer, Passage
 from conftest import SEED

@@ -15,7 +15,7 @@ SEED_QUESTION = "What did the expert say about China?"
 @pytest.fixture
 def make_client(make_assistant):
     """A TestClient over a fresh index holding the bundled article; keywords override settings."""
-    from assistant.api import create_api
+    from assistant.apps.api import create_api
 
     def make(seed: bool = True, **overrides):
         assistant = make_assistant(**overrides)
@@ -29,7 +29,7 @@ def make_client(make_assistant):
 def client(tmp_path_factory, embedder):
     """One read-only API over the bundled article for the tests that change nothing."""
     from assistant import Settings, build_assistant
-    from assistant.api import create_api
+    from assistant.apps.api import create_api
 
     assistant = build_assistant(Settings(data_dir=tmp_path_factory.mktemp("api-index")), embedder=embedder)
     assistant.ingest([CORPUS])
@@ -234,7 +234,7 @@ def test_openapi_documents_every_endpoint(client):
 
 
 def test_whole_app_serves_chat_at_root_and_api_beside_it(make_assistant):
-    from assistant.server import create_app
+    from assistant.apps.server import create_app
 
     assistant = make_assistant()
     with TestClient(create_app(assistant, assistant.settings)) as client:
@@ -246,7 +246,7 @@ def test_whole_app_serves_chat_at_root_and_api_beside_it(make_assistant):
 
 
 def test_api_key_also_guards_the_web_chat(make_assistant):
-    from assistant.server import create_app
+    from assistant.apps.server import create_app
 
     assistant = make_assistant(api_key="k3y")
     client = TestClient(create_app(assistant, assistant.settings))

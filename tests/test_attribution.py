@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.attribution import attribute
-from assistant.answering.attribution_eval import (accuracy, bundled_bodies, evaluate, load_labels, multihop_bodies,
+from assistant.answer.attribution import attribute
+from assistant.answer.attribution_eval import (accuracy, bundled_bodies, evaluate, load_labels, multihop_bodies,
                                                   summary)
-from assistant.answering.quotations import find_quotations
+from assistant.answer.quotations import find_quotations
 from conftest import CORPUS, SEED
 
 LABELS = Path(__file__).parent / "data" / "quotes.jsonl"

@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from assistant.bridging import asks_for_name, shared_name
+from assistant.rerank.bridging import asks_for_name, shared_name
 from assistant.models import Article
-from assistant.reranking import FEATURES, MISSING_RANK, features
-from assistant.store import StoredChunk
+from assistant.rerank.linear import FEATURES, MISSING_RANK, features
+from assistant.index.store import StoredChunk
 
 
 def chunk(article_id: str, text: str) -> StoredChunk:

@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from assistant.chunking import SentenceChunker
+from assistant.text.chunking import SentenceChunker
 from assistant.models import Article
-from assistant.sentences import split_sentences
+from assistant.text.sentences import split_sentences
 
 
 def texts(body):

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import assistant.cli as cli
+import assistant.apps.cli as cli
 from conftest import CORPUS
 
 

@@ -25,7 +25,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_cli_commands_exist():
-    from assistant.cli import main
+    from assistant.apps.cli import main
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     named = set(re.findall(r"^assistant (\w+)", readme, re.M))

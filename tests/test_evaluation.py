@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import assistant.eval_cli as eval_cli
+import assistant.apps.eval_cli as eval_cli
 from assistant.errors import InputError
 from assistant.evaluation import metrics as m
 from assistant.evaluation.datasets import Evidence, EvalQuestion, detect_format, load_questions

@@ -101,7 +101,7 @@ def _sentence_rows(assistant) -> dict[str, int]:
 
 
 def test_every_sentence_of_every_chunk_gets_its_own_vector(make_assistant, embedder):
-    from assistant.sentences import split_sentences
+    from assistant.text.sentences import split_sentences
 
     assistant = make_assistant()
     report = assistant.ingest([CORPUS])

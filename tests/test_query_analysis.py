@@ -1,4 +1,4 @@
-from assistant.query_analysis import aliases, analyze, named_days
+from assistant.query.analysis import aliases, analyze, named_days
 
 SOURCES = ["Fortune", "The Age", "TechCrunch", "FOX News - Health", "FOX News - Lifestyle",
            "Cnbc | World Business News Leader", "The Roar | Sports Writers Blog", "Live Science: The Most Interesting Articles"]

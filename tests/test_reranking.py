@@ -7,8 +7,8 @@ import pytest
 
 from assistant.errors import ConfigError
 from assistant.models import Article
-from assistant.query_analysis import analyze
-from assistant.reranking import BUNDLED_MODEL, FEATURES, LinearModel, Reranker, features
+from assistant.query.analysis import analyze
+from assistant.rerank.linear import BUNDLED_MODEL, FEATURES, LinearModel, Reranker, features
 
 
 def test_linear_model_round_trips_and_predicts_like_sklearn(tmp_path):
@@ -220,7 +220,7 @@ def test_training_script_trains_on_your_own_questions_and_index(make_assistant, 
 
 
 def test_outlets_named_keep_places_in_the_top_k():
-    from assistant.retrieval import reserve_outlets
+    from assistant.retrieve.hybrid import reserve_outlets
 
     sources = ["A"] * 12 + ["B"] * 4 + ["C"]
     order = list(range(len(sources)))  # best first: every A chunk outscores every B chunk
@@ -260,7 +260,7 @@ def test_search_returns_chunks_that_only_a_clause_found(news):
 
 
 def test_chunks_next_to_one_ranked_above_are_marked_down():
-    from assistant.retrieval import space_neighbours
+    from assistant.retrieve.hybrid import space_neighbours
 
     places = [("a", 0), ("a", 1), ("b", 0), ("a", 3), ("b", 1)]
     logits = np.array([3.0, 2.8, 2.5, 2.4, 1.0])
@@ -276,7 +276,7 @@ def test_chunks_next_to_one_ranked_above_are_marked_down():
 
 def test_search_spaces_out_neighbouring_chunks(make_assistant):
     """A long article matching everywhere would fill the top k with runs of neighbouring chunks."""
-    from assistant.retrieval import chunk_places, logit, space_neighbours
+    from assistant.retrieve.hybrid import chunk_places, logit, space_neighbours
 
     long_story = " ".join(f"The chip shortage eased for car makers in week {n}, and chip deliveries recovered."
                           for n in range(1, 13))

@@ -4,7 +4,7 @@ import pytest
 from langchain_core.documents import Document
 
 from assistant.filters import SearchFilters
-from assistant.langchain_retriever import NewsRetriever
+from assistant.apps.langchain import NewsRetriever
 from assistant.models import Article
 from conftest import SEED
 
@@ -118,7 +118,7 @@ def test_sentence_overlap_sums_the_idf_of_question_words_one_sentence_holds(news
     """A word counts once and sentence length is not penalised; idf is over the distinct sentences."""
     import math
 
-    from assistant.lexical import _sentences
+    from assistant.index.lexical import _sentences
 
     bm25 = news.bm25
     question = "Did the harbour wall need storm repairs for weeks?"

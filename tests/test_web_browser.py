@@ -21,7 +21,7 @@ PAYLOADS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, embedder):
     from assistant import Settings, build_assistant
-    from assistant.server import create_app
+    from assistant.apps.server import create_app
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("browser-index"))
     assistant = build_assistant(settings, embedder=embedder)

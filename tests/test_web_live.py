@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 def live(tmp_path_factory, embedder):
     """(server, assistant): the bundled article indexed, web chat at /, REST at /api."""
     from assistant import Settings, build_assistant
-    from assistant.server import create_app
+    from assistant.apps.server import create_app
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("live-index"), web_concurrency=2)
     assistant = build_assistant(settings, embedder=embedder)
@@ -42,7 +42,7 @@ def message_text(message: dict) -> str:
 
 
 def test_gradio_api_streams_the_answer_then_opens_a_citation(live, gradio):
-    from assistant.web.render import esc
+    from assistant.apps.web.render import esc
 
     _, assistant = live
     expected = assistant.ask(SEED_QUESTION)
@@ -107,7 +107,7 @@ def test_rest_answers_concurrent_questions_correctly(live):
 
 
 def test_gradio_api_runs_a_bundled_question_set(gradio):
-    from assistant.web.evaluation import BUNDLED_SETS
+    from assistant.apps.web.evaluation import BUNDLED_SETS
 
     bundled = str(BUNDLED_SETS / "corpus_questions.jsonl")
     status, metrics, charts, files = gradio.predict(bundled, None, 3, 10, api_name="/evaluate")

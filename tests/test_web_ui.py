@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.models import Answer, Citation, Passage
-from assistant.web import render
+from assistant.apps.web import render
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(1)"> & "quotes"'
@@ -74,8 +74,8 @@ def test_only_http_links_become_links(url, shown):
 
 def test_chat_turn_streams_then_renders_and_rejects_long_questions(seed_index):
     from assistant.settings import Settings
-    from assistant.web.chat import answer_turns, open_citation
-    from assistant.web.shared import SharedAssistant
+    from assistant.apps.web.chat import answer_turns, open_citation
+    from assistant.service.shared import SharedAssistant
 
     shared = SharedAssistant(seed_index)
     steps = list(answer_turns(shared, " What did the expert say about China? ", [], [], [], "", "", [], 5,
@@ -100,8 +100,8 @@ def test_chat_turn_streams_then_renders_and_rejects_long_questions(seed_index):
 
 
 def test_queue_limits_are_deliberate(seed_index):
-    from assistant.web.shared import SharedAssistant
-    from assistant.web.ui import build_ui
+    from assistant.service.shared import SharedAssistant
+    from assistant.apps.web.ui import build_ui
 
     settings = seed_index.settings.model_copy(update={"web_concurrency": 3})
     demo = build_ui(SharedAssistant(seed_index), settings)
@@ -114,7 +114,7 @@ def test_queue_limits_are_deliberate(seed_index):
 def test_answer_mode_is_chosen_per_question_only_when_an_llm_is_configured(seed_index, embedder):
     from assistant import Settings, build_assistant
     from assistant.errors import ConfigError
-    from assistant.web.shared import SharedAssistant
+    from assistant.service.shared import SharedAssistant
     from fakes import ScriptedChatModel, passage_number
 
     question = "What did the expert say about China?"
@@ -136,8 +136,8 @@ def test_answer_mode_is_chosen_per_question_only_when_an_llm_is_configured(seed_
 
 
 def test_corpus_upload_reports_each_bad_file_and_indexes_the_rest(make_assistant, tmp_path):
-    from assistant.web.corpus import upload_files
-    from assistant.web.shared import SharedAssistant
+    from assistant.apps.web.corpus import upload_files
+    from assistant.service.shared import SharedAssistant
 
     shared = SharedAssistant(make_assistant())
     good = tmp_path / "good.md"
@@ -158,8 +158,8 @@ def test_corpus_upload_reports_each_bad_file_and_indexes_the_rest(make_assistant
 def test_server_fills_an_empty_index_first_and_cli_serve_is_registered(make_assistant, monkeypatch):
     from click.testing import CliRunner
 
-    import assistant.cli as cli
-    import assistant.server as server
+    import assistant.apps.cli as cli
+    import assistant.apps.server as server
 
     assistant = make_assistant()
     lines = []
@@ -187,8 +187,8 @@ def test_server_fills_an_empty_index_first_and_cli_serve_is_registered(make_assi
 def test_lock_lets_questions_share_and_writes_wait(seed_index):
     import threading
 
-    from assistant.web.chat import answer_turns
-    from assistant.web.shared import ReadWriteLock, SharedAssistant
+    from assistant.apps.web.chat import answer_turns
+    from assistant.service.shared import ReadWriteLock, SharedAssistant
 
     lock, order = ReadWriteLock(), []
     with lock.reading(), lock.reading():  # two readers at once

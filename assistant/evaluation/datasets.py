@@ -19,8 +19,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import InputError
-from ..filters import SearchFilters
+from assistant.errors import InputError
+from assistant.filters import SearchFilters
 
 FORMATS = ("auto", "jsonl", "multihop-rag")
 Format = Literal["auto", "jsonl", "multihop-rag"]

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..models import Citation, Passage
-from .datasets import Evidence
+from assistant.models import Citation, Passage
+from assistant.evaluation.datasets import Evidence
 
 _WHITESPACE = re.compile(r"\s+")
 _EDGE_PUNCTUATION = "\"'“”‘’«»()[]{}.,;:!?-–—…*_ "

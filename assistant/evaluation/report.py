@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import charts
-from .metrics import normalize_title
-from .runner import ANSWER_KEYS, LATENCY_KEYS, RETRIEVAL_KEYS, QuestionResult
+from assistant.evaluation import charts
+from assistant.evaluation.metrics import normalize_title
+from assistant.evaluation.runner import ANSWER_KEYS, LATENCY_KEYS, RETRIEVAL_KEYS, QuestionResult
 
 MISSES = 10  # worst retrieval misses listed in a report
 WRONGLY_ANSWERED = 5  # unanswerable questions answered anyway, listed in a report

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ..models import Answer
-from . import metrics as m
-from .datasets import EvalQuestion
+from assistant.models import Answer
+from assistant.evaluation import metrics as m
+from assistant.evaluation.datasets import EvalQuestion
 
 HITS_AT = (1, 4, 10)
 TOP = 10  # the @10 of MRR@10 and evidence recall@10
@@ -42,7 +42,7 @@ def build_variant(base, variant: Variant):
     """An assistant like ``base`` with ``variant``'s overrides, sharing its embedder and chat model."""
     if not variant.overrides:
         return base
-    from ..factory import build_assistant
+    from assistant.service.factory import build_assistant
 
     settings = base.settings.model_copy(update=variant.overrides)
     return build_assistant(settings, embedder=base.indexer.embedder, chat_model=getattr(base, "chat_model", None))

@@ -1,0 +1,265 @@
+"""Grounded extractive answers: the retrieved sentences that best answer the question, cited.
+
+Sentences are scored by cosine similarity to the question (to the topic, for "What did <person>
+say about <topic>?", keeping only that person's statements); their vectors are the ones stored at
+ingest when the index has them, so only the question is embedded. Below ``abstain_threshold`` the
+answerer says it cannot answer; it also declines when the question asks what an outlet reported
+and no article of that outlet is indexed. Chosen sentences are written up by
+:mod:`~assistant.answering.composer` (speaker, date, outlet) and checked by
+:mod:`~assistant.answering.verification` like any other answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.embed.embedders import Embedder
+from assistant.models import Answer, Passage
+from assistant.text.sentences import split_sentences
+from assistant.answer.articles import ArticleContext
+from assistant.answer.attribution import NOBODY
+from assistant.answer.composer import Chosen, compose, join_heading
+from assistant.answer.request import NO_ANSWER, AnswerRequest, no_answer, speaker_matches
+from assistant.answer.verification import Verified, Verifier, content_words
+
+__all__ = ["ExtractiveAnswerer", "Candidate", "candidate_sentences", "NO_ANSWER"]
+
+_QUESTION_WORDS = {"article", "report", "stori", "story", "piece", "publish", "mention", "suggest", "indicat", "both"}
+
+
+@dataclass
+class Candidate:
+    passage: Passage
+    start: int  # offsets in the article body
+    end: int
+    text: str
+    score: float = 0.0
+    row: int = 0  # which sentence of its passage (the row of the passage's stored sentence vectors)
+    vector: np.ndarray | None = None
+
+
+def candidate_sentences(passages: list[Passage]) -> list[Candidate]:
+    """Every sentence of the passages once, with its span in the article body."""
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
+    for passage in passages:
+        for row, span in enumerate(split_sentences(passage.text)):
+            start = passage.start + span.start
+            if (passage.article_id, start) in seen:
+                continue
+            seen.add((passage.article_id, start))
+            out.append(Candidate(passage, start, passage.start + span.end, passage.text[span.start:span.end], row=row))
+    return out
+
+
+class ExtractiveAnswerer:
+    mode = "extractive"
+
+    def __init__(self, embedder: Embedder, max_sentences: int = 3, abstain_threshold: float = 0.35,
+                 margin: float = 0.12, context: ArticleContext | None = None, verifier: Verifier | None = None,
+                 topic_threshold: float = 0.2, lexical_weight: float = 0.8,
+                 stored_vectors: Callable[[Sequence[str]], dict[str, np.ndarray]] | None = None):
+        self.embedder = embedder
+        self.max_sentences = max_sentences
+        self.abstain_threshold = abstain_threshold
+        self.margin = margin
+        self.context = context or ArticleContext()
+        self.verifier = verifier or Verifier(embedder)
+        self.topic_threshold = topic_threshold
+        self.lexical_weight = lexical_weight
+        self.stored_vectors = stored_vectors  # chunk ids -> their sentences' vectors (ChunkStore.sentence_vectors)
+
+    # --- scoring and choosing -----------------------------------------------------------
+    def score(self, text: str, candidates: list[Candidate]) -> None:
+        """Cosine similarity of each candidate with ``text``; only sentences without a vector are embedded."""
+        if not candidates:
+            return
+        missing = [c for c in candidates if c.vector is None]
+        vectors = self.embedder.embed([text] + [c.text for c in missing])
+        for cand, vector in zip(missing, vectors[1:]):
+            cand.vector = vector
+        for cand in candidates:
+            cand.score = float(cand.vector @ vectors[0])
+
+    def attach_stored_vectors(self, candidates: list[Candidate]) -> None:
+        """Give candidates the sentence vectors stored at ingest, where their passage's sentences match them."""
+        if self.stored_vectors is None or not candidates:
+            return
+        stored = self.stored_vectors([c.passage.chunk_id for c in candidates])
+        counts: dict[str, int] = {}
+        for cand in candidates:
+            matrix = stored.get(cand.passage.chunk_id)
+            if matrix is None:
+                continue
+            if cand.passage.chunk_id not in counts:
+                counts[cand.passage.chunk_id] = len(split_sentences(cand.passage.text))
+            if len(matrix) == counts[cand.passage.chunk_id]:  # same text, same sentences
+                cand.vector = matrix[cand.row]
+
+    def select(self, candidates: list[Candidate], threshold: float | None = None,
+               margin: float | None = None) -> list[Candidate]:
+        threshold = self.abstain_threshold if threshold is None else threshold
+        margin = self.margin if margin is None else margin
+        ranked = sorted(candidates, key=lambda c: -c.score)
+        if not ranked or ranked[0].score < threshold:
+            return []
+        floor = max(threshold, ranked[0].score - margin)
+        chosen: list[Candidate] = []
+        for cand in ranked:
+            if cand.score < floor or len(chosen) >= self.max_sentences:
+                break
+            if any(c.text == cand.text for c in chosen):
+                continue  # the same sentence syndicated in two articles
+            chosen.append(cand)
+        return chosen
+
+    # --- answering ----------------------------------------------------------------------
+    def answer(self, question: str, passages: list[Passage], request: AnswerRequest | None = None) -> Answer:
+        request = request or AnswerRequest(question)
+        candidates = [c for c in candidate_sentences(passages)
+                      if (c.passage.article_id, c.start) not in request.exclude and _answers_something(c.text)]
+        self.attach_stored_vectors(candidates)
+        trace: dict = {"candidates": len(candidates), "abstain_threshold": self.abstain_threshold,
+                       "request": request.as_trace()}
+        if request.unknown_outlets:
+            names = " or ".join(request.unknown_outlets)
+            trace.update(abstain_reason=f"no indexed articles from {names}", best_score=None, confidence=0.0)
+            return self._abstain(question, passages, trace, f"no articles from {names} are indexed")
+        if request.speaker is not None:
+            chosen, reason = self._speaker_statements(question, request, candidates, trace)
+        else:
+            if request.outlets:  # "the TechCrunch article on …": evidence from the outlets named
+                candidates = [c for c in candidates if c.passage.source in request.outlets] or candidates
+            self.score(question, candidates)
+            best = max((c.score for c in candidates), default=0.0)
+            trace["best_score"] = trace["confidence"] = round(best, 4)
+            chosen, reason = [], None
+            if best >= self.abstain_threshold:  # relevance decides whether to answer; words help pick what
+                by_meaning = self.select(candidates, threshold=-1.0)
+                self.add_lexical(question, candidates)
+                chosen = self.select(candidates, threshold=-1.0)
+                # Shared words must not crowd out a sentence that answers in other words
+                # ("How often do the trams run?" → "The service runs every twenty minutes").
+                chosen += [c for c in by_meaning if c not in chosen][: max(0, self.max_sentences - len(chosen))]
+                if chosen and request.compares:
+                    chosen = self._per_outlet(candidates, request.outlets) or chosen
+        if not chosen:
+            trace.setdefault("abstain_reason", reason or "no sentence is relevant enough")
+            return self._abstain(question, passages, trace, reason)
+        return self._write(question, passages, chosen, request, trace)
+
+    def answer_stream(self, question: str, passages: list[Passage],
+                      request: AnswerRequest | None = None) -> Iterator[str | Answer]:
+        answer = self.answer(question, passages, request)
+        paragraphs = answer.answer.split("\n\n")
+        for i, paragraph in enumerate(paragraphs):
+            yield (paragraph + ("\n\n" if i < len(paragraphs) - 1 else ""))
+        yield answer
+
+    def add_lexical(self, question: str, candidates: list[Candidate]) -> None:
+        """Add ``lexical_weight`` × the idf-weighted share of the question's words each sentence has.
+
+        IDF is over the candidate sentences, so the question's rare words (names, products) count
+        most. Tuned on 90 MultiHop-RAG dev questions: citation precision 0.20 → 0.29.
+        """
+        if not self.lexical_weight or not candidates:
+            return
+        asked = content_words(question) - _QUESTION_WORDS
+        words = [content_words(c.text) for c in candidates]
+        df = Counter(w for ws in words for w in ws)
+        idf = {w: math.log(1 + len(words) / df[w]) if df[w] else math.log(1 + len(words)) for w in asked}
+        total = sum(idf.values())
+        if not total:
+            return
+        for cand, ws in zip(candidates, words):
+            cand.score += self.lexical_weight * sum(idf[w] for w in asked & ws) / total
+
+    def _per_outlet(self, candidates: list[Candidate], outlets: list[str]) -> list[Candidate]:
+        """For questions comparing outlets: the best sentences of each named outlet."""
+        share = max(1, self.max_sentences // len(outlets))
+        chosen: list[Candidate] = []
+        for outlet in outlets:
+            chosen += self.select([c for c in candidates if c.passage.source == outlet], threshold=-1.0)[:share]
+        return chosen
+
+    def _speaker_statements(self, question: str, request: AnswerRequest, candidates: list[Candidate],
+                            trace: dict) -> tuple[list[Candidate], str | None]:
+        """The asked person's sentences, the ones closest to the topic first."""
+        asked = request.speaker
+        theirs = []
+        for cand in candidates:
+            speech = self.context.speech(cand.passage)
+            attribution = speech.at(cand.start, cand.end)
+            if speaker_matches(asked, attribution.speaker, speech.role_of(attribution.speaker), attribution.cue):
+                theirs.append(cand)
+        trace["speaker_sentences"] = len(theirs)
+        who = asked.person
+        if not theirs:
+            trace.update(best_score=0.0, confidence=0.0)
+            return [], f"no statements by {who} were found"
+        if asked.topic:
+            self.score(asked.topic, theirs)
+            topic_words = content_words(asked.topic)
+            for cand in theirs:  # naming the topic outright counts
+                if topic_words and topic_words <= content_words(cand.text):
+                    cand.score += 0.1
+            trace["best_score"] = round(max(c.score for c in theirs), 4)
+            chosen = self.select(theirs, self.topic_threshold)
+        else:  # "What else did he say?": their statements most related to the question
+            self.score(question, theirs)
+            trace["best_score"] = round(max(c.score for c in theirs), 4)
+            chosen = self.select(theirs, threshold=-1.0, margin=2.0)
+        trace["confidence"] = trace["best_score"]
+        if not chosen:
+            return [], f"{who} said nothing about {asked.topic} in the retrieved articles"
+        return chosen, None
+
+    def _write(self, question: str, passages: list[Passage], chosen: list[Candidate], request: AnswerRequest,
+               trace: dict) -> Answer:
+        items = []
+        for cand in chosen:
+            speech = self.context.speech(cand.passage)
+            attribution = speech.at(cand.start, cand.end)
+            if not _speech_in(cand.text, attribution):
+                attribution = NOBODY
+            items.append(Chosen(cand.passage, cand.start, cand.end, cand.text, cand.score, attribution,
+                                speech.role_of(attribution.speaker)))
+        recency = bool(request.timeframe and request.timeframe.recency)
+        composed = compose(items, newest_first=recency)
+        evidence = {c.n: c.quote for c in composed.citations}
+        paragraphs, checks = [], []
+        for heading, body in composed.paragraphs:  # headings (outlet, date) are not claims: verify the bodies
+            checked = self.verifier.verify(body, evidence)
+            checks += checked.checks
+            if checked.text:
+                paragraphs.append(join_heading(heading, checked.text))
+        verified = Verified("\n\n".join(paragraphs), checks)
+        trace["groups"] = composed.groups
+        trace["verification"] = verified.as_trace()
+        used = set(verified.used)
+        citations = [c for c in composed.citations if c.n in used]
+        if not citations:
+            trace["abstain_reason"] = "verification removed every sentence"
+            return self._abstain(question, passages, trace, None)
+        return Answer(question=question, answer=verified.text, abstained=False, citations=citations,
+                      passages=passages, trace=trace, mode=self.mode)
+
+    def _abstain(self, question: str, passages: list[Passage], trace: dict, reason: str | None) -> Answer:
+        return Answer(question=question, answer=no_answer(reason), abstained=True, passages=passages,
+                      trace=trace, mode=self.mode)
+
+
+def _answers_something(text: str) -> bool:
+    """Not a question ("And who was this defendant?") and not a fragment ("Photo:")."""
+    return len(text.split()) >= 4 and not text.rstrip(" ”’\"'").endswith("?")
+
+
+def _speech_in(text: str, attribution) -> bool:
+    """Attribute only sentences that are speech: the sentence has a speaker and is not a headline."""
+    return attribution.is_speech and bool(re.search(r"\w", text))

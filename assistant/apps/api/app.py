@@ -1,0 +1,37 @@
+"""The REST API as a FastAPI app, built from an Assistant passed in (nothing global)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from assistant.service.shared import SharedAssistant
+from assistant.apps.web.uploads import max_upload_bytes
+from assistant.apps.api.errors import install_error_handlers
+from assistant.apps.api.guards import BodyLimit
+from assistant.apps.api.routes import build_router
+
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the files' bytes
+
+DESCRIPTION = """Question answering over news articles; every answer cites the sentences it quotes.
+
+Errors are JSON: `{"error": {"message": ..., "type": ..., "status": ..., "details": [...]}}`.
+When the server has an API key (ASSISTANT_API_KEY), send it on every call as `X-API-Key`
+or `Authorization: Bearer <key>`.
+"""
+
+
+def create_api(assistant, settings=None) -> FastAPI:
+    """The API over ``assistant`` (an Assistant, or a SharedAssistant to share with the web chat)."""
+    shared = SharedAssistant.wrap(assistant)
+    settings = settings or shared.settings
+    app = FastAPI(title="News assistant", version="1", description=DESCRIPTION, docs_url="/docs",
+                  redoc_url=None, openapi_url="/openapi.json")
+    app.state.assistant = shared
+    install_error_handlers(app)
+    app.include_router(build_router(shared, settings))
+    app.add_middleware(
+        BodyLimit, prefix="/api/", max_bytes=max_upload_bytes(settings) + MULTIPART_OVERHEAD,
+        message=f"The upload is over the {settings.max_upload_mb:g} MB limit; send fewer or smaller files "
+                "(or raise ASSISTANT_MAX_UPLOAD_MB).",
+    )
+    return app

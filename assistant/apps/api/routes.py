@@ -1,0 +1,118 @@
+"""The REST endpoints under /api. Handlers are plain functions run in FastAPI's thread pool."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from starlette.routing import Match
+
+from assistant.filters import SearchFilters
+from assistant.ingest.readers import SUPPORTED_SUFFIXES
+from assistant.apps.web.uploads import Upload, check_uploads, upload_name
+from assistant.apps.api import schemas
+from assistant.apps.api.errors import ApiError
+from assistant.apps.api.guards import api_key_dependency
+
+ERRORS = {status: {"model": schemas.ErrorResponse, "description": text} for status, text in {
+    400: "Malformed request", 401: "Missing or wrong API key", 422: "Invalid parameters",
+    503: "Index or answer backend unavailable",
+}.items()}
+
+
+def build_router(shared, settings) -> APIRouter:
+    key_check = api_key_dependency(settings)
+    router = APIRouter(prefix="/api", dependencies=[Depends(key_check)] if key_check else [], responses=ERRORS)
+
+    def question_checked(question: str) -> str:
+        question = question.strip()
+        if not question:
+            raise ApiError(422, "question: must not be blank", [{"loc": ["body", "question"], "msg": "blank"}])
+        limit = settings.max_question_chars
+        if len(question) > limit:
+            raise ApiError(422, f"question: {len(question)} characters is over the limit of {limit}; shorten it",
+                           [{"loc": ["body", "question"], "msg": f"at most {limit} characters"}])
+        return question
+
+    @router.post("/ask", response_model=schemas.AskResponse, tags=["questions"],
+                 summary="Answer a question from the indexed articles, with citations")
+    def ask(request: schemas.AskRequest):
+        question = question_checked(request.question)
+        history = [turn.as_answer() for turn in request.history]
+        return shared.ask(question, request.k, request.filters, mode=request.mode, history=history)
+
+    @router.get("/search", response_model=schemas.SearchResponse, tags=["questions"],
+                summary="The passages retrieved for a query")
+    def search(
+        q: Annotated[str, Query(min_length=1, description="The query.")],
+        k: Annotated[int | None, Query(ge=1, le=100, description="Passages to return.")] = None,
+        source: Annotated[list[str], Query(description="Only these outlets (repeat the parameter).")] = [],
+        since: Annotated[str | None, Query(description="Published on or after (YYYY-MM-DD).")] = None,
+        until: Annotated[str | None, Query(description="Published on or before (YYYY-MM-DD).")] = None,
+        category: Annotated[list[str], Query(description="Only these categories.")] = [],
+    ):
+        query = question_checked(q)
+        filters = SearchFilters(sources=source, since=since, until=until, categories=category)
+        return schemas.SearchResponse(query=query, filters=filters, passages=shared.search(query, k, filters))
+
+    @router.get("/articles", response_model=schemas.ArticleList, tags=["articles"], summary="The indexed articles")
+    def list_articles():
+        rows = shared.articles()
+        return schemas.ArticleList(total=len(rows), articles=rows)
+
+    @router.post(
+        "/articles", response_model=schemas.UploadResponse, tags=["articles"], status_code=201,
+        summary="Upload article files and index them",
+        description=f"Multipart field `files`, one or more of {', '.join(SUPPORTED_SUFFIXES)}; at most "
+                    f"{settings.max_upload_files} files and {settings.max_upload_mb:g} MB in all. Files or records "
+                    "that cannot be read are listed in `errors`; the rest is indexed (201, or 200 when nothing "
+                    "changed). When no article at all could be read the answer is 400.",
+        responses={413: {"model": schemas.ErrorResponse, "description": "Too many bytes or files"},
+                   415: {"model": schemas.ErrorResponse, "description": "A file type is not supported"}},
+    )
+    def upload_articles(response: Response, files: Annotated[list[UploadFile], File(description="Article files.")]):
+        with tempfile.TemporaryDirectory(prefix="assistant-upload-") as folder:
+            uploads = []
+            for i, upload in enumerate(files):
+                name = upload_name(upload.filename)
+                path = Path(folder) / f"{i}{Path(name).suffix.lower()}"
+                with path.open("wb") as out:
+                    shutil.copyfileobj(upload.file, out)
+                uploads.append(Upload(name, path, path.stat().st_size))
+            check_uploads(uploads, settings)
+            result = shared.ingest_uploads(uploads)
+        body = schemas.UploadResponse(**result.as_dict())
+        if not result.articles:
+            first = f"; first problem: {body.errors[0].where}: {body.errors[0].problem}" if body.errors else ""
+            raise ApiError(400, f"No article could be read from the upload{first}.",
+                           [e.model_dump() for e in body.errors])
+        if not (body.added or body.updated):
+            response.status_code = 200
+        return body
+
+    @router.delete("/articles/{article_id}", response_model=schemas.Deleted, tags=["articles"],
+                   summary="Remove an article from the index",
+                   responses={404: {"model": schemas.ErrorResponse, "description": "No such article"}})
+    def delete_article(article_id: str):
+        if not shared.delete_article(article_id):
+            raise ApiError(404, f"No indexed article has the id {article_id!r}; GET /api/articles lists them.")
+        return schemas.Deleted(deleted=article_id)
+
+    @router.get("/health", response_model=schemas.Health, tags=["service"], summary="Is the index reachable?")
+    def health():
+        articles, chunks = shared.counts()
+        return schemas.Health(status="ok", articles=articles, chunks=chunks, answer_modes=shared.answer_modes(),
+                              auth_required=settings.api_key is not None)
+
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(path: str, request: Request):
+        # Without this, the web chat mounted at / would answer unknown /api paths with its own page.
+        known = [r for r in router.routes if r.name != "unknown"]
+        if any(r.matches(request.scope)[0] == Match.PARTIAL for r in known):
+            raise ApiError(405, f"{request.method} is not allowed on /api/{path}; see /docs")
+        raise ApiError(404, f"No API endpoint /api/{path}; see /docs for the list.")
+
+    return router

@@ -1,0 +1,109 @@
+"""Request and response bodies of the REST API (they are also its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from assistant.filters import SearchFilters
+from assistant.models import Answer, Citation, Passage
+
+
+class Turn(BaseModel):
+    """An earlier question and its answer, so a follow-up ("What else did he say?") can refer back.
+
+    Send the earlier answer's citations too: they tell who "he" is and what was already quoted.
+    """
+
+    question: str = Field(max_length=10_000)
+    answer: str = Field(max_length=20_000)
+    citations: list[Citation] = Field(default_factory=list, max_length=50)
+
+    def as_answer(self) -> Answer:
+        return Answer(question=self.question, answer=self.answer, abstained=not self.citations,
+                      citations=self.citations)
+
+
+class AskRequest(BaseModel):
+    question: str = Field(min_length=1, description="The question; at most ASSISTANT_MAX_QUESTION_CHARS characters.",
+                          examples=["What did the expert say about China?"])
+    k: int | None = Field(None, ge=1, le=100, description="Passages to retrieve (default: ASSISTANT_RETRIEVAL_K).")
+    filters: SearchFilters = Field(default_factory=SearchFilters, description="Outlets, date range, categories.")
+    mode: Literal["extractive", "llm"] | None = Field(
+        None, description="How to write the answer; 'llm' only when configured. Default: ASSISTANT_ANSWER_MODE.")
+    history: list[Turn] = Field(default_factory=list, max_length=20,
+                                description="Earlier turns of the conversation, oldest first.")
+
+
+AskResponse = Answer
+
+
+class SearchResponse(BaseModel):
+    query: str
+    filters: SearchFilters
+    passages: list[Passage]
+
+
+class ArticleRow(BaseModel):
+    id: str
+    title: str
+    source: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    category: str | None = None
+    url: str | None = None
+    chunks: int = Field(description="Chunks of the article in the index.")
+
+
+class ArticleList(BaseModel):
+    total: int
+    articles: list[ArticleRow]
+
+
+class FileError(BaseModel):
+    where: str = Field(description="File (and record) as uploaded, e.g. 'news.jsonl:3'.")
+    problem: str
+    fix: str = ""
+
+
+class UploadedArticle(BaseModel):
+    id: str
+    title: str
+    origin: str
+
+
+class UploadResponse(BaseModel):
+    files: int
+    articles: int = Field(description="Articles read from the files.")
+    added: int
+    updated: int
+    unchanged: int
+    failed: int = Field(description="Files and records that could not be indexed; see errors.")
+    chunks_embedded: int
+    seconds: float
+    errors: list[FileError]
+    uploaded: list[UploadedArticle]
+
+
+class Deleted(BaseModel):
+    deleted: str
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    articles: int
+    chunks: int
+    answer_modes: list[str]
+    auth_required: bool
+
+
+class ErrorDetail(BaseModel):
+    message: str = Field(description="What went wrong and how to fix it.")
+    type: str = Field(description="Machine-readable kind, e.g. 'not_found', 'validation_error'.")
+    status: int
+    details: list[dict] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,124 @@
+"""Command line: ``assistant ingest | search | ask | config`` (+ eval, serve, chat from their modules).
+
+Errors become messages and exit codes only at this edge (``cli_errors.handle_errors``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from assistant.apps.cli_errors import EXIT_FAILED_RECORDS, handle_errors
+
+
+def _assistant():
+    from assistant.service.factory import build_assistant
+    from assistant.settings import Settings
+
+    return build_assistant(Settings())
+
+
+def _filters(sources, since, until, categories):
+    from assistant.filters import SearchFilters
+
+    return SearchFilters(sources=list(sources), since=since, until=until, categories=list(categories))
+
+
+def filter_options(func):
+    func = click.option("--k", "k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default: ASSISTANT_RETRIEVAL_K).")(func)
+    func = click.option("--source", "sources", multiple=True, help="Only this outlet (repeatable).")(func)
+    func = click.option("--since", help="Published on or after this date (YYYY-MM-DD).")(func)
+    func = click.option("--until", help="Published on or before this date (YYYY-MM-DD).")(func)
+    func = click.option("--category", "categories", multiple=True, help="Only this category (repeatable).")(func)
+    func = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main():
+    """Answer questions about news articles, with citations. Index lives in ASSISTANT_DATA_DIR."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--prune", is_flag=True, help="Remove indexed articles that are no longer in PATHS.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@handle_errors
+def ingest(paths, prune, as_json):
+    """Index articles from files and folders (default: the bundled corpus/).
+
+    Formats: .json, .jsonl, .md, .txt, .html. Unchanged articles are not embedded again.
+    Exit status 1 when some files or records failed (the rest is indexed).
+    """
+    assistant = _assistant()
+    report = assistant.ingest(paths or None, prune=prune, progress=not as_json)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for error in report.errors:
+            click.echo(f"  ✗ {error}", err=True)
+        click.echo(report.summary())
+    if report.failed:
+        sys.exit(EXIT_FAILED_RECORDS)
+
+
+@main.command()
+@click.argument("query")
+@filter_options
+@handle_errors
+def search(query, k, sources, since, until, categories, as_json):
+    """Show the passages retrieved for QUERY."""
+    passages = _assistant().search(query, k, _filters(sources, since, until, categories))
+    if as_json:
+        click.echo(json.dumps([p.model_dump() for p in passages], indent=2, ensure_ascii=False))
+        return
+    if not passages:
+        click.echo("No passages found.")
+    for i, p in enumerate(passages, start=1):
+        click.echo(f"[{i}] {p.title} — {p.source or 'unknown source'}, {(p.published_at or 'undated')[:10]}  (score {p.score:.4f})")
+        click.echo(f"    {p.text[:300]}{'…' if len(p.text) > 300 else ''}\n")
+
+
+@main.command()
+@click.argument("question")
+@filter_options
+@handle_errors
+def ask(question, k, sources, since, until, categories, as_json):
+    """Answer QUESTION from the indexed articles, citing the sentences it rests on."""
+    answer = _assistant().ask(question, k, _filters(sources, since, until, categories))
+    if as_json:
+        click.echo(answer.model_dump_json(indent=2))
+        return
+    click.echo(answer.answer + "\n")
+    for c in answer.citations:
+        where = ", ".join(x for x in [c.source, (c.published_at or "")[:10], c.url] if x)
+        click.echo(f"[{c.n}] {c.title}" + (f" ({where})" if where else ""))
+        click.echo(f"    “{c.quote}” (characters {c.start}–{c.end})")
+
+
+@main.command()
+@click.option("--markdown", is_flag=True, help="Print the settings table of the README instead.")
+def config(markdown):
+    """Show the settings, their environment variables and current values."""
+    from assistant.settings import Settings
+
+    if markdown:
+        click.echo(Settings.markdown_table())
+        return
+    current = Settings()
+    for env, default, description in Settings.describe():
+        value = getattr(current, env.removeprefix("ASSISTANT_").lower())
+        click.echo(f"{env}={value}\n    {description} (default: {default})")
+
+
+from assistant.apps.eval_cli import eval_command  # noqa: E402  (registered last; the command lives in its own module)
+main.add_command(eval_command, name="eval")
+from assistant.apps.serve_cli import serve_command  # noqa: E402  (the web server lives in its own module)
+main.add_command(serve_command)
+from assistant.apps.chat_cli import chat_command  # noqa: E402  (the interactive chat lives in its own module)
+main.add_command(chat_command)
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,82 @@
+"""The web chat's page: tabs, the citation click handler, styles, and how it is mounted."""
+
+from __future__ import annotations
+
+import hmac
+
+from assistant.apps.web.chat import build_chat_tab
+from assistant.apps.web.corpus import build_corpus_tab
+from assistant.apps.web.evaluation import build_evaluation_tab, reports_dir
+
+# Runs once on page load. A click on a marker rendered by render.cite_link (href "#cite-TURN-N";
+# the chat's sanitizer drops data- attributes) is remembered in window.newsAssistantCite as
+# "TURN:N" and the hidden "open citation" button is clicked (see chat.py).
+CITATION_JS = r"""
+() => {
+  if (window.newsAssistantCiteReady) return;
+  window.newsAssistantCiteReady = true;
+  const open = (link) => {
+    const [, turn, n] = link.getAttribute('href').match(/^#cite-(\d+)-(\d+)$/);
+    window.newsAssistantCite = `${turn}:${n}`;
+    const holder = document.getElementById('cite-open');
+    const button = holder && (holder.tagName === 'BUTTON' ? holder : holder.querySelector('button'));
+    if (button) button.click();
+  };
+  document.addEventListener('click', (event) => {
+    const link = event.target instanceof Element ? event.target.closest('a.cite[href^="#cite-"]') : null;
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    open(link);
+  }, true);
+}
+"""
+
+CSS = """
+a.cite, #chat a.cite { color: var(--link-text-color, #2563eb); font-weight: 600; text-decoration: none; cursor: pointer; padding: 0 1px; }
+a.cite:hover, a.cite:focus { text-decoration: underline; }
+#sources-panel mark { background: #fde68a; color: inherit; padding: 0 2px; border-radius: 2px; }
+#sources-panel .meta, .sources-list .meta { opacity: .75; font-size: .9em; }
+#sources-panel blockquote.passage { white-space: normal; border-left: 3px solid #d1d5db; padding-left: .75em; }
+#sources-panel .span, #sources-panel .hint { font-size: .85em; opacity: .7; }
+.sources-list { margin: .5em 0 0 1.2em; font-size: .9em; }
+.answer.error { color: #b91c1c; }
+.answer.pending { opacity: .8; }
+table.articles { width: 100%; border-collapse: collapse; font-size: .9em; }
+table.articles th, table.articles td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #e5e7eb; }
+table.articles td.num { text-align: right; }
+#upload-report .errors { color: #b91c1c; }
+"""
+
+
+def build_ui(shared, settings):
+    """The Gradio Blocks of the web chat over a :class:`~assistant.web.shared.SharedAssistant`."""
+    import gradio as gr
+
+    with gr.Blocks(title="News assistant", analytics_enabled=False) as demo:
+        gr.Markdown("## News assistant\nAnswers come only from the indexed articles; every sentence is cited.")
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat-tab"):
+                chat_controls = build_chat_tab(shared, settings)
+            with gr.Tab("Corpus", id="corpus-tab"):
+                refresh_lists, list_outputs = build_corpus_tab(shared, settings, chat_controls)
+            with gr.Tab("Evaluation", id="evaluation-tab"):
+                build_evaluation_tab(shared, settings)
+        demo.load(refresh_lists, None, list_outputs, api_visibility="private", concurrency_limit=None)
+    # Events without their own limit (cheap renders) share this one; answering and writing set theirs.
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    return demo
+
+
+def mount_options(settings) -> dict:
+    """Keyword arguments for ``gr.mount_gradio_app``: page assets, limits, and the password if any."""
+    options = dict(
+        css=CSS, js=CITATION_JS, ssr_mode=False, mcp_server=False, footer_links=["api", "gradio"],
+        max_file_size=f"{settings.max_upload_mb:g}mb", show_error=False,
+        allowed_paths=[str(reports_dir(settings))],  # evaluation charts and reports, for display and download
+    )
+    if settings.api_key is not None:
+        key = settings.api_key.get_secret_value()
+        options["auth"] = lambda _user, password: hmac.compare_digest(password.encode(), key.encode())
+        options["auth_message"] = "Enter any user name and the server's API key as password."
+    return options

@@ -1,0 +1,137 @@
+"""One Assistant used by many requests at once (web chat and REST API share it).
+
+Questions run in parallel; ingesting and deleting wait until running questions are done and
+hold new ones back meanwhile, so no question sees an index half rewritten.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from assistant.errors import ConfigError
+from assistant.filters import SearchFilters
+from assistant.models import Answer, Passage
+from assistant.apps.web.uploads import Upload, UploadReport, ingest_uploads
+
+
+class ReadWriteLock:
+    """Many readers or one writer; a waiting writer goes before readers that come after it."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def reading(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def writing(self):
+        with self._cond:
+            self._writers_waiting += 1
+            self._cond.wait_for(lambda: not self._writing and not self._readers)
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+class SharedAssistant:
+    """The parts of :class:`~assistant.service.Assistant` the web and API use, made safe to share."""
+
+    def __init__(self, assistant):
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self.lock = ReadWriteLock()
+        self._by_mode = {assistant.settings.answer_mode: assistant}
+
+    @classmethod
+    def wrap(cls, assistant) -> "SharedAssistant":
+        return assistant if isinstance(assistant, cls) else cls(assistant)
+
+    # --- answer modes ----------------------------------------------------------------------
+    def answer_modes(self) -> list[str]:
+        """Modes a question may be answered in: extractive always, llm when it is configured."""
+        return ["extractive", "llm"] if self.settings.answer_mode == "llm" else ["extractive"]
+
+    def _for_mode(self, mode: str | None):
+        mode = mode or self.settings.answer_mode
+        if mode not in self.answer_modes():
+            raise ConfigError(f"Answer mode {mode!r} is not available here; LLM answers need "
+                              "ASSISTANT_ANSWER_MODE=llm and a configured chat model.")
+        if mode not in self._by_mode:  # only "extractive" next to a configured LLM
+            from assistant.service.factory import make_answerer
+
+            base = self.assistant
+            sibling = copy.copy(base)  # same index, retriever and follow-up model; another answer writer
+            sibling.answerer = make_answerer(base.settings, base.indexer.embedder, base.store, mode=mode)
+            self._by_mode[mode] = sibling
+        return self._by_mode[mode]
+
+    # --- reading -------------------------------------------------------------------------
+    def ask_stream(self, question: str, k: int | None = None, filters: SearchFilters | None = None,
+                   mode: str | None = None, history: list | None = None) -> Iterator[str | Answer]:
+        """Pieces of the answer, then the Answer; ``history`` (earlier turns) lets follow-ups refer back."""
+        assistant = self._for_mode(mode)
+        with self.lock.reading():
+            yield from assistant.ask_stream(question, k, filters, history=history or None)
+
+    def ask(self, question: str, k: int | None = None, filters: SearchFilters | None = None,
+            mode: str | None = None, history: list | None = None) -> Answer:
+        assistant = self._for_mode(mode)
+        with self.lock.reading():
+            return assistant.ask(question, k, filters, history=history or None)
+
+    def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None) -> list[Passage]:
+        with self.lock.reading():
+            return self.assistant.search(query, k, filters)
+
+    def articles(self) -> list[dict]:
+        with self.lock.reading():
+            return self.assistant.articles()
+
+    def sources(self) -> list[str]:
+        return sorted({a["source"] for a in self.articles() if a["source"]})
+
+    def categories(self) -> list[str]:
+        return sorted({a["category"] for a in self.articles() if a["category"]})
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, chunks) in the index."""
+        rows = self.articles()
+        return len(rows), sum(r["chunks"] for r in rows)
+
+    def is_empty(self) -> bool:
+        with self.lock.reading():
+            return self.assistant.is_empty()
+
+    # --- writing -------------------------------------------------------------------------
+    def ingest(self, paths=None, prune: bool = False, progress=False):
+        with self.lock.writing():
+            return self.assistant.ingest(paths, prune=prune, progress=progress)
+
+    def ingest_uploads(self, uploads: list[Upload], progress=None) -> UploadReport:
+        with self.lock.writing():
+            return ingest_uploads(self.assistant, uploads, self.settings, progress)
+
+    def delete_article(self, article_id: str) -> bool:
+        with self.lock.writing():
+            return self.assistant.delete_article(article_id)
+
