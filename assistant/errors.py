@@ -19,3 +19,11 @@ class InputError(AssistantError):
 
 class IndexUnavailable(AssistantError):
     """The index cannot be reached (e.g. the Chroma server is down)."""
+
+
+class MoreErrors(InputError):
+    """Stands for ``count`` further problems of one file that are not listed one by one."""
+
+    def __init__(self, where: str, count: int, fix: str = ""):
+        self.count = count
+        super().__init__(where, f"{count} more records could not be read (not listed)", fix)

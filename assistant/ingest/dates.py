@@ -11,6 +11,9 @@ EXPECTED = "ISO 8601 (2023-11-27T08:45:59Z), RFC 2822 (Mon, 27 Nov 2023 08:45:59
 # Fractions of a second longer than microseconds ("08:45:59.000000000Z"): Python reads at most 6 digits.
 _LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
 _EPOCH = re.compile(r"[+-]?\d{9,}(\.\d*)?")
+# A number of three or more digits standing alone in an RFC 2822 date is its year as written;
+# the email parser would read "0001" as 2001 (its rule for two-digit years).
+_WRITTEN_YEAR = re.compile(r"(?<![\d:.+-])\d{3,}(?![\d:])")
 
 
 def normalize_date(value: str | int | float | None) -> str | None:
@@ -33,7 +36,7 @@ def normalize_date(value: str | int | float | None) -> str | None:
         parsed = _from_epoch(value, value)
     if parsed is None:
         raise ValueError(f"unparseable date {value!r}: expected {EXPECTED}")
-    return _format(parsed)
+    return _format(parsed, value)
 
 
 def _from_text(text: str) -> datetime | None:
@@ -42,9 +45,16 @@ def _from_text(text: str) -> datetime | None:
     except ValueError:
         pass
     try:
-        return parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    written = _WRITTEN_YEAR.findall(text)
+    if len(written) == 1 and int(written[0]) != parsed.year:
+        try:
+            parsed = parsed.replace(year=int(written[0]))
+        except ValueError:
+            return None  # year 0 or beyond 9999
+    return parsed
 
 
 def _from_epoch(seconds: int | float, original: object) -> datetime:
@@ -54,8 +64,13 @@ def _from_epoch(seconds: int | float, original: object) -> datetime:
         raise ValueError(f"date {original!r} is out of range for epoch seconds: expected {EXPECTED}") from None
 
 
-def _format(moment: datetime) -> str:
+def _format(moment: datetime, original: object) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    utc = moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+    try:
+        utc = moment.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+    except (OverflowError, ValueError):
+        # 9999-12-31T23:59:59-05:00 is in the year 10000 in UTC; 0001-01-01T00:00:00+14:00 in the year 0.
+        raise ValueError(f"date {original!r} falls outside the years 1-9999 once converted to UTC: "
+                         f"expected {EXPECTED}") from None
     return utc.isoformat() + "Z"

@@ -7,8 +7,9 @@ on the next ingest, without re-embedding its chunks.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 from assistant.text.chunking import SentenceChunker
 from assistant.embed.embedders import Embedder
 from assistant.errors import InputError
-from assistant.ingest.readers import read_paths
+from assistant.ingest.readers import ReadResult, read_paths
 from assistant.models import Article
 from assistant.text.sentences import distinct_sentences
 from assistant.index.store import ChunkStore
@@ -77,32 +78,68 @@ class Indexer:
         self.chunker = chunker
 
     def ingest_paths(self, paths: Iterable[str | Path], prune: bool = False, progress: bool | Progress = False) -> IngestReport:
+        """Read ``paths`` (every bad file or record becomes an error in the report) and index the rest."""
         started = time.perf_counter()
         read = read_paths(paths)
-        report = self.ingest_articles(read.articles, prune=prune, progress=progress)
+        return self.ingest_read(read, prune=prune, progress=progress, started=started)
+
+    def ingest_read(self, read: ReadResult, prune: bool = False, progress: bool | Progress = False,
+                    started: float | None = None) -> IngestReport:
+        """Index what :func:`~assistant.ingest.readers.read_paths` read; its errors lead the report.
+
+        Reading is the slow, untrusted part and needs no lock: a server reads first and calls this
+        under its write lock. With ``prune``, an indexed article whose file (or record) failed to
+        be read this time is kept, not pruned.
+        """
+        started = time.perf_counter() if started is None else started
+        keep = _failed_origins(read.errors) if prune and read.errors else None
+        report = self.ingest_articles(read.articles, prune=prune, progress=progress, flawed=read.flawed, keep=keep)
         report.files = read.files
         report.errors = read.errors + report.errors
-        report.failed = len(report.errors)
+        report.failed = failures(report.errors)
         report.seconds = time.perf_counter() - started
         return report
 
-    def ingest_articles(self, articles: list[Article], prune: bool = False, progress: bool | Progress = False) -> IngestReport:
+    def ingest_articles(self, articles: list[Article], prune: bool = False, progress: bool | Progress = False,
+                        flawed: Collection[str] = (), keep: Callable[[str], bool] | None = None) -> IngestReport:
+        """Index new and changed ``articles``; with ``prune`` remove indexed articles not among them.
+
+        Articles sharing an id (the same url; without a url the same title, outlet and date) are
+        indexed once. Identical copies: the first is indexed and the others are reported. Copies
+        that differ: the one from a file that was read without any problem (``flawed`` holds the
+        origins of those that were not) wins, then the one already indexed as it is, then the first
+        read; the others are reported and never replace it. ``keep(origin)`` spares indexed
+        articles from pruning (their file could not be read).
+        """
         started = time.perf_counter()
         report = IngestReport(articles=len(articles))
         states = self.store.article_states()
         indexed = {aid: content_hash for aid, (content_hash, _) in states.items()}
-        todo: dict[str, Article] = {}
+        chosen: dict[str, Article] = {}
         for article in articles:
-            if article.id in todo:
-                report.errors.append(InputError(article.origin, f"duplicate of {todo[article.id].origin} (same article id)",
+            kept = chosen.get(article.id)
+            if kept is None:
+                chosen[article.id] = article
+                continue
+            same = "url" if article.url else "title, outlet and date (no url)"
+            if kept.content_hash == article.content_hash:
+                report.errors.append(InputError(article.origin, f"duplicate of {kept.origin} (same {same} and text)",
                                                 "remove one copy; the first one is indexed"))
                 continue
-            if indexed.get(article.id) == article.content_hash:
+            winner, loser, why = _preferred(kept, article, indexed, flawed)
+            chosen[article.id] = winner
+            report.errors.append(InputError(
+                loser.origin, f"same {same} as {winner.origin} but different content; {winner.origin} is indexed "
+                f"({why})", "give each article its own url, or remove the copy you do not want"))
+        todo: dict[str, Article] = {}
+        for aid, article in chosen.items():
+            if indexed.get(aid) == article.content_hash:
                 report.unchanged += 1
             else:
-                todo[article.id] = article
-        seen = {a.id for a in articles}
-        stale = [aid for aid in indexed if aid not in seen] if prune else []
+                todo[aid] = article
+        stale = [aid for aid in indexed if aid not in chosen] if prune else []
+        if stale and keep is not None:
+            stale = [aid for aid in stale if not keep(self._origin_of(aid))]
         try:
             self._write(list(todo.values()), indexed, report, progress)
             if stale:
@@ -114,15 +151,27 @@ class Indexer:
             # Even after a failure part-way, whatever was written must reach the BM25 index.
             if report.added or report.updated or report.removed:
                 self.store.bump_revision()
-        report.failed = len(report.errors)
+        report.failed = failures(report.errors)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _origin_of(self, article_id: str) -> str:
+        chunks = self.store.article_chunks(article_id)
+        return str(chunks[0].metadata.get("origin", "")) if chunks else ""
 
     def _write(self, articles: list[Article], indexed: dict[str, str], report: IngestReport, progress) -> None:
         if not articles:
             return
         reserved = {a.id: self.embedder.count_tokens([a.title + "\n"])[0] + 2 for a in articles}
-        planned = [(a, self.chunker.chunk(a, reserved_tokens=reserved[a.id])) for a in articles]
+        planned = []
+        for article in articles:
+            try:
+                planned.append((article, self.chunker.chunk(article, reserved_tokens=reserved[article.id])))
+            except Exception as error:  # noqa: BLE001 - one article that cannot be chunked spares the others
+                detail = " ".join(str(error).split())[:200]
+                report.errors.append(InputError(article.origin, f"could not be split into chunks "
+                                                f"({type(error).__name__}: {detail})",
+                                                "check the article's text; the other articles were indexed"))
         total = sum(len(chunks) for _, chunks in planned)
         bar = _progress_bar(total, progress)
         try:
@@ -186,6 +235,35 @@ class Indexer:
                     bar(1, aid)
         finally:
             bar(0, None)
+
+
+def failures(errors: list[InputError]) -> int:
+    """Files and records that failed (one error may stand for several not listed)."""
+    return sum(getattr(error, "count", 1) for error in errors)
+
+
+def _preferred(first: Article, second: Article, indexed: dict[str, str],
+               flawed: Collection[str]) -> tuple[Article, Article, str]:
+    """(Winner, loser, why) of two different articles with the same id, ``first`` read first."""
+    first_flawed, second_flawed = first.origin in flawed, second.origin in flawed
+    if first_flawed != second_flawed:
+        return (second, first, "its file read cleanly; the other's file has errors") if first_flawed \
+            else (first, second, "its file read cleanly; the other's file has errors")
+    if indexed.get(second.id) == second.content_hash:
+        return second, first, "it is the version already indexed"
+    return first, second, "it was read first"
+
+
+def _failed_origins(errors: list[InputError]) -> Callable[[str], bool]:
+    """Whether an article origin (``file``, ``file[3]``, ``file:3``) lies in a file or record that failed."""
+    failed = {error.where for error in errors}
+
+    def covered(origin: str) -> bool:
+        if origin in failed:
+            return True
+        base = re.split(r"(?:\[\d+\]|:\d+)$", origin)[0]
+        return base in failed and base != origin
+    return covered
 
 
 def _groups(planned, min_chunks: int):

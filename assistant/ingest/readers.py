@@ -2,23 +2,36 @@
 
 Formats: ``.json`` (an article, a list of them or ``{"articles": [...]}``), ``.jsonl`` (one
 article a line), ``.md``/``.txt`` (optional ``---`` front matter, else the first line is the
-title) and ``.html``/``.htm``. A bad file or record becomes an :class:`InputError` in the result
-and never stops the others from being read.
+title) and ``.html``/``.htm``.
+
+Nothing in a file can stop the others from being read: every problem, of any kind, becomes an
+:class:`InputError` naming the file (and record) and the fix, and the good records of the same
+file are kept. Before anything is parsed the reader checks what could make parsing hang or
+explode: only regular files are opened (FIFOs, devices, sockets and symlink loops are reported,
+never read), sizes are bounded (:data:`MAX_FILE_BYTES`), and so are JSON nesting
+(:data:`MAX_JSON_NESTING`) and HTML nesting (``html_text.MAX_NESTING``). Each record's fields are
+bounded too (:data:`MAX_TITLE_CHARS`, :data:`MAX_META_CHARS`, :data:`MAX_BODY_CHARS`), must be
+text a terminal and a database can hold (no lone surrogates or control characters), and a url
+must be an absolute http(s) link. See docs/reliability.md ("Bad input").
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.errors import InputError
+import numpy as np
+
+from assistant.errors import InputError, MoreErrors
 from assistant.ingest.dates import EXPECTED as EXPECTED_DATES
 from assistant.ingest.dates import normalize_date
-from assistant.ingest.html_text import parse_html
+from assistant.ingest.html_text import HtmlTooComplex, parse_html, web_url
 from assistant.models import Article
 
 SUPPORTED_SUFFIXES = (".json", ".jsonl", ".md", ".txt", ".html", ".htm")
@@ -28,41 +41,59 @@ DATE_KEYS = ("published_at", "date")
 META_KEYS = ("source", "author", "url", "category")
 NULL_WORDS = frozenset({"none", "null"})  # Metadata spelled as "no value", e.g. MultiHop-RAG's author "None".
 
+# Largest file read: collections of articles (.json, .jsonl) and single articles (the others).
+MAX_FILE_BYTES = {".json": 256 * 2**20, ".jsonl": 256 * 2**20}
+MAX_ARTICLE_FILE_BYTES = 16 * 2**20
+MAX_JSON_NESTING = 64  # an article file nests 3 deep; Python's parser fails near 1,000
+MAX_TITLE_CHARS = 1_000
+MAX_META_CHARS = 2_000  # source, author, url, category
+MAX_BODY_CHARS = 2_000_000  # about 300,000 words
+MAX_LISTED_ERRORS = 50  # per file; further bad records are counted in one MoreErrors
+
 _FRONT_MATTER_OPEN = re.compile(r"---[ \t]*\r?(\n|\Z)")
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
 _ATX_HEADING = re.compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?")
 _SETEXT_UNDERLINE = re.compile(r"[ \t]*(=+|-+)[ \t]*\r?")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL_IN_LINE = re.compile("[\x00-\x1f\x7f]")  # titles and metadata are one line of text
+_CONTROL_IN_BODY = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # tab, newlines, \v and \f are text
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
 @dataclass
 class ReadResult:
-    """Articles read, problems found, and how many files were read."""
+    """Articles read, problems found, and how many files were read.
+
+    ``flawed`` holds the origins of articles read from a file in which something else failed
+    (the indexer prefers an article from a clean file when two claim the same url).
+    """
 
     articles: list[Article] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     files: int = 0
+    flawed: set[str] = field(default_factory=set)
 
     def extend(self, other: ReadResult) -> None:
         self.articles.extend(other.articles)
         self.errors.extend(other.errors)
         self.files += other.files
+        self.flawed |= other.flawed
 
 
 def read_paths(paths: Iterable[str | Path]) -> ReadResult:
     """Read files and folders (recursively, in sorted order) in the order given.
 
     In folders, hidden files and folders and unsupported suffixes are skipped silently; a path
-    given explicitly that is missing or unsupported is an error naming it. A file reached twice
-    is read once.
+    given explicitly that is missing or unsupported is an error naming it, and so is anything in
+    a folder that has a supported suffix but is not a regular file (a FIFO, a device, a broken
+    link or a symlink loop): such files are never opened. A file reached twice is read once.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     result = ReadResult()
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()
     for given in paths:
-        files = _files_of(given, result.errors)
-        for path in files:
-            key = path.resolve()
+        for path, key in _files_of(given, result.errors):
             if key not in seen:
                 seen.add(key)
                 result.extend(read_file(path))
@@ -70,79 +101,181 @@ def read_paths(paths: Iterable[str | Path]) -> ReadResult:
 
 
 def read_file(path: str | Path) -> ReadResult:
-    """Read one file of a supported format; ``files`` is 1 whatever happens."""
+    """Read one file of a supported format; ``files`` is 1 whatever happens.
+
+    Never raises for anything the file holds: every problem is an InputError in the result.
+    """
     path = Path(path)
-    where = str(path)
+    where = shown_path(path)
     result = ReadResult(files=1)
-    reader = _READERS.get(path.suffix.lower())
+    suffix = path.suffix.lower()
+    reader = _READERS.get(suffix)
     if reader is None:
         result.errors.append(_unsupported(where))
         return result
+    unlisted = 0
     try:
-        text = _read_text(path)
+        text = _read_text(path, where, MAX_FILE_BYTES.get(suffix, MAX_ARTICLE_FILE_BYTES))
+        for item in reader(text, where):
+            if isinstance(item, Article):
+                result.articles.append(item)
+            elif len(result.errors) < MAX_LISTED_ERRORS:
+                result.errors.append(item)
+            else:
+                unlisted += 1
     except InputError as error:
         result.errors.append(error)
-        return result
-    for item in reader(text, where):
-        (result.articles if isinstance(item, Article) else result.errors).append(item)
+    except Exception as error:  # noqa: BLE001 - whatever a file does, the others are still read
+        result.errors.append(_unexpected(where, error))
+    if unlisted:
+        result.errors.append(MoreErrors(where, unlisted, "fix the records listed above; the others are alike"))
+    if result.errors:
+        result.flawed = {article.origin for article in result.articles}
     return result
+
+
+def shown_path(path: str | Path) -> str:
+    """The path as text that can be printed and stored: undecodable bytes of a file name
+    (which Python keeps as lone surrogates) become ``\\xNN``."""
+    text = os.fspath(path)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    return _SURROGATE.sub(_escaped_surrogate, text)
+
+
+def _escaped_surrogate(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 # --- paths ---------------------------------------------------------------------------------
 
 
-def _files_of(given: str | Path, errors: list[InputError]) -> list[Path]:
+def _files_of(given: str | Path, errors: list[InputError]) -> list[tuple[Path, tuple[int, int]]]:
+    """(File, its device and inode) of each regular file to read under ``given``."""
     if not str(given).strip():
         errors.append(InputError(repr(str(given)), "empty path", "give a file or folder name"))
         return []
     path = Path(given)
-    if path.is_dir():
+    where = shown_path(path)
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        errors.append(_stat_error(path, where, error, explicit=True))
+        return []
+    except ValueError as error:  # e.g. a NUL in the name
+        errors.append(InputError(where, f"not a usable path: {error}", "check the path"))
+        return []
+    if stat.S_ISDIR(info.st_mode):
         files = _folder_files(path, errors)
         if not files:
             errors.append(
-                InputError(str(path), "no supported files in this folder", f"add files ending in {_suffix_list()}")
+                InputError(where, "no supported files in this folder", f"add files ending in {_suffix_list()}")
             )
         return files
-    if path.is_file():
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            errors.append(_unsupported(str(path)))
-            return []
-        return [path]
-    if not path.exists():
-        errors.append(InputError(str(path), "no such file or folder", "check the path (typo? relative to where?)"))
-    else:
-        errors.append(InputError(str(path), "not a regular file or folder", "give a file or a folder of articles"))
-    return []
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        errors.append(_unsupported(where))
+        return []
+    if not stat.S_ISREG(info.st_mode):
+        errors.append(_special_file(where, info.st_mode))
+        return []
+    return [(path, (info.st_dev, info.st_ino))]
 
 
-def _folder_files(folder: Path, errors: list[InputError]) -> list[Path]:
+def _folder_files(folder: Path, errors: list[InputError]) -> list[tuple[Path, tuple[int, int]]]:
     def unreadable(error: OSError) -> None:
-        errors.append(InputError(str(error.filename), f"cannot list the folder: {error.strerror}", "check permissions"))
+        where = shown_path(error.filename) if error.filename else shown_path(folder)
+        errors.append(InputError(where, f"cannot list the folder: {error.strerror}", "check permissions"))
 
     found = []
+    # Symbolic links to folders are not followed (no loops); links to files are.
     for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
         dirnames[:] = [name for name in dirnames if not name.startswith(".")]
         for name in filenames:
-            if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
-                found.append(Path(dirpath, name))
-    return sorted(found, key=lambda path: path.relative_to(folder).parts)
+            if name.startswith(".") or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            path = Path(dirpath, name)
+            try:
+                info = os.stat(path)
+            except OSError as error:
+                errors.append(_stat_error(path, shown_path(path), error, explicit=False))
+                continue
+            if stat.S_ISREG(info.st_mode):
+                found.append((path, (info.st_dev, info.st_ino)))
+            elif not stat.S_ISDIR(info.st_mode):
+                errors.append(_special_file(shown_path(path), info.st_mode))
+    return sorted(found, key=lambda item: item[0].relative_to(folder).parts)
+
+
+def _stat_error(path: Path, where: str, error: OSError, *, explicit: bool) -> InputError:
+    if error.errno == errno.ELOOP:
+        return InputError(where, "a symbolic link loop (the link leads back to itself); skipped",
+                          "point the link at a real file or remove it")
+    if os.path.islink(path):
+        try:
+            target = shown_path(os.readlink(path))
+        except OSError:
+            target = "?"
+        return InputError(where, f"a broken symbolic link (to {target}, which does not exist); skipped",
+                          "point the link at a real file or remove it")
+    if error.errno == errno.ENOENT:
+        return InputError(where, "no such file or folder", "check the path (typo? relative to where?)")
+    problem = f"cannot read {'the path' if explicit else 'the file'}: {error.strerror}"
+    return InputError(where, problem, "check the path and its permissions")
+
+
+def _special_file(where: str, mode: int) -> InputError:
+    kinds = [(stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")]
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    return InputError(where, f"{kind}, not a regular file; skipped without reading it",
+                      "give a regular file of articles (remove the pipe, device or link)")
 
 
 def _unsupported(where: str) -> InputError:
     return InputError(where, "unsupported file type", f"use one of {_suffix_list()}")
 
 
+def _unexpected(where: str, error: BaseException) -> InputError:
+    if isinstance(error, RecursionError):
+        return InputError(where, "nested too deeply to be read", "flatten the file's structure")
+    if isinstance(error, MemoryError):
+        return InputError(where, "too large to be read in memory", "split the file into smaller ones")
+    detail = " ".join(str(error).split())[:200]
+    return InputError(where, f"could not be read ({type(error).__name__}: {detail})",
+                      "check that the file is what its suffix says; the other files were read")
+
+
 def _suffix_list() -> str:
     return ", ".join(SUPPORTED_SUFFIXES)
 
 
-def _read_text(path: Path) -> str:
-    where = str(path)
+def _read_text(path: Path, where: str, max_bytes: int) -> str:
+    """The file's text. Only a regular file is read (checked on the open descriptor, which is
+    opened non-blocking so that a FIFO swapped in after listing cannot hang), at most ``max_bytes``."""
     try:
-        data = path.read_bytes()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(where, _special_file(where, info.st_mode).problem, "give a regular file of articles")
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
-        problem = f"cannot read the file: {error.strerror}"
-        raise InputError(where, problem, "check the path and its permissions") from None
+        raise _stat_error(path, where, error, explicit=False) from None
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _special_file(where, info.st_mode)
+        if info.st_size > max_bytes:
+            raise _too_large(where, info.st_size, max_bytes)
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as error:
+            raise InputError(where, f"cannot read the file: {error.strerror}",
+                             "check the path and its permissions") from None
+    if len(data) > max_bytes:
+        raise _too_large(where, len(data), max_bytes)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(where, "UTF-16 text (it starts with a UTF-16 byte order mark), not UTF-8",
+                         "save the file as UTF-8 (e.g. iconv -f utf-16 -t utf-8)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -156,7 +289,38 @@ def _read_text(path: Path) -> str:
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise InputError(where, "the file is empty", "add an article or remove the file")
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        raise InputError(where, f"binary data, not text: a NUL character on line {line}",
+                         "give a text file of articles (UTF-8)")
     return text
+
+
+def _too_large(where: str, size: int, limit: int) -> InputError:
+    return InputError(where, f"{size / 2**20:.1f} MB is over the {limit / 2**20:g} MB limit for this kind of file",
+                      "split it into smaller files")
+
+
+def _json_nesting(text: str) -> tuple[int, int]:
+    """(Deepest nesting of arrays and objects, at which character), found without parsing."""
+    if text.count("[") + text.count("{") <= MAX_JSON_NESTING:
+        return 0, 0  # too few brackets to nest that deep
+    data = _JSON_STRING.sub(b'""', text.encode("utf-8", "surrogatepass"))  # brackets in strings do not count
+    codes = np.frombuffer(data, dtype=np.uint8)
+    steps = ((codes == ord("[")) | (codes == ord("{"))).astype(np.int32)
+    steps -= ((codes == ord("]")) | (codes == ord("}"))).astype(np.int32)
+    depth = np.cumsum(steps)
+    deepest = int(depth.argmax())
+    return int(depth[deepest]), deepest
+
+
+def _check_json_nesting(text: str, where: str, line: int | None = None) -> None:
+    depth, _ = _json_nesting(text)
+    if depth > MAX_JSON_NESTING:
+        at = f" (line {line})" if line else ""
+        raise InputError(where, f"JSON nested {depth} deep{at}; an article is at most {MAX_JSON_NESTING} deep",
+                         "give articles as flat objects of text fields")
 
 
 # --- formats -------------------------------------------------------------------------------
@@ -165,6 +329,7 @@ Item = Article | InputError
 
 
 def _read_json(text: str, where: str) -> Iterator[Item]:
+    _check_json_nesting(text, where)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -174,6 +339,9 @@ def _read_json(text: str, where: str) -> Iterator[Item]:
             "fix the JSON there (python -m json.tool FILE points at the first problem)",
         )
         return
+    except ValueError as error:  # e.g. an integer of more than 4,300 digits
+        yield InputError(where, f"invalid JSON: {error}", "fix the JSON (python -m json.tool FILE)")
+        return
     if isinstance(data, dict) and "articles" in data:
         data = data["articles"]
         if not isinstance(data, list):
@@ -181,10 +349,12 @@ def _read_json(text: str, where: str) -> Iterator[Item]:
             yield InputError(where, problem, 'make "articles" a list of objects')
             return
     if isinstance(data, list):
+        if not data:
+            yield InputError(where, "the file holds no articles (an empty list)", "add articles or remove the file")
         for index, record in enumerate(data):
-            yield article_from_record(record, f"{where}[{index}]")
+            yield _guarded_record(record, f"{where}[{index}]")
     elif isinstance(data, dict):
-        yield article_from_record(data, where)
+        yield _guarded_record(data, where)
     else:
         yield InputError(
             where,
@@ -197,16 +367,24 @@ def _read_jsonl(text: str, where: str) -> Iterator[Item]:
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
+        here = f"{where}:{number}"
         try:
+            _check_json_nesting(line, here)
             record = json.loads(line)
+        except InputError as error:
+            yield error
+            continue
         except json.JSONDecodeError as error:
             yield InputError(
-                f"{where}:{number}",
+                here,
                 f"invalid JSON at column {error.colno}: {error.msg}",
                 "fix the line or remove it: each line must be one JSON object",
             )
             continue
-        yield article_from_record(record, f"{where}:{number}")
+        except (ValueError, RecursionError) as error:
+            yield InputError(here, f"invalid JSON: {error}", "fix the line or remove it: each line must be one JSON object")
+            continue
+        yield _guarded_record(record, here)
 
 
 def _read_markdown(text: str, where: str) -> Iterator[Item]:
@@ -218,7 +396,11 @@ def _read_plain_text(text: str, where: str) -> Iterator[Item]:
 
 
 def _read_html(text: str, where: str) -> Iterator[Item]:
-    page = parse_html(text)
+    try:
+        page = parse_html(text)
+    except HtmlTooComplex as error:
+        yield InputError(where, f"not read: {error}", "give the article's own page, not generated markup")
+        return
     missing = []
     if not page.title:
         missing.append(("no title (no og:title, <h1> or <title>)", "give the page a <title>"))
@@ -230,7 +412,7 @@ def _read_html(text: str, where: str) -> Iterator[Item]:
         yield InputError(where, "; ".join(p for p, _ in missing), "; ".join(f for _, f in missing))
         return
     record = {"title": page.title, "body": page.body, **page.meta}
-    yield article_from_record(record, where, labels=page.fields_from)
+    yield _guarded_record(record, where, labels=page.fields_from)
 
 
 _READERS: dict[str, Callable[[str, str], Iterator[Item]]] = {
@@ -261,7 +443,7 @@ def _text_article(text: str, where: str, *, markdown: bool) -> Item:
     if "title" not in record:
         first, _, body = body.partition("\n")
         title = first.strip()
-        if markdown:
+        if markdown and len(title) <= MAX_TITLE_CHARS:
             heading = _ATX_HEADING.fullmatch(title)
             title = heading.group(1) if heading else title
             underline, newline, after = body.partition("\n")
@@ -270,7 +452,7 @@ def _text_article(text: str, where: str, *, markdown: bool) -> Item:
         record["title"] = title
         body = _LEADING_BLANK_LINES.sub("", body)
     record["body"] = body
-    return article_from_record(record, where)
+    return _guarded_record(record, where)
 
 
 def _split_front_matter(text: str, where: str) -> tuple[dict[str, str], str]:
@@ -310,7 +492,8 @@ def article_from_record(record: object, where: str, labels: dict[str, str] | Non
 
     Body may be under ``body``, ``text`` or ``content`` and the date under ``published_at`` or
     ``date``. Metadata is stripped; empty, "None" and "null" become None. ``labels`` names where a
-    field came from (e.g. an HTML meta tag) for error messages.
+    field came from (e.g. an HTML meta tag) for error messages. Fields are bounded in length, hold
+    no lone surrogates or control characters, and a url is an absolute http(s) link.
     """
     if not isinstance(record, dict):
         problem = f"the record is a JSON {_kind(record)}, not an object"
@@ -318,14 +501,52 @@ def article_from_record(record: object, where: str, labels: dict[str, str] | Non
     labels = labels or {}
     problems: list[tuple[str, str]] = []
     title = _required_text(record, ("title",), problems)
+    _check_text(title, "title", MAX_TITLE_CHARS, _CONTROL_IN_LINE, problems)
     body = _required_text(record, BODY_KEYS, problems, strip=False)
+    _check_text(body, "body", MAX_BODY_CHARS, _CONTROL_IN_BODY, problems)
     meta: dict[str, str | None] = {}
     for key in META_KEYS:
-        meta[key] = _optional_text(record.get(key), labels.get(key, key), problems)
+        label = labels.get(key, key)
+        meta[key] = _optional_text(record.get(key), label, problems)
+        _check_text(meta[key], label, MAX_META_CHARS, _CONTROL_IN_LINE, problems)
+    if meta["url"] and not problems and not web_url(meta["url"]):
+        problems.append((f"{labels.get('url', 'url')!r} is not a web link: {_clipped(meta['url'])}",
+                         "give the article's http:// or https:// address, or remove the url"))
     meta["published_at"] = _date(record, labels.get("published_at"), problems)
     if problems:
         return InputError(where, "; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
     return Article(title=title, body=body, origin=where, **meta)
+
+
+def _guarded_record(record: object, where: str, labels: dict[str, str] | None = None) -> Item:
+    """:func:`article_from_record`, with anything unforeseen reported against the record."""
+    try:
+        return article_from_record(record, where, labels)
+    except Exception as error:  # noqa: BLE001 - one record never stops the others
+        return _unexpected(where, error)
+
+
+def _check_text(value: str | None, label: str, limit: int, control: re.Pattern, problems: list) -> None:
+    if not value:
+        return
+    if len(value) > limit:
+        problems.append((f"{label!r} is {len(value):,} characters long, over the limit of {limit:,}",
+                         f"shorten {label!r} (is another field's text in it?)"))
+        return
+    bad = _SURROGATE.search(value)
+    if bad:
+        problems.append((f"{label!r} holds a lone surrogate {ascii(bad.group())[1:-1]} at character {bad.start()} "
+                         "(half of a broken \\u escape pair), which is not text",
+                         f"write the character itself in {label!r}, or a complete \\uD83D\\uDE00 pair"))
+        return
+    bad = control.search(value)
+    if bad:
+        problems.append((f"{label!r} holds the control character {ascii(bad.group())[1:-1]} at character "
+                         f"{bad.start()}", f"remove it from {label!r}"))
+
+
+def _clipped(value: str, limit: int = 80) -> str:
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _required_text(record: dict, keys: tuple[str, ...], problems: list, *, strip: bool = True) -> str:
@@ -366,10 +587,15 @@ def _date(record: dict, label: str | None, problems: list) -> str | None:
         return None
     try:
         return normalize_date(value)
-    except ValueError:
-        problems.append(
-            (f"unparseable date in {label or key!r}: {value!r}", f"write it as {EXPECTED_DATES}, or remove it")
-        )
+    except ValueError as error:
+        shown = _clipped(value) if isinstance(value, str) else repr(value)
+        if "unparseable" in str(error):
+            problem = f"unparseable date in {label or key!r}: {shown}"
+        else:
+            why = ("it falls outside the years 1-9999 once converted to UTC" if "UTC" in str(error)
+                   else "out of range for epoch seconds")
+            problem = f"date in {label or key!r} out of range: {shown} ({why})"
+        problems.append((problem, f"write it as {EXPECTED_DATES}, or remove it"))
         return None
 
 

@@ -1,4 +1,10 @@
-"""The REST endpoints under /api. Handlers are plain functions run in FastAPI's thread pool."""
+"""The REST endpoints under /api. Handlers are plain functions run in FastAPI's thread pool.
+
+Every list a request sends is bounded (schemas.MAX_FILTER_VALUES…: 422 beyond). Article urls
+leave the API only as http(s) links: any other (``javascript:``, ``data:``…, which the readers
+refuse since, but an older index may hold) is returned as null. Uploaded files are read before
+the index's write lock is taken, so parsing them never holds up questions.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from starlette.routing import Match
 
-from assistant.filters import SearchFilters
-from assistant.ingest.readers import SUPPORTED_SUFFIXES
-from assistant.apps.web.uploads import Upload, check_uploads, upload_name
+from assistant.ingest.readers import SUPPORTED_SUFFIXES, web_url
+from assistant.apps.web.uploads import Upload, UploadTooLarge, check_uploads, read_upload_files, upload_name
 from assistant.apps.api import schemas
 from assistant.apps.api.errors import ApiError
 from assistant.apps.api.guards import api_key_dependency
@@ -37,12 +42,25 @@ def build_router(shared, settings) -> APIRouter:
                            [{"loc": ["body", "question"], "msg": f"at most {limit} characters"}])
         return question
 
+    def values_checked(name: str, values: list[str]) -> list[str]:
+        limit, longest = schemas.MAX_FILTER_VALUES, schemas.MAX_FILTER_CHARS
+        if len(values) > limit:
+            raise ApiError(422, f"{name}: {len(values)} values is over the limit of {limit}; send fewer",
+                           [{"loc": ["query", name], "msg": f"at most {limit} values"}])
+        if any(len(value) > longest for value in values):
+            raise ApiError(422, f"{name}: a value is over {longest} characters",
+                           [{"loc": ["query", name], "msg": f"at most {longest} characters each"}])
+        return values
+
     @router.post("/ask", response_model=schemas.AskResponse, tags=["questions"],
                  summary="Answer a question from the indexed articles, with citations")
     def ask(request: schemas.AskRequest):
         question = question_checked(request.question)
         history = [turn.as_answer() for turn in request.history]
-        return shared.ask(question, request.k, request.filters, mode=request.mode, history=history)
+        answer = shared.ask(question, request.k, request.filters, mode=request.mode, history=history)
+        for item in [*answer.citations, *answer.passages]:
+            item.url = web_url(item.url)
+        return answer
 
     @router.get("/search", response_model=schemas.SearchResponse, tags=["questions"],
                 summary="The passages retrieved for a query")
@@ -55,12 +73,16 @@ def build_router(shared, settings) -> APIRouter:
         category: Annotated[list[str], Query(description="Only these categories.")] = [],
     ):
         query = question_checked(q)
-        filters = SearchFilters(sources=source, since=since, until=until, categories=category)
-        return schemas.SearchResponse(query=query, filters=filters, passages=shared.search(query, k, filters))
+        filters = schemas.RequestFilters(sources=values_checked("source", source), since=since, until=until,
+                                         categories=values_checked("category", category))
+        passages = shared.search(query, k, filters)
+        for passage in passages:
+            passage.url = web_url(passage.url)
+        return schemas.SearchResponse(query=query, filters=filters, passages=passages)
 
     @router.get("/articles", response_model=schemas.ArticleList, tags=["articles"], summary="The indexed articles")
     def list_articles():
-        rows = shared.articles()
+        rows = [{**row, "url": web_url(row.get("url"))} for row in shared.articles()]
         return schemas.ArticleList(total=len(rows), articles=rows)
 
     @router.post(
@@ -68,12 +90,16 @@ def build_router(shared, settings) -> APIRouter:
         summary="Upload article files and index them",
         description=f"Multipart field `files`, one or more of {', '.join(SUPPORTED_SUFFIXES)}; at most "
                     f"{settings.max_upload_files} files and {settings.max_upload_mb:g} MB in all. Files or records "
-                    "that cannot be read are listed in `errors`; the rest is indexed (201, or 200 when nothing "
-                    "changed). When no article at all could be read the answer is 400.",
+                    "that cannot be read (whatever they hold) are listed in `errors`, each with the fix; the rest "
+                    "is indexed (201, or 200 when nothing changed). When no article at all could be read the "
+                    "answer is 400.",
         responses={413: {"model": schemas.ErrorResponse, "description": "Too many bytes or files"},
                    415: {"model": schemas.ErrorResponse, "description": "A file type is not supported"}},
     )
     def upload_articles(response: Response, files: Annotated[list[UploadFile], File(description="Article files.")]):
+        if len(files) > settings.max_upload_files:
+            raise UploadTooLarge("files", f"{len(files)} files; at most {settings.max_upload_files} per upload",
+                                 "upload fewer files at once or raise ASSISTANT_MAX_UPLOAD_FILES")
         with tempfile.TemporaryDirectory(prefix="assistant-upload-") as folder:
             uploads = []
             for i, upload in enumerate(files):
@@ -83,6 +109,7 @@ def build_router(shared, settings) -> APIRouter:
                     shutil.copyfileobj(upload.file, out)
                 uploads.append(Upload(name, path, path.stat().st_size))
             check_uploads(uploads, settings)
+            uploads = read_upload_files(uploads, settings)  # parsed here, outside the index's write lock
             result = shared.ingest_uploads(uploads)
         body = schemas.UploadResponse(**result.as_dict())
         if not result.articles:

@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from assistant.filters import SearchFilters
 from assistant.models import Answer, Citation, Passage
+
+# Every list and string a request may send is bounded, so that no request can make a query too big
+# for the index (40,000 outlets once failed in SQLite: "too many SQL variables") or the server.
+MAX_FILTER_VALUES = 200  # outlets, or categories, in one request
+MAX_FILTER_CHARS = 300  # one outlet or category name
+MAX_HISTORY_TURNS = 20
+MAX_TURN_CITATIONS = 50
+
+FilterValue = Annotated[str, StringConstraints(max_length=MAX_FILTER_CHARS)]
+ShortText = Annotated[str, StringConstraints(max_length=2_000)]
+
+
+class RequestFilters(SearchFilters):
+    """Search filters as a request sends them: at most 200 outlets and 200 categories."""
+
+    sources: list[FilterValue] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
+                                       description="Outlets to keep (exact names; at most 200).")
+    categories: list[FilterValue] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
+                                          description="Categories to keep (at most 200).")
+    since: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        None, description="Earliest publication date (inclusive), any ISO date.")
+    until: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        None, description="Latest publication date (inclusive), any ISO date.")
+
+
+class TurnCitation(Citation):
+    """A citation of an earlier answer, sent back with its turn (its texts bounded)."""
+
+    article_id: ShortText
+    title: ShortText
+    source: ShortText | None = None
+    author: ShortText | None = None
+    published_at: ShortText | None = None
+    url: ShortText | None = None
+    chunk_id: ShortText
+    quote: Annotated[str, StringConstraints(max_length=20_000)]
+    speaker: ShortText | None = None
+    speaker_role: ShortText | None = None
 
 
 class Turn(BaseModel):
@@ -18,7 +56,7 @@ class Turn(BaseModel):
 
     question: str = Field(max_length=10_000)
     answer: str = Field(max_length=20_000)
-    citations: list[Citation] = Field(default_factory=list, max_length=50)
+    citations: list[TurnCitation] = Field(default_factory=list, max_length=MAX_TURN_CITATIONS)
 
     def as_answer(self) -> Answer:
         return Answer(question=self.question, answer=self.answer, abstained=not self.citations,
@@ -29,10 +67,11 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, description="The question; at most ASSISTANT_MAX_QUESTION_CHARS characters.",
                           examples=["What did the expert say about China?"])
     k: int | None = Field(None, ge=1, le=100, description="Passages to retrieve (default: ASSISTANT_RETRIEVAL_K).")
-    filters: SearchFilters = Field(default_factory=SearchFilters, description="Outlets, date range, categories.")
+    filters: RequestFilters = Field(default_factory=RequestFilters,
+                                    description="Outlets, date range, categories (at most 200 outlets and 200 categories).")
     mode: Literal["extractive", "llm"] | None = Field(
         None, description="How to write the answer; 'llm' only when configured. Default: ASSISTANT_ANSWER_MODE.")
-    history: list[Turn] = Field(default_factory=list, max_length=20,
+    history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS,
                                 description="Earlier turns of the conversation, oldest first.")
 
 

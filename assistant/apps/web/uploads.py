@@ -2,17 +2,22 @@
 
 Uploads are read from wherever the server saved them, but every article and error names the
 file as the user called it (``upload:report.json[2]``), never a temporary path.
+
+Reading (parsing untrusted files) is kept apart from indexing: :func:`read_upload_files` reads
+them before the index's write lock is taken, so that a slow or hostile file never holds up
+questions; :func:`ingest_uploads`, run under the lock, then only embeds and writes. A file that
+cannot be read is one error in the report, never the end of the upload.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from assistant.errors import InputError
-from assistant.ingest.indexer import IngestReport
-from assistant.ingest.readers import SUPPORTED_SUFFIXES, read_file
+from assistant.errors import InputError, MoreErrors
+from assistant.ingest.indexer import IngestReport, failures
+from assistant.ingest.readers import SUPPORTED_SUFFIXES, ReadResult, read_file, shown_path
 from assistant.models import Article
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
@@ -31,11 +36,12 @@ class Upload:
     name: str  # as the user called the file; shown in reports
     path: Path  # where its bytes are now
     size: int
+    read: ReadResult | None = None  # what the file holds, once read (names as uploaded)
 
 
 def upload_name(filename: str | None) -> str:
     """The file's base name without control characters or folders, at most 200 characters."""
-    name = _UNSAFE.sub("_", Path((filename or "").replace("\\", "/")).name).strip(" .")
+    name = _UNSAFE.sub("_", Path(shown_path(filename or "").replace("\\", "/")).name).strip(" .")
     return name[-200:] or "upload"
 
 
@@ -83,34 +89,57 @@ class UploadReport:
         return data
 
 
-def read_uploads(uploads: list[Upload], settings) -> tuple[list[Article], list[InputError]]:
-    """Articles of the acceptable files, and one error per bad file or record."""
-    articles: list[Article] = []
-    errors: list[InputError] = []
-    for upload in uploads:
-        problem = file_problem(upload, settings)
-        if problem is not None:
-            errors.append(problem)
-            continue
+def read_upload_files(uploads: list[Upload], settings) -> list[Upload]:
+    """The uploads with their contents read (no lock needed: nothing in the index changes).
+
+    Call it before :func:`ingest_uploads` (or ``SharedAssistant.ingest_uploads``) so that parsing
+    happens outside the write lock; an upload not read here is read there.
+    """
+    return [upload if upload.read is not None else replace(upload, read=_read_one(upload, settings))
+            for upload in uploads]
+
+
+def _read_one(upload: Upload, settings) -> ReadResult:
+    problem = file_problem(upload, settings)
+    if problem is not None:
+        return ReadResult(errors=[problem], files=1)
+    try:
         result = read_file(upload.path)
-        shown = f"upload:{upload.name}"
-        for article in result.articles:
-            article.origin = _rename(article.origin, upload.path, shown)
-        for error in result.errors:
-            errors.append(InputError(_rename(error.where, upload.path, upload.name), error.problem, error.fix))
-        articles.extend(result.articles)
-    return articles, errors
+    except Exception as error:  # noqa: BLE001 - read_file reports problems itself; this is a last guard
+        result = ReadResult(errors=[InputError(str(upload.path), f"could not be read ({type(error).__name__})",
+                                               "check the file's format")], files=1)
+    shown = f"upload:{upload.name}"
+    for article in result.articles:
+        article.origin = _rename(article.origin, upload.path, shown)
+    errors = []
+    for error in result.errors:
+        where = _rename(error.where, upload.path, upload.name)
+        errors.append(MoreErrors(where, error.count, error.fix) if isinstance(error, MoreErrors)
+                      else InputError(where, error.problem, error.fix))
+    flawed = {_rename(origin, upload.path, shown) for origin in result.flawed}
+    return ReadResult(articles=result.articles, errors=errors, files=1, flawed=flawed)
+
+
+def read_uploads(uploads: list[Upload], settings) -> ReadResult:
+    """Articles of the acceptable files, and one error per bad file or record."""
+    combined = ReadResult()
+    for upload in read_upload_files(uploads, settings):
+        combined.extend(upload.read)
+    return combined
 
 
 def ingest_uploads(assistant, uploads: list[Upload], settings, progress=None) -> UploadReport:
-    """Index the readable articles of ``uploads``; bad files and records are listed, not fatal."""
-    articles, errors = read_uploads(uploads, settings)
-    report = assistant.indexer.ingest_articles(articles, progress=progress or False)
+    """Index the readable articles of ``uploads``; bad files and records are listed, not fatal.
+
+    Uploads already read (:func:`read_upload_files`) are not read again.
+    """
+    read = read_uploads(uploads, settings)
+    report = assistant.indexer.ingest_articles(read.articles, progress=progress or False, flawed=read.flawed)
     assistant.bm25.ensure_fresh()  # so the first question after an upload is not the slow one
     report.files = len(uploads)
-    report.errors = errors + report.errors
-    report.failed = len(report.errors)
-    return UploadReport(report, articles)
+    report.errors = read.errors + report.errors
+    report.failed = failures(report.errors)
+    return UploadReport(report, read.articles)
 
 
 def _rename(where: str, path: Path, shown: str) -> str:
