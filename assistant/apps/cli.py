@@ -6,11 +6,58 @@ Errors become messages and exit codes only at this edge (``cli_errors.handle_err
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
 
 from assistant.apps.cli_errors import EXIT_FAILED_RECORDS, handle_errors
+
+DISTRIBUTION = "news-assistant"
+
+
+def quiet_model_loading() -> None:
+    """Keep the libraries' own progress bars ("Loading weights") and advice out of every command's
+    output (and out of the chat's prompt line); the project's progress bars (ingest) are plain tqdm
+    and stay. An explicit HF_HUB_DISABLE_PROGRESS_BARS / TRANSFORMERS_VERBOSITY is respected."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # The variables are read when the libraries are imported; when they already are (python -c, tests),
+    # switch them off directly. Not imported otherwise: importing transformers here would cost a second.
+    quiet = os.environ["HF_HUB_DISABLE_PROGRESS_BARS"].strip().lower() in ("1", "true", "yes", "on")
+    hf_logging = sys.modules.get("transformers.utils.logging")
+    if hf_logging is not None:
+        if quiet:
+            hf_logging.disable_progress_bar()
+        if os.environ["TRANSFORMERS_VERBOSITY"] == "error":
+            hf_logging.set_verbosity_error()
+    hub = sys.modules.get("huggingface_hub.utils")
+    if hub is not None and quiet:
+        hub.disable_progress_bars()
+
+
+def _version(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version(DISTRIBUTION)
+    except PackageNotFoundError:
+        number = "unknown (not installed: pip install -e .)"
+    click.echo(f"assistant ({DISTRIBUTION}) {number}")
+    ctx.exit()
+
+
+def _not_blank(what: str, example: str):
+    """A click callback refusing an empty or whitespace-only argument, as the API does (422)."""
+    def check(_ctx, _param, value: str) -> str:
+        if not value.strip():
+            raise click.BadParameter(f"the {what} is blank; write one, e.g. {example}")
+        return value.strip()
+    return check
 
 
 def _assistant():
@@ -36,9 +83,12 @@ def filter_options(func):
     return func
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="assistant", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Print the version and exit.")
 def main():
     """Answer questions about news articles, with citations. Index lives in ASSISTANT_DATA_DIR."""
+    quiet_model_loading()
 
 
 @main.command()
@@ -65,12 +115,13 @@ def ingest(paths, prune, as_json):
 
 
 @main.command()
-@click.argument("query")
+@click.argument("query", callback=_not_blank("query", '"Beijing"'))
 @filter_options
 @handle_errors
 def search(query, k, sources, since, until, categories, as_json):
     """Show the passages retrieved for QUERY."""
-    passages = _assistant().search(query, k, _filters(sources, since, until, categories))
+    filters = _filters(sources, since, until, categories)
+    passages = _assistant().search(query, k, filters)
     if as_json:
         click.echo(json.dumps([p.model_dump() for p in passages], indent=2, ensure_ascii=False))
         return
@@ -82,12 +133,19 @@ def search(query, k, sources, since, until, categories, as_json):
 
 
 @main.command()
-@click.argument("question")
+@click.argument("question", callback=_not_blank("question", '"What did the expert say about China?"'))
 @filter_options
 @handle_errors
 def ask(question, k, sources, since, until, categories, as_json):
     """Answer QUESTION from the indexed articles, citing the sentences it rests on."""
-    answer = _assistant().ask(question, k, _filters(sources, since, until, categories))
+    filters = _filters(sources, since, until, categories)
+    assistant = _assistant()
+    limit = assistant.settings.max_question_chars
+    if len(question) > limit:
+        raise click.BadParameter(f"{len(question)} characters is over the limit of {limit} "
+                                 "(ASSISTANT_MAX_QUESTION_CHARS); shorten it",
+                                 ctx=click.get_current_context(), param_hint="'QUESTION'")
+    answer = assistant.ask(question, k, filters)
     if as_json:
         click.echo(answer.model_dump_json(indent=2))
         return
@@ -100,6 +158,7 @@ def ask(question, k, sources, since, until, categories, as_json):
 
 @main.command()
 @click.option("--markdown", is_flag=True, help="Print the settings table of the README instead.")
+@handle_errors
 def config(markdown):
     """Show the settings, their environment variables and current values."""
     from assistant.settings import Settings

@@ -6,11 +6,65 @@ import sys
 from functools import wraps
 
 import click
+from pydantic import ValidationError
 
 from assistant.errors import AssistantError
 
 EXIT_FAILED_RECORDS = 1  # some files or records could not be ingested; the rest was
-EXIT_ERROR = 2  # nothing done: bad settings, bad input file, unreachable index
+EXIT_ERROR = 2  # nothing done: bad option, bad settings, bad input file, unreachable index
+
+# What the user typed to set a field of a validated model: (model title, field) -> option name.
+# Fields of the settings come from environment variables (ASSISTANT_<FIELD>); see _where.
+OPTION_OF_FIELD = {
+    ("SearchFilters", "since"): "--since",
+    ("SearchFilters", "until"): "--until",
+    ("SearchFilters", "sources"): "--source",
+    ("SearchFilters", "categories"): "--category",
+}
+
+
+def _date_forms() -> str:
+    from assistant.ingest.dates import EXPECTED
+
+    return f"YYYY-MM-DD, {EXPECTED}"
+
+
+# What an option accepts, for the fields whose own error would not say it in the option's terms.
+ACCEPTED = {"--since": ("a date", _date_forms), "--until": ("a date", _date_forms)}
+
+
+def _where(title: str, field: str) -> str:
+    if (title, field) in OPTION_OF_FIELD:
+        return OPTION_OF_FIELD[(title, field)]
+    if title == "Settings":
+        return f"ASSISTANT_{field.upper()}" if field else "the settings (ASSISTANT_* variables)"
+    return f"{title}.{field}" if field else title
+
+
+def _reason(error: dict) -> str:
+    """The validator's own words: the ValueError it raised, else pydantic's short message (no URL)."""
+    cause = (error.get("ctx") or {}).get("error")
+    text = str(cause) if error.get("type") == "value_error" and cause is not None else str(error.get("msg", ""))
+    return text[:1].lower() + text[1:]
+
+
+def validation_lines(exc: ValidationError) -> list[str]:
+    """One line per invalid value: the option (or environment variable) it came from, the value, and
+    what is accepted — instead of pydantic's multi-line dump with its documentation link."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error.get("loc", ()) if not isinstance(part, int))
+        where = _where(exc.title, field.split(".")[0] if field else "")
+        if not field:  # a check across fields: its message names them
+            lines.append(f"{where}: {_reason(error)}")
+            continue
+        value = error.get("input")
+        if where in ACCEPTED and error.get("type") == "value_error":
+            what, forms = ACCEPTED[where]
+            lines.append(f"{where} {value!r} is not {what}; use {forms()}")
+        else:
+            lines.append(f"{where} {value!r}: {_reason(error)}")
+    return lines
 
 
 def handle_errors(func):
@@ -19,7 +73,11 @@ def handle_errors(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (AssistantError, ValueError) as exc:  # ValueError: pydantic validation of settings/filters
+        except ValidationError as exc:  # an option or setting a pydantic model refused
+            for line in validation_lines(exc):
+                click.echo(f"Error: {line}", err=True)
+            sys.exit(EXIT_ERROR)
+        except (AssistantError, ValueError) as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(EXIT_ERROR)
     return wrapper
