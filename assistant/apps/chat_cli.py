@@ -1,18 +1,51 @@
 """``assistant chat``: an interactive conversation, answers streamed, follow-ups understood.
 
 Each answer is printed as it is written, then its sources. The conversation so far is passed
-as history, so "What else did he say?" refers back. Commands: ``/reset`` forgets the
-conversation, ``/quit`` (or Ctrl-D) leaves.
+as history, so "What else did he say?" refers back. Commands (see ``COMMANDS``): ``/help``,
+``/new`` (or ``/reset``) forgets the conversation, ``/quit`` (or ``/exit``, Ctrl-D) leaves; any other
+``/word`` is answered as an unknown command, never sent as a question.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
 
 from assistant.apps.cli_errors import EXIT_ERROR, handle_errors
 from assistant.errors import AssistantError
+
+
+COMMANDS = {
+    "/help": "show these commands",
+    "/new": "start a new conversation (earlier questions are forgotten; also /reset)",
+    "/quit": "leave (also /exit or Ctrl-D)",
+}
+ALIASES = {"/reset": "/new", "/exit": "/quit", "/?": "/help"}
+_COMMAND = re.compile(r"/[A-Za-z?][\w-]*")  # "/help"; not "/usr/bin …" nor "/ 2"
+
+
+def help_text() -> str:
+    rows = [f"  {name:<6} {what}" for name, what in COMMANDS.items()]
+    return "\n".join(["Type a question about the indexed news; follow-ups refer back to earlier answers.", *rows])
+
+
+def command_of(line: str) -> str | None:
+    """The chat command ``line`` is (``/new`` for ``/reset``), or None when it is a question."""
+    word = line.split(maxsplit=1)[0] if line else ""
+    if not _COMMAND.fullmatch(word):
+        return None
+    word = word.lower()
+    return ALIASES.get(word, word)
+
+
+def _assistant():
+    """The assistant of the configured settings (tests replace this to share a loaded model)."""
+    from assistant.service.factory import build_assistant
+    from assistant.settings import Settings
+
+    return build_assistant(Settings())
 
 
 def print_sources(answer) -> None:
@@ -28,16 +61,17 @@ def print_sources(answer) -> None:
 @click.option("--k", "k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve per question.")
 @click.option("--sources/--no-sources", "show_sources", default=True, help="Print the cited passages after each answer.")
 def chat_command(k, show_sources):
-    """Talk with the assistant about the indexed articles (follow-up questions welcome)."""
-    from assistant.service.factory import build_assistant
-    from assistant.settings import Settings
+    """Talk with the assistant about the indexed articles (follow-up questions welcome).
 
-    assistant = build_assistant(Settings())
+    Commands: /help, /new (start over), /quit.
+    """
+    assistant = _assistant()
     if assistant.is_empty():
         click.echo("The index is empty: run `assistant ingest` first.", err=True)
         sys.exit(EXIT_ERROR)
+    limit = assistant.settings.max_question_chars
     history = []
-    click.echo("Ask about the indexed news (/reset to start over, /quit to leave).")
+    click.echo("Ask about the indexed news (/help for commands, /new to start over, /quit to leave).")
     while True:
         try:
             question = click.prompt("\nyou", prompt_suffix="> ", default="", show_default=False).strip()
@@ -46,11 +80,23 @@ def chat_command(k, show_sources):
             return
         if not question:
             continue
-        if question in ("/quit", "/exit"):
+        command = command_of(question)
+        if command == "/quit":
             return
-        if question == "/reset":
+        if command == "/help":
+            click.echo(help_text())
+            continue
+        if command == "/new":
             history.clear()
-            click.echo("(conversation forgotten)")
+            click.echo("(new conversation: earlier questions forgotten)")
+            continue
+        if command is not None:
+            click.echo(f"Unknown command {question.split()[0]}; commands: {', '.join(COMMANDS)} "
+                       "(a question is sent as typed, without a leading /).")
+            continue
+        if len(question) > limit:
+            click.echo(f"That question is {len(question)} characters, over the limit of {limit} "
+                       "(ASSISTANT_MAX_QUESTION_CHARS); shorten it.")
             continue
         click.echo("assistant> ", nl=False)
         answer = None
