@@ -52,17 +52,18 @@ class IngestReport:
 
     def summary(self) -> str:
         if not self.chunks_embedded and not self.removed:
-            head = f"Index up to date: {self.unchanged} articles unchanged"
+            # Not "up to date" when something failed: the failed files' articles are not in the index.
+            head = f"{'nothing new indexed' if self.failed else 'Index up to date'}: {self.unchanged} articles unchanged"
             head += "" if self.sentences_backfilled else ", nothing embedded"
         else:
-            head = (f"Indexed {self.added} new and {self.updated} changed articles "
+            head = (f"{'i' if self.failed else 'I'}ndexed {self.added} new and {self.updated} changed articles "
                     f"({self.chunks_embedded} chunks, {self.chunks_per_second:.1f} chunks/s), "
                     f"{self.unchanged} unchanged, {self.removed} removed")
         if self.sentences_backfilled:
             head += f"; sentence vectors added to {self.sentences_backfilled} articles indexed earlier"
-        tail = f"; {self.failed} failed" if self.failed else ""
+        failed = f"{self.failed} failed; " if self.failed else ""
         origin = f" from {self.files} files" if self.files else ""
-        return f"{head}{tail} in {self.seconds:.1f}s{origin}."
+        return f"{failed}{head} in {self.seconds:.1f}s{origin}."
 
     def as_dict(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k != "errors"}
