@@ -1,10 +1,22 @@
-"""Embedding models behind one narrow interface; weights load lazily, once per model."""
+"""Embedding models behind one narrow interface; weights load lazily, once per model.
+
+Backends: ``torch`` (sentence-transformers on PyTorch), ``onnx-fp32`` (the same network exported
+to ONNX, identical vectors) and ``onnx-int8`` (that export with int8 weights, dynamic
+quantisation; mean cosine about 0.99 to fp32). ``identity`` names model and backend
+(``all-MiniLM-L6-v2/onnx-int8``); an index records it so that vectors of two backends are never
+mixed (:func:`assistant.index.store.check_embedder`).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -15,6 +27,10 @@ from assistant.settings import BUNDLED_MODEL
 
 class Embedder(Protocol):
     name: str
+
+    @property
+    def identity(self) -> str:
+        """``MODEL/BACKEND``, e.g. ``all-MiniLM-L6-v2/onnx-int8``: what an index records."""
 
     @property
     def max_tokens(self) -> int: ...
@@ -69,6 +85,10 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
 
     @property
+    def identity(self) -> str:
+        return f"{model_label(self.name)}/torch"
+
+    @property
     def model(self):
         with _load_lock:
             return _load(self.name)
@@ -89,3 +109,368 @@ class SentenceTransformerEmbedder:
             return []
         encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(ids) for ids in encoded]
+
+
+# --- ONNX Runtime ------------------------------------------------------------------------------
+
+ONNX_BACKENDS = ("onnx-fp32", "onnx-int8")
+_EXPORT_RECIPE = "1"  # bump when the export or the quantisation changes: cached files are then redone
+_FP32_BACKENDS = frozenset({"torch", "onnx-fp32"})  # the same vectors (cosine 1.0 to 1e-6)
+
+
+def model_label(name: str) -> str:
+    """The model part of an embedder identity: ``all-MiniLM-L6-v2`` for the bundled model, else the
+    folder or hub name without its path."""
+    if name == BUNDLED_MODEL:
+        return name.split(":", 1)[1]
+    return Path(name.rstrip("/\\")).name or name
+
+
+def same_vectors(identity_a: str, identity_b: str) -> bool:
+    """Whether two embedder identities (``MODEL/BACKEND``) give interchangeable vectors: the same model
+    and either the same backend or two fp32 ones (PyTorch and ONNX fp32 agree to 1e-6)."""
+    model_a, _, backend_a = identity_a.rpartition("/")
+    model_b, _, backend_b = identity_b.rpartition("/")
+    return model_a == model_b and (backend_a == backend_b or {backend_a, backend_b} <= _FP32_BACKENDS)
+
+
+def default_threads() -> int:
+    """Cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class OnnxEmbedder:
+    """A sentence-transformers model (Transformer, mean Pooling, Normalize) run by ONNX Runtime.
+
+    The ONNX file is exported once from the local weights with ``torch.onnx`` (and, for
+    ``onnx-int8``, quantised with ``onnxruntime.quantization.quantize_dynamic``, int8 weights per
+    output channel) into ``cache_dir``; later instances load it without importing torch. Texts are
+    tokenised with the model folder's ``tokenizer.json``, sorted by length and cut into batches of
+    at most ``token_budget`` padded tokens; vectors come back in the input order.
+
+    Batches of at most ``small_batch_tokens`` padded tokens (a question and its clauses) run on a
+    one-thread session: on a busy machine two threads cost far more CPU for little speed there.
+    """
+
+    def __init__(self, name: str = BUNDLED_MODEL, backend: str = "onnx-int8", cache_dir: Path | str | None = None,
+                 batch_size: int = 32, token_budget: int | None = None, threads: int | None = None,
+                 small_batch_tokens: int = 1024):
+        if backend not in ONNX_BACKENDS:
+            raise ConfigError(f"Unknown ONNX backend {backend!r}: use one of {', '.join(ONNX_BACKENDS)}")
+        if not name:
+            raise ConfigError("embedding_model is empty; set ASSISTANT_EMBEDDING_MODEL or leave it unset")
+        self.name = name
+        self.backend = backend
+        self.batch_size = max(1, int(batch_size))
+        self.folder = Path(resolve_model_path(name))
+        if not (self.folder / "tokenizer.json").is_file():
+            raise ConfigError(
+                f"The {backend} embedding backend needs a local sentence-transformers folder with a tokenizer.json; "
+                f"{name!r} is not one. Set ASSISTANT_EMBEDDING_BACKEND=torch, or point ASSISTANT_EMBEDDING_MODEL "
+                "at such a folder.")
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.folder / ".onnx-cache"
+        self._max_tokens = _max_seq_length(self.folder)
+        self.token_budget = int(token_budget or self.batch_size * self._max_tokens)
+        self.threads = int(threads or default_threads())
+        self.small_batch_tokens = small_batch_tokens
+        self._pooling = _pooling_mode(self.folder)
+        self._lock = threading.Lock()
+        self._sessions: dict[int, object] = {}
+        self._tokenizer = None
+        self._counter = None
+        self.model_path = ensure_onnx_model(self.folder, backend, self.cache_dir, label=model_label(name))
+
+    @property
+    def identity(self) -> str:
+        return f"{model_label(self.name)}/{self.backend}"
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    # --- parts, loaded lazily --------------------------------------------------------------
+    def _session(self, threads: int):
+        with self._lock:
+            if threads not in self._sessions:
+                try:
+                    self._sessions[threads] = _make_session(self.model_path, threads)
+                except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf classes
+                    raise ConfigError(
+                        f"ONNX Runtime cannot load {self.model_path} ({exc.__class__.__name__}). Delete that file "
+                        "(it is exported again on the next start) or set ASSISTANT_EMBEDDING_BACKEND=torch.") from exc
+            return self._sessions[threads]
+
+    def _tokenizers(self):
+        with self._lock:
+            if self._tokenizer is None:
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                from tokenizers import Tokenizer
+
+                counter = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+                counter.no_truncation()
+                counter.no_padding()
+                tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+                tokenizer.no_padding()
+                tokenizer.enable_truncation(max_length=self._max_tokens)
+                self._counter, self._tokenizer = counter, tokenizer
+            return self._tokenizer, self._counter
+
+    # --- the interface -------------------------------------------------------------------
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        _, counter = self._tokenizers()
+        return [len(e.ids) for e in counter.encode_batch(list(texts), add_special_tokens=False)]
+
+    def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        tokenizer, _ = self._tokenizers()
+        encodings = tokenizer.encode_batch(texts)
+        lengths = [len(e.ids) for e in encodings]
+        for batch in length_batches(lengths, self.token_budget, max_texts=max(self.batch_size, 256)):
+            width = lengths[batch[0]]
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            types = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                n = lengths[i]
+                ids[row, :n] = encodings[i].ids
+                types[row, :n] = encodings[i].type_ids
+                mask[row, :n] = 1
+            threads = 1 if ids.size <= self.small_batch_tokens else self.threads
+            hidden = self._session(threads).run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+            out[batch] = _pool(hidden, mask, self._pooling)
+        return out
+
+    @property
+    def dimension(self) -> int:
+        return int(self._session(self.threads).get_outputs()[0].shape[-1])
+
+
+def length_batches(lengths: Sequence[int], token_budget: int, max_texts: int = 256) -> list[list[int]]:
+    """Indices of ``lengths`` grouped longest first so that each batch's padded size
+    (texts × its longest) stays within ``token_budget`` (a longer text goes alone)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        width = lengths[current[0]] if current else lengths[i]
+        if current and ((len(current) + 1) * width > token_budget or len(current) >= max_texts):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "cls":
+        vectors = hidden[:, 0, :]
+    elif mode == "max":
+        vectors = np.where(mask[..., None] > 0, hidden, -1e9).max(axis=1)
+    else:  # mean over the real tokens, as sentence-transformers' Pooling does
+        weights = mask[..., None].astype(np.float32)
+        vectors = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.asarray(vectors / np.clip(norms, 1e-12, None), dtype=np.float32)
+
+
+def _max_seq_length(folder: Path) -> int:
+    for file, key in (("sentence_bert_config.json", "max_seq_length"), ("tokenizer_config.json", "model_max_length"),
+                      ("config.json", "max_position_embeddings")):
+        try:
+            value = json.loads((folder / file).read_text(encoding="utf-8")).get(key)
+        except (OSError, ValueError):
+            continue
+        if isinstance(value, int) and 0 < value <= 100_000:
+            return value
+    return 512
+
+
+def _pooling_mode(folder: Path) -> str:
+    """The pooling the folder's sentence-transformers pipeline does (modules.json, then its Pooling config)."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "mean"  # a plain transformers folder: sentence-transformers would add mean pooling too
+    types = [m.get("type", "") for m in modules]
+    if types[:1] != ["sentence_transformers.models.Transformer"] or not all(
+            t.rsplit(".", 1)[-1] in ("Transformer", "Pooling", "Normalize") for t in types):
+        raise ConfigError(
+            f"The ONNX embedding backends run Transformer + Pooling (+ Normalize) models; {folder} has "
+            f"{[t.rsplit('.', 1)[-1] for t in types]}. Set ASSISTANT_EMBEDDING_BACKEND=torch.")
+    pooling = next((m for m in modules if m.get("type", "").endswith(".Pooling")), None)
+    if pooling is None:
+        return "mean"
+    config = json.loads((folder / pooling.get("path", "") / "config.json").read_text(encoding="utf-8"))
+    modes = [mode for mode in ("mean", "cls", "max") if config.get(f"pooling_mode_{mode}_tokens") or
+             config.get(f"pooling_mode_{mode}_token") or config.get("pooling_mode") == mode]
+    if len(modes) != 1 or any(config.get(k) for k in ("pooling_mode_mean_sqrt_len_tokens",
+                                                      "pooling_mode_weightedmean_tokens",
+                                                      "pooling_mode_lasttoken")):
+        raise ConfigError(f"The ONNX embedding backends support one of mean, CLS or max pooling; {folder} asks for "
+                          f"{config}. Set ASSISTANT_EMBEDDING_BACKEND=torch.")
+    return modes[0]
+
+
+def _make_session(path: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_cache_path(folder: Path, backend: str, cache_dir: Path, label: str = "") -> Path:
+    """Where the export of ``folder`` for ``backend`` lives: named after the model and a fingerprint
+    of its weight files (size and mtime) and of the export recipe."""
+    digest = hashlib.sha256(f"{_EXPORT_RECIPE}|{backend}|{folder.resolve()}".encode())
+    for weights in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("pytorch_model*.bin")) + \
+            [folder / "config.json"]:
+        if weights.exists():
+            stat = weights.stat()
+            digest.update(f"|{weights.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in (label or folder.name))
+    return Path(cache_dir) / f"{slug}-{backend}-{digest.hexdigest()[:12]}.onnx"
+
+
+_export_lock = threading.Lock()
+
+
+def ensure_onnx_model(folder: Path, backend: str, cache_dir: Path, label: str = "") -> Path:
+    """The cached ONNX file for ``backend``, exported (and quantised) first when it is missing or unreadable.
+
+    Files are written under a temporary name in ``cache_dir`` and renamed into place, so a reader
+    never sees half a file; two processes exporting at once both end with a whole one."""
+    target = onnx_cache_path(folder, backend, cache_dir, label)
+    with _export_lock:
+        if _intact(target):
+            return target
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _export(folder, backend, target)
+        except OSError as exc:
+            raise ConfigError(f"Cannot write the ONNX export of the embedding model to {target.parent} "
+                              f"({exc.__class__.__name__}: {exc}). Make that folder writable or set "
+                              "ASSISTANT_EMBEDDING_BACKEND=torch.") from exc
+    return target
+
+
+def _sidecar(target: Path) -> Path:
+    return target.with_suffix(".json")
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _intact(target: Path) -> bool:
+    """The export and its note (size and sha256, written after it) are there and agree."""
+    try:
+        note = json.loads(_sidecar(target).read_text(encoding="utf-8"))
+        return target.stat().st_size == note["bytes"] and _file_digest(target) == note["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _readable(path) -> None:
+    """Temporary files are private (0600); the cache is as readable as the umask allows."""
+    umask = 0o022
+    with contextlib.suppress(OSError, ValueError, StopIteration):  # read, not set: os.umask is process-wide
+        with open("/proc/self/status", encoding="ascii") as status:
+            umask = int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    os.chmod(path, 0o644 & ~umask)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        _readable(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def _export(folder: Path, backend: str, target: Path) -> None:
+    import tempfile
+    import warnings
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    # Eager attention traces to the plain MatMul/Softmax pattern ONNX Runtime fuses into its
+    # Attention kernel; the padding mask stays an input (checked against PyTorch in the tests).
+    model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    ids = torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]], dtype=torch.long)
+    mask = (ids > 0).long()
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    fd, raw = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".fp32.tmp", dir=target.parent)
+    os.close(fd)
+    fd, final = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            # The TorchScript exporter: torch.export's (dynamo=True) mishandles this model's mask here.
+            torch.onnx.export(Encoder(model).eval(), (ids, mask, torch.zeros_like(ids)), raw, dynamo=False,
+                              input_names=names, output_names=["last_hidden_state"], opset_version=17,
+                              dynamic_axes={n: {0: "batch", 1: "tokens"} for n in names + ["last_hidden_state"]},
+                              do_constant_folding=True)
+        if backend == "onnx-int8":
+            import logging
+
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            logging.disable(logging.WARNING)  # "consider pre-processing" advice on the root logger
+            try:
+                # Per-channel int8 weights: per-tensor ones lose too much here (mean cosine 0.94 vs 0.99).
+                quantize_dynamic(raw, final, weight_type=QuantType.QInt8, per_channel=True)
+            finally:
+                logging.disable(logging.NOTSET)
+        else:
+            os.replace(raw, final)
+        _make_session(Path(final), 1)  # it loads
+        note = {"bytes": Path(final).stat().st_size, "sha256": _file_digest(Path(final)), "backend": backend,
+                "model": str(folder), "recipe": _EXPORT_RECIPE}
+        _readable(final)
+        os.replace(final, target)
+        _write_atomically(_sidecar(target), json.dumps(note, indent=1).encode())
+    finally:
+        for leftover in (raw, final):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.errors import IndexUnavailable
+from assistant.errors import ConfigError, IndexUnavailable
 from assistant.models import Article, Chunk, Passage, iso_to_ts
 from assistant.settings import Settings
 
@@ -106,15 +106,29 @@ class ChunkStore:
             self.collection.delete(where=where)
             self.sentences.delete(where=where)
 
+    def _metadata(self) -> dict:
+        return dict(self.client.get_collection(self.name, embedding_function=None).metadata or {})
+
     @property
     def revision(self) -> int:
-        metadata = self.client.get_collection(self.name, embedding_function=None).metadata or {}
-        return int(metadata.get("revision", 0))
+        return int(self._metadata().get("revision", 0))
 
     def bump_revision(self) -> int:
-        revision = self.revision + 1
-        self.collection.modify(metadata={"revision": revision})
+        metadata = self._metadata()  # modify() replaces the whole metadata: keep the other keys
+        revision = int(metadata.get("revision", 0)) + 1
+        self.collection.modify(metadata={**metadata, "revision": revision})
         return revision
+
+    def embedder_identity(self) -> str | None:
+        """``MODEL/BACKEND`` of the embedder that wrote this index's vectors (None: not recorded,
+        i.e. an empty index or one built before identities were recorded)."""
+        return self._metadata().get(EMBEDDER_KEY) or None
+
+    def record_embedder(self, identity: str) -> None:
+        """Note in the collection's metadata which embedder wrote its vectors."""
+        metadata = self._metadata()
+        if metadata.get(EMBEDDER_KEY) != identity:
+            self.collection.modify(metadata={**metadata, EMBEDDER_KEY: identity})
 
     # --- reading -------------------------------------------------------------------------
     def count(self) -> int:
@@ -190,6 +204,14 @@ class ChunkStore:
         rest = [c.id for c in chunks if "sentences" not in c.metadata]
         return {**found, **(self.sentence_vectors(rest) if rest else {})}
 
+    def query_sentences(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the ``n`` stored sentence vectors most similar to ``embedding``."""
+        total = self.sentences.count()
+        if total == 0:
+            return []
+        got = self.sentences.query(query_embeddings=[embedding], n_results=min(n, total), include=["distances"])
+        return [(rid.rsplit("/", 1)[0], 1.0 - float(d)) for rid, d in zip(got["ids"][0], got["distances"][0])]
+
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """chunk id -> its sentences' embeddings (rows in sentence order); chunks without any are left out."""
         found: dict[str, list[tuple[int, np.ndarray]]] = {}
@@ -205,6 +227,43 @@ class ChunkStore:
         got = self.collection.get(where={"article_id": article_id}, include=["documents", "metadatas"])
         chunks = [StoredChunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
         return sorted(chunks, key=lambda c: c.metadata["position"])
+
+
+EMBEDDER_KEY = "embedder"
+LEGACY_BACKEND = "torch"  # indexes that record no embedder were all written by sentence-transformers on PyTorch
+
+
+def check_embedder(store: ChunkStore, embedder, record: bool = False) -> None:
+    """Refuse an embedder whose vectors would not be comparable with the index's.
+
+    PyTorch and ONNX fp32 count as the same (their vectors agree to 1e-6); int8 differs from both.
+    An empty index takes any embedder; one that records none predates identities (written by
+    PyTorch: fp32 backends go). ``record``: write the embedder's identity when the index is empty or
+    records none (what an ingest does before its first write).
+    """
+    from assistant.embed.embedders import same_vectors
+
+    wanted = embedder.identity
+    recorded = store.embedder_identity()
+    assumed = ""
+    if store.count() == 0:  # no vectors to mix with
+        if record:
+            store.record_embedder(wanted)
+        return
+    if recorded is None:
+        recorded = f"{wanted.rpartition('/')[0]}/{LEGACY_BACKEND}"
+        assumed = " (it records no embedder: it was built before backends existed, with PyTorch)"
+    if same_vectors(recorded, wanted):
+        if record and assumed:
+            store.record_embedder(recorded)
+        return
+    backend = recorded.rpartition("/")[2]
+    raise ConfigError(
+        f"The index in collection {store.name!r} was embedded with {recorded}{assumed}, but the configured "
+        f"embedder is {wanted}: their vectors cannot be mixed. Either set ASSISTANT_EMBEDDING_BACKEND={backend} "
+        f"(with the same ASSISTANT_EMBEDDING_MODEL) to use this index as it is, or re-embed it with {wanted}: "
+        "delete the data directory (ASSISTANT_DATA_DIR) or choose another ASSISTANT_COLLECTION, then run "
+        "`assistant ingest` again.")
 
 
 def chunk_metadata(article: Article, chunk: Chunk, chunk_count: int, sentences: int | None = None) -> dict:
@@ -234,4 +293,4 @@ def to_passage(stored: StoredChunk, score: float = 0.0, scores: dict | None = No
     )
 
 
-__all__ = ["ChunkStore", "StoredChunk", "make_client", "chunk_metadata", "to_passage", "iso_to_ts"]
+__all__ = ["ChunkStore", "StoredChunk", "make_client", "chunk_metadata", "to_passage", "iso_to_ts", "check_embedder"]
