@@ -72,6 +72,26 @@ class IngestReport:
         return data
 
 
+@dataclass
+class Ready:
+    """An article's chunks with their vectors and per-chunk sentence vectors, ready to be written."""
+
+    chunks: list
+    vectors: np.ndarray | None
+    sentence_vectors: list[np.ndarray]
+    sentences: int  # distinct sentences embedded
+
+
+@dataclass
+class EmbeddedAhead:
+    """What :meth:`Indexer.embed_ahead` computed: (article id, content hash) -> :class:`Ready`."""
+
+    ready: dict[tuple[str, str], Ready] = field(default_factory=dict)
+
+    def merged(self, other: EmbeddedAhead | None) -> EmbeddedAhead:
+        return EmbeddedAhead({**self.ready, **(other.ready if other else {})})
+
+
 class Indexer:
     def __init__(self, store: ChunkStore, embedder: Embedder, chunker: SentenceChunker):
         self.store = store
@@ -102,7 +122,8 @@ class Indexer:
         return report
 
     def ingest_articles(self, articles: list[Article], prune: bool = False, progress: bool | Progress = False,
-                        flawed: Collection[str] = (), keep: Callable[[str], bool] | None = None) -> IngestReport:
+                        flawed: Collection[str] = (), keep: Callable[[str], bool] | None = None,
+                        ahead: EmbeddedAhead | None = None) -> IngestReport:
         """Index new and changed ``articles``; with ``prune`` remove indexed articles not among them.
 
         Articles sharing an id (the same url; without a url the same title, outlet and date) are
@@ -110,7 +131,8 @@ class Indexer:
         that differ: the one from a file that was read without any problem (``flawed`` holds the
         origins of those that were not) wins, then the one already indexed as it is, then the first
         read; the others are reported and never replace it. ``keep(origin)`` spares indexed
-        articles from pruning (their file could not be read).
+        articles from pruning (their file could not be read). ``ahead`` holds chunks and vectors
+        already computed (:meth:`embed_ahead`); only what it lacks is embedded here.
         """
         started = time.perf_counter()
         report = IngestReport(articles=len(articles))
@@ -142,7 +164,7 @@ class Indexer:
         if stale and keep is not None:
             stale = [aid for aid in stale if not keep(self._origin_of(aid))]
         try:
-            self._write(list(todo.values()), indexed, report, progress)
+            self._write(list(todo.values()), indexed, report, progress, ahead)
             if stale:
                 self.store.delete_articles(stale)
                 report.removed = len(stale)
@@ -160,52 +182,103 @@ class Indexer:
         chunks = self.store.article_chunks(article_id)
         return str(chunks[0].metadata.get("origin", "")) if chunks else ""
 
-    def _write(self, articles: list[Article], indexed: dict[str, str], report: IngestReport, progress) -> None:
+    def embed_ahead(self, articles: list[Article]) -> EmbeddedAhead:
+        """Chunks and vectors of the new and changed ``articles``, computed without writing anything.
+
+        For a server: call it before taking the index's write lock and hand the result to
+        :meth:`ingest_articles` (``ahead=``), so that embedding, the slow part, does not hold up
+        questions. Best effort: what is not ready here (or changed meanwhile) is embedded there.
+        """
+        ahead = EmbeddedAhead()
+        try:
+            indexed = {aid: content_hash for aid, (content_hash, _) in self.store.article_states().items()}
+        except Exception:  # noqa: BLE001 - the index is read again, under the lock, by ingest_articles
+            return ahead
+        todo: dict[tuple[str, str], Article] = {}
+        for article in articles:
+            key = (article.id, article.content_hash)
+            if indexed.get(article.id) != article.content_hash:
+                todo.setdefault(key, article)
+        planned = self._plan(list(todo.values()), errors=None)
+        for group in _groups(planned, min_chunks=128):
+            for (article, _), ready in zip(group, self._vectors(group)):
+                ahead.ready[(article.id, article.content_hash)] = ready
+        return ahead
+
+    def _plan(self, articles: list[Article], errors: list[InputError] | None) -> list[tuple[Article, list]]:
+        """(Article, its chunks) for each article that can be chunked; the others are errors."""
         if not articles:
-            return
-        reserved = {a.id: self.embedder.count_tokens([a.title + "\n"])[0] + 2 for a in articles}
+            return []
         planned = []
         for article in articles:
             try:
-                planned.append((article, self.chunker.chunk(article, reserved_tokens=reserved[article.id])))
+                reserved = self.embedder.count_tokens([article.title + "\n"])[0] + 2
+                planned.append((article, self.chunker.chunk(article, reserved_tokens=reserved)))
             except Exception as error:  # noqa: BLE001 - one article that cannot be chunked spares the others
-                detail = " ".join(str(error).split())[:200]
-                report.errors.append(InputError(article.origin, f"could not be split into chunks "
-                                                f"({type(error).__name__}: {detail})",
-                                                "check the article's text; the other articles were indexed"))
-        total = sum(len(chunks) for _, chunks in planned)
+                if errors is not None:
+                    detail = " ".join(str(error).split())[:200]
+                    errors.append(InputError(article.origin, f"could not be split into chunks "
+                                             f"({type(error).__name__}: {detail})",
+                                             "check the article's text; the other articles were indexed"))
+        return planned
+
+    def _vectors(self, group: list[tuple[Article, list]]) -> list[Ready]:
+        """Chunk and sentence vectors of a group of (article, chunks)."""
+        texts = [embedding_text(a, c.text) for a, chunks in group for c in chunks]
+        vectors = self.embedder.embed(texts) if texts else None
+        sentence_vectors, counts = self._sentence_vectors([[(c.start, c.text) for c in chunks] for _, chunks in group])
+        ready, offset = [], 0
+        for (_, chunks), per_chunk, count in zip(group, sentence_vectors, counts):
+            ready.append(Ready(chunks, vectors[offset:offset + len(chunks)] if chunks else None, per_chunk, count))
+            offset += len(chunks)
+        return ready
+
+    def _write(self, articles: list[Article], indexed: dict[str, str], report: IngestReport, progress,
+               ahead: EmbeddedAhead | None = None) -> None:
+        if not articles:
+            return
+        done = {a.id: ahead.ready[(a.id, a.content_hash)] for a in articles
+                if ahead is not None and (a.id, a.content_hash) in ahead.ready}
+        planned = self._plan([a for a in articles if a.id not in done], report.errors)
+        total = sum(len(r.chunks) for r in done.values()) + sum(len(chunks) for _, chunks in planned)
         bar = _progress_bar(total, progress)
         try:
+            for article in articles:
+                if article.id in done:
+                    self._store(article, done[article.id], indexed, report, bar)
             for group in _groups(planned, min_chunks=128):
-                texts = [embedding_text(a, c.text) for a, chunks in group for c in chunks]
-                vectors = self.embedder.embed(texts) if texts else None
-                sentence_vectors, embedded = self._sentence_vectors([[(c.start, c.text) for c in chunks]
-                                                                     for _, chunks in group])
-                report.sentences_embedded += embedded
-                offset = 0
-                for (article, chunks), per_chunk in zip(group, sentence_vectors):
-                    # Embedded before anything is deleted: a failure leaves the old version intact.
-                    if article.id in indexed:
-                        self.store.delete_articles([article.id])
-                        report.updated += 1
-                    else:
-                        report.added += 1
-                    if chunks:
-                        self.store.add_article(article, chunks, vectors[offset:offset + len(chunks)], per_chunk)
-                    offset += len(chunks)
-                    report.chunks_embedded += len(chunks)
-                    bar(len(chunks), article.title)
+                for (article, _), ready in zip(group, self._vectors(group)):
+                    self._store(article, ready, indexed, report, bar)
         finally:
             bar(0, None)
 
-    def _sentence_vectors(self, articles: list[list[tuple[int, str]]]) -> tuple[list[list[np.ndarray]], int]:
+    def _store(self, article: Article, ready: Ready, indexed: dict[str, str], report: IngestReport, bar) -> None:
+        # Embedded before anything is deleted: a failure leaves the old version intact.
+        if article.id in indexed:
+            self.store.delete_articles([article.id])
+            report.updated += 1
+        else:
+            report.added += 1
+        if ready.chunks:
+            self.store.add_article(article, ready.chunks, ready.vectors, ready.sentence_vectors)
+        report.chunks_embedded += len(ready.chunks)
+        report.sentences_embedded += ready.sentences
+        bar(len(ready.chunks), article.title)
+
+    def _sentence_vectors(self, articles: list[list[tuple[int, str]]]) -> tuple[list[list[np.ndarray]], list[int]]:
         """Per article, per chunk — given as (where it starts in the body, text) — its sentences'
-        embeddings; and how many distinct sentences were embedded (overlapping chunks share some)."""
+        embeddings; and per article how many distinct sentences were embedded (overlapping chunks
+        share some)."""
         sentences, rows = distinct_sentences((str(a), start, text) for a, chunks in enumerate(articles)
                                              for start, text in chunks)
         matrix = self.embedder.embed(sentences) if sentences else np.zeros((0, 0), dtype=np.float32)
         per_chunk = iter(rows)
-        return [[matrix[next(per_chunk)] for _ in chunks] for chunks in articles], len(sentences)
+        vectors, counts = [], []
+        for chunks in articles:
+            mine = [next(per_chunk) for _ in chunks]
+            vectors.append([matrix[row] for row in mine])
+            counts.append(len({i for row in mine for i in row}))
+        return vectors, counts
 
     def complete_sentence_vectors(self, progress: bool | Progress = False) -> IngestReport:
         """Add sentence vectors to every indexed article that lacks them (an index from an earlier version)."""
@@ -225,9 +298,9 @@ class Indexer:
         try:
             for i in range(0, len(article_ids), 16):
                 group = [self.store.article_chunks(aid) for aid in article_ids[i:i + 16]]
-                vectors, embedded = self._sentence_vectors([[(c.metadata.get("start", 0), c.text) for c in chunks]
-                                                            for chunks in group])
-                report.sentences_embedded += embedded
+                vectors, counts = self._sentence_vectors([[(c.metadata.get("start", 0), c.text) for c in chunks]
+                                                          for chunks in group])
+                report.sentences_embedded += sum(counts)
                 for aid, chunks, per_chunk in zip(article_ids[i:i + 16], group, vectors):
                     if chunks:
                         self.store.add_sentence_vectors(aid, [c.id for c in chunks], per_chunk)
@@ -250,8 +323,9 @@ def _preferred(first: Article, second: Article, indexed: dict[str, str],
     if first_flawed != second_flawed:
         return (second, first, "its file read cleanly; the other's file has errors") if first_flawed \
             else (first, second, "its file read cleanly; the other's file has errors")
-    if indexed.get(second.id) == second.content_hash:
-        return second, first, "it is the version already indexed"
+    for kept, other in ((first, second), (second, first)):
+        if indexed.get(kept.id) == kept.content_hash:
+            return kept, other, "it is the version already indexed"
     return first, second, "it was read first"
 
 

@@ -55,8 +55,7 @@ _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
 _ATX_HEADING = re.compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?")
 _SETEXT_UNDERLINE = re.compile(r"[ \t]*(=+|-+)[ \t]*\r?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_CONTROL_IN_LINE = re.compile("[\x00-\x1f\x7f]")  # titles and metadata are one line of text
-_CONTROL_IN_BODY = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # tab, newlines, \v and \f are text
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # not text (tab, newlines, \v and \f are whitespace)
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
 
@@ -273,9 +272,11 @@ def _read_text(path: Path, where: str, max_bytes: int) -> str:
                              "check the path and its permissions") from None
     if len(data) > max_bytes:
         raise _too_large(where, len(data), max_bytes)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(where, "UTF-16 text (it starts with a UTF-16 byte order mark), not UTF-8",
-                         "save the file as UTF-8 (e.g. iconv -f utf-16 -t utf-8)")
+    for mark, encoding in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                           (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if data.startswith(mark):
+            raise InputError(where, f"{encoding} text (it starts with a {encoding} byte order mark), not UTF-8",
+                             f"save the file as UTF-8 (e.g. iconv -f {encoding.lower()} -t utf-8)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -501,14 +502,14 @@ def article_from_record(record: object, where: str, labels: dict[str, str] | Non
     labels = labels or {}
     problems: list[tuple[str, str]] = []
     title = _required_text(record, ("title",), problems)
-    _check_text(title, "title", MAX_TITLE_CHARS, _CONTROL_IN_LINE, problems)
+    _check_text(title, "title", MAX_TITLE_CHARS, problems)
     body = _required_text(record, BODY_KEYS, problems, strip=False)
-    _check_text(body, "body", MAX_BODY_CHARS, _CONTROL_IN_BODY, problems)
+    _check_text(body, "body", MAX_BODY_CHARS, problems)
     meta: dict[str, str | None] = {}
     for key in META_KEYS:
         label = labels.get(key, key)
         meta[key] = _optional_text(record.get(key), label, problems)
-        _check_text(meta[key], label, MAX_META_CHARS, _CONTROL_IN_LINE, problems)
+        _check_text(meta[key], label, MAX_META_CHARS, problems)
     if meta["url"] and not problems and not web_url(meta["url"]):
         problems.append((f"{labels.get('url', 'url')!r} is not a web link: {_clipped(meta['url'])}",
                          "give the article's http:// or https:// address, or remove the url"))
@@ -526,7 +527,7 @@ def _guarded_record(record: object, where: str, labels: dict[str, str] | None = 
         return _unexpected(where, error)
 
 
-def _check_text(value: str | None, label: str, limit: int, control: re.Pattern, problems: list) -> None:
+def _check_text(value: str | None, label: str, limit: int, problems: list) -> None:
     if not value:
         return
     if len(value) > limit:
@@ -539,7 +540,7 @@ def _check_text(value: str | None, label: str, limit: int, control: re.Pattern, 
                          "(half of a broken \\u escape pair), which is not text",
                          f"write the character itself in {label!r}, or a complete \\uD83D\\uDE00 pair"))
         return
-    bad = control.search(value)
+    bad = _CONTROL.search(value)
     if bad:
         problems.append((f"{label!r} holds the control character {ascii(bad.group())[1:-1]} at character "
                          f"{bad.start()}", f"remove it from {label!r}"))

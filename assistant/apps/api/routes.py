@@ -2,8 +2,8 @@
 
 Every list a request sends is bounded (schemas.MAX_FILTER_VALUES…: 422 beyond). Article urls
 leave the API only as http(s) links: any other (``javascript:``, ``data:``…, which the readers
-refuse since, but an older index may hold) is returned as null. Uploaded files are read before
-the index's write lock is taken, so parsing them never holds up questions.
+refuse since, but an older index may hold) is returned as null. Uploaded files are read and
+embedded before the index's write lock is taken, so neither holds up questions.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFi
 from starlette.routing import Match
 
 from assistant.ingest.readers import SUPPORTED_SUFFIXES, web_url
-from assistant.apps.web.uploads import Upload, UploadTooLarge, check_uploads, read_upload_files, upload_name
+from assistant.apps.web.uploads import Upload, UploadTooLarge, check_uploads, prepare_uploads, upload_name
 from assistant.apps.api import schemas
 from assistant.apps.api.errors import ApiError
 from assistant.apps.api.guards import api_key_dependency
@@ -109,7 +109,8 @@ def build_router(shared, settings) -> APIRouter:
                     shutil.copyfileobj(upload.file, out)
                 uploads.append(Upload(name, path, path.stat().st_size))
             check_uploads(uploads, settings)
-            uploads = read_upload_files(uploads, settings)  # parsed here, outside the index's write lock
+            # Read and embedded here, outside the index's write lock: questions go on meanwhile.
+            uploads = prepare_uploads(shared.assistant.indexer, uploads, settings)
             result = shared.ingest_uploads(uploads)
         body = schemas.UploadResponse(**result.as_dict())
         if not result.articles:

@@ -3,10 +3,11 @@
 Uploads are read from wherever the server saved them, but every article and error names the
 file as the user called it (``upload:report.json[2]``), never a temporary path.
 
-Reading (parsing untrusted files) is kept apart from indexing: :func:`read_upload_files` reads
-them before the index's write lock is taken, so that a slow or hostile file never holds up
-questions; :func:`ingest_uploads`, run under the lock, then only embeds and writes. A file that
-cannot be read is one error in the report, never the end of the upload.
+The slow parts are kept apart from writing: :func:`prepare_uploads` reads the files (parsing
+untrusted input) and embeds their new articles before the index's write lock is taken, so that
+neither a hostile file nor a large upload holds up questions; :func:`ingest_uploads`, run under
+the lock, then only writes (and embeds whatever was not ready). A file that cannot be read is one
+error in the report, never the end of the upload.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant.errors import InputError, MoreErrors
-from assistant.ingest.indexer import IngestReport, failures
+from assistant.ingest.indexer import EmbeddedAhead, IngestReport, failures
 from assistant.ingest.readers import SUPPORTED_SUFFIXES, ReadResult, read_file, shown_path
 from assistant.models import Article
 
@@ -37,6 +38,7 @@ class Upload:
     path: Path  # where its bytes are now
     size: int
     read: ReadResult | None = None  # what the file holds, once read (names as uploaded)
+    ahead: EmbeddedAhead | None = None  # its new articles' chunks and vectors, once embedded
 
 
 def upload_name(filename: str | None) -> str:
@@ -99,6 +101,21 @@ def read_upload_files(uploads: list[Upload], settings) -> list[Upload]:
             for upload in uploads]
 
 
+def prepare_uploads(indexer, uploads: list[Upload], settings) -> list[Upload]:
+    """The uploads read and their new articles embedded, all without the write lock.
+
+    Nothing in the index changes; ``ingest_uploads`` (under the lock) then only writes.
+    """
+    uploads = read_upload_files(uploads, settings)
+    ahead = indexer.embed_ahead([article for upload in uploads for article in upload.read.articles])
+    prepared = []
+    for upload in uploads:
+        keys = {(a.id, a.content_hash) for a in upload.read.articles}
+        mine = EmbeddedAhead({key: ahead.ready[key] for key in keys if key in ahead.ready})
+        prepared.append(replace(upload, ahead=mine))
+    return prepared
+
+
 def _read_one(upload: Upload, settings) -> ReadResult:
     problem = file_problem(upload, settings)
     if problem is not None:
@@ -131,10 +148,15 @@ def read_uploads(uploads: list[Upload], settings) -> ReadResult:
 def ingest_uploads(assistant, uploads: list[Upload], settings, progress=None) -> UploadReport:
     """Index the readable articles of ``uploads``; bad files and records are listed, not fatal.
 
-    Uploads already read (:func:`read_upload_files`) are not read again.
+    Uploads already read (:func:`read_upload_files`) are not read again, nor are articles already
+    embedded (:func:`prepare_uploads`) embedded again.
     """
     read = read_uploads(uploads, settings)
-    report = assistant.indexer.ingest_articles(read.articles, progress=progress or False, flawed=read.flawed)
+    ahead = EmbeddedAhead()
+    for upload in uploads:
+        ahead = ahead.merged(upload.ahead)
+    report = assistant.indexer.ingest_articles(read.articles, progress=progress or False, flawed=read.flawed,
+                                               ahead=ahead)
     assistant.bm25.ensure_fresh()  # so the first question after an upload is not the slow one
     report.files = len(uploads)
     report.errors = read.errors + report.errors
