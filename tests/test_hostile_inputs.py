@@ -275,6 +275,7 @@ def named(where_list: list[str], path: Path | str) -> bool:
 # --- the whole batch: CLI and API -----------------------------------------------------------
 
 
+@pytest.mark.slow  # about 10 s: the command loads its own copy of the model
 def test_cli_ingest_of_hostile_folder_indexes_every_good_article_and_names_every_bad_file(tmp_path, make_assistant):
     from assistant.apps.cli import main
 

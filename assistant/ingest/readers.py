@@ -42,7 +42,7 @@ META_KEYS = ("source", "author", "url", "category")
 NULL_WORDS = frozenset({"none", "null"})  # Metadata spelled as "no value", e.g. MultiHop-RAG's author "None".
 
 # Largest file read: collections of articles (.json, .jsonl) and single articles (the others).
-MAX_FILE_BYTES = {".json": 256 * 2**20, ".jsonl": 256 * 2**20}
+MAX_FILE_BYTES = {".json": 100 * 2**20, ".jsonl": 100 * 2**20}
 MAX_ARTICLE_FILE_BYTES = 16 * 2**20
 MAX_JSON_NESTING = 64  # an article file nests 3 deep; Python's parser fails near 1,000
 MAX_TITLE_CHARS = 1_000
@@ -304,16 +304,21 @@ def _too_large(where: str, size: int, limit: int) -> InputError:
 
 
 def _json_nesting(text: str) -> tuple[int, int]:
-    """(Deepest nesting of arrays and objects, at which character), found without parsing."""
+    """(Deepest nesting of arrays and objects, at which byte), found without parsing, in linear time."""
     if text.count("[") + text.count("{") <= MAX_JSON_NESTING:
         return 0, 0  # too few brackets to nest that deep
     data = _JSON_STRING.sub(b'""', text.encode("utf-8", "surrogatepass"))  # brackets in strings do not count
     codes = np.frombuffer(data, dtype=np.uint8)
-    steps = ((codes == ord("[")) | (codes == ord("{"))).astype(np.int32)
-    steps -= ((codes == ord("]")) | (codes == ord("}"))).astype(np.int32)
-    depth = np.cumsum(steps)
-    deepest = int(depth.argmax())
-    return int(depth[deepest]), deepest
+    deepest, where, depth = 0, 0, 0
+    for start in range(0, len(codes), 1 << 22):  # in blocks: a few MB of memory whatever the size
+        block = codes[start:start + (1 << 22)]
+        steps = ((block == 91) | (block == 123)).astype(np.int8) - ((block == 93) | (block == 125)).astype(np.int8)
+        levels = np.cumsum(steps, dtype=np.int64) + depth  # 91 [, 123 {, 93 ], 125 }
+        top = int(levels.argmax())
+        if levels[top] > deepest:
+            deepest, where = int(levels[top]), start + top
+        depth = int(levels[-1])
+    return deepest, where
 
 
 def _check_json_nesting(text: str, where: str, line: int | None = None) -> None:
