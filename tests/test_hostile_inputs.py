@@ -21,8 +21,10 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from assistant.apps.web.uploads import upload_name
 from assistant.errors import InputError
 from assistant.ingest import normalize_date, read_file, read_paths
+from assistant.ingest.readers import shown_path
 from assistant.models import Article
 
 OVERFLOWING_DATES = ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+14:00", "Mon, 01 Jan 0001 00:00:00 +1400",
@@ -149,6 +151,7 @@ def build_corpus(folder: Path, *, special_files: bool) -> Corpus:
             corpus.add_bad(name(f"surrogate_{key}", ".json"), record)
         corpus.add_bad(name("surrogate_line", ".jsonl"), json.dumps(good_record(905)).replace('"title": "', f'"title": "{surrogate}'))
     corpus.add_bad(b"h_bad_name_\xff\xfe.json", "{")  # a file name that is not UTF-8
+    corpus.add_bad("h_escape_\x1b[2J_name.json", "{")  # a file name that would clear the terminal
 
     # Empty, and holding no articles.
     for suffix in (".json", ".jsonl", ".md", ".txt", ".html"):
@@ -258,10 +261,11 @@ def build_corpus(folder: Path, *, special_files: bool) -> Corpus:
 
 
 def shown(path: Path) -> str:
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """The file as reports name it: bytes that are not UTF-8 and control characters as \\xNN."""
+    return shown_path(path)
 
 
-def upload_name(path: Path) -> str:
+def sent_name(path: Path) -> str:
     """The name a browser would send for the file (a name that is not UTF-8 arrives with U+FFFD)."""
     return os.fsencode(path.name).decode("utf-8", "replace")
 
@@ -294,6 +298,7 @@ def test_cli_ingest_of_hostile_folder_indexes_every_good_article_and_names_every
     missing = [shown(p) for p in corpus.bad if not named(wheres, p)]
     assert not missing, missing
     assert all(e["problem"] and e["fix"] for e in report["errors"])
+    assert not any(c in e["where"] + e["problem"] for e in report["errors"] for c in "\x1b\x00"), "nothing unprintable"
     assert report["failed"] >= len(corpus.bad)
 
     rows = {row["id"]: row for row in make_assistant().articles()}
@@ -312,7 +317,7 @@ def test_api_upload_of_hostile_files_gives_per_file_errors_and_indexes_the_good_
     assistant = make_assistant(max_upload_files=1000, max_upload_mb=100)
     client = TestClient(create_api(assistant, assistant.settings), raise_server_exceptions=False)
     paths = sorted(p for p in corpus.folder.iterdir())
-    uploads = [("files", (upload_name(p), p.read_bytes(), "application/octet-stream")) for p in paths]
+    uploads = [("files", (sent_name(p), p.read_bytes(), "application/octet-stream")) for p in paths]
 
     started = time.perf_counter()
     response = client.post("/api/articles", files=uploads)
@@ -322,7 +327,7 @@ def test_api_upload_of_hostile_files_gives_per_file_errors_and_indexes_the_good_
     assert "Traceback" not in response.text
     report = response.json()
     wheres = [e["where"] for e in report["errors"]]
-    missing = [upload_name(p) for p in corpus.bad if not named(wheres, upload_name(p))]
+    missing = [sent_name(p) for p in corpus.bad if not named(wheres, upload_name(sent_name(p)))]
     assert not missing, missing
     assert all("/tmp" not in w for w in wheres), "errors name files as uploaded"
     rows = {row["id"]: row for row in client.get("/api/articles").json()["articles"]}

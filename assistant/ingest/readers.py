@@ -55,6 +55,7 @@ _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
 _ATX_HEADING = re.compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?")
 _SETEXT_UNDERLINE = re.compile(r"[ \t]*(=+|-+)[ \t]*\r?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_UNPRINTABLE_IN_NAME = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # shown escaped: no terminal escapes
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")  # not text (tab, newlines, \v and \f are whitespace)
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 
@@ -135,16 +136,18 @@ def read_file(path: str | Path) -> ReadResult:
 
 def shown_path(path: str | Path) -> str:
     """The path as text that can be printed and stored: undecodable bytes of a file name
-    (which Python keeps as lone surrogates) become ``\\xNN``."""
+    (which Python keeps as lone surrogates) and control characters become ``\\xNN``."""
     text = os.fspath(path)
     if isinstance(text, bytes):
         text = os.fsdecode(text)
-    return _SURROGATE.sub(_escaped_surrogate, text)
+    return _UNPRINTABLE_IN_NAME.sub(_escaped, text)
 
 
-def _escaped_surrogate(match: re.Match) -> str:
+def _escaped(match: re.Match) -> str:
     code = ord(match.group())
-    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of the name
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 # --- paths ---------------------------------------------------------------------------------
@@ -346,7 +349,7 @@ def _read_json(text: str, where: str) -> Iterator[Item]:
         )
         return
     except ValueError as error:  # e.g. an integer of more than 4,300 digits
-        yield InputError(where, f"invalid JSON: {error}", "fix the JSON (python -m json.tool FILE)")
+        yield InputError(where, f"invalid JSON: {_json_value_error(error)}", "fix the JSON (python -m json.tool FILE)")
         return
     if isinstance(data, dict) and "articles" in data:
         data = data["articles"]
@@ -388,9 +391,16 @@ def _read_jsonl(text: str, where: str) -> Iterator[Item]:
             )
             continue
         except (ValueError, RecursionError) as error:
-            yield InputError(here, f"invalid JSON: {error}", "fix the line or remove it: each line must be one JSON object")
+            yield InputError(here, f"invalid JSON: {_json_value_error(error)}",
+                             "fix the line or remove it: each line must be one JSON object")
             continue
         yield _guarded_record(record, here)
+
+
+def _json_value_error(error: BaseException) -> str:
+    if "integer string conversion" in str(error):
+        return "a number of more than 4,300 digits"
+    return " ".join(str(error).split())[:200]
 
 
 def _read_markdown(text: str, where: str) -> Iterator[Item]:
