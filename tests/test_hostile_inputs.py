@@ -49,11 +49,11 @@ class Corpus:
     good: dict[str, str] = field(default_factory=dict)  # article id -> title, all must be indexed
     bad: list[Path] = field(default_factory=list)  # each must be named in the report
     special: list[Path] = field(default_factory=list)  # not regular files (the CLI only)
-    _next: int = 0
+    made: int = 0  # good records made so far
 
     def new_good(self, **extra) -> dict:
-        self._next += 1
-        record = good_record(self._next, **extra)
+        self.made += 1
+        record = good_record(self.made, **extra)
         self.good[Article(title=record["title"], body=record["body"], url=record["url"]).id] = record["title"]
         return record
 
