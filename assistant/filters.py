@@ -64,3 +64,17 @@ class SearchFilters(BaseModel):
         if self.until_ts is not None and not 0 <= ts <= self.until_ts:
             return False
         return True
+
+
+def describe_filters(filters: SearchFilters) -> str:
+    """The filters in words, for messages: "(published from 2030-01-01; outlets: Reuters)"."""
+    parts = []
+    if filters.since or filters.until:
+        since, until = (filters.since or "")[:10], (filters.until or "")[:10]
+        parts.append(f"published from {since} to {until}" if since and until else
+                     f"published from {since}" if since else f"published until {until}")
+    if filters.sources:
+        parts.append("outlets: " + ", ".join(filters.sources))
+    if filters.categories:
+        parts.append("categories: " + ", ".join(filters.categories))
+    return "(" + "; ".join(parts) + ")"

@@ -17,7 +17,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore", validate_default=True)
 
-    data_dir: Path = Field(Path(".data"), description="Where the index (Chroma and BM25) lives.")
+    data_dir: Path = Field(PROJECT_ROOT / ".data", description="Where the index (Chroma and BM25) lives; a "
+                           "relative path is taken from the current folder and shown absolute.")
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Default folder of articles to ingest.")
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Folder of prompt templates.")
     collection: str = Field("news", min_length=3, max_length=63, description="Chroma collection name.")
@@ -30,54 +31,25 @@ class Settings(BaseSettings):
         BUNDLED_MODEL,
         description="sentence-transformers model name or path; the default is the bundled all-MiniLM-L6-v2.",
     )
+    embedding_backend: Literal["torch", "onnx-fp32", "onnx-int8"] = Field(
+        "torch", description="How the embedding model runs: 'torch' (sentence-transformers), 'onnx-fp32' (the same "
+        "vectors through onnxruntime, exported offline once into DATA_DIR/models) or 'onnx-int8' (quantised; "
+        "not interchangeable with the others: an index refuses vectors of another kind). See docs/embedding-backends.md.")
     embedding_batch_size: int = Field(32, ge=1, description="Chunks embedded per batch.")
     chunk_tokens: int = Field(
         0, ge=0, description="Max word pieces per chunk (title included); 0 = the embedding model's limit."
     )
     chunk_overlap_tokens: int = Field(48, ge=0, description="Word pieces of whole sentences repeated between chunks.")
     retrieval_k: int = Field(10, ge=1, le=100, description="Passages returned by retrieval.")
-    retrieval_mode: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="How passages are retrieved.")
-    candidates: int = Field(200, ge=1, description="Candidates taken from each retriever before fusion.")
-    rrf_k: int = Field(20, ge=1, description="Reciprocal rank fusion constant.")
-    dense_weight: float = Field(0.5, ge=0, description="Weight of the dense ranking in fusion.")
-    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
-    source_routing: bool = Field(
-        True, description="Also retrieve within each outlet the question names ('according to TechCrunch')."
-    )
-    source_weight: float = Field(1.0, ge=0, description="Weight of each per-outlet ranking in fusion.")
-    date_routing: bool = Field(
-        True, description="Also retrieve among articles published around each day the question names."
-    )
-    sentence_weight: float = Field(1.0, ge=0, description="Weight of the sentence-level BM25 ranking in fusion.")
-    article_decay: float = Field(
-        0.9, gt=0, le=1, description="Score factor for each further chunk of an article already ranked (1 = off)."
-    )
-    rerank: bool = Field(
-        True, description="Order the best fused candidates with the learned reranker (hybrid mode only)."
-    )
-    rerank_pool: int = Field(100, ge=1, description="Fused candidates the reranker orders.")
-    clause_candidates: int = Field(
-        10, ge=0, description="Per clause of the question, best chunks (dense and sentence BM25, within the outlets "
-        "the clause names) added to the reranker's pool; 0 = off.")
-    outlet_quota: int = Field(
-        3, ge=0, description="Places in the reranked top k kept for each outlet the question names "
-        "(fewer when k is short); 0 = off.")
-    neighbour_penalty: float = Field(
-        0.5, ge=0, description="Reranker log-odds a chunk loses for each chunk next to it in its article ranked above it "
-        "(adjacent chunks overlap); 0 = off.")
-    rerank_model: Path | None = Field(
-        None, description="Reranker model file (JSON from benchmarks/train_reranker.py); "
-        "empty = the bundled one, trained on MultiHop-RAG dev."
-    )
+    profile: str = Field(
+        "default", min_length=1, description="Retrieval profile: a bundled one (default, multihop, hybrid, dense, "
+        "bm25) or the path of a profile JSON file; it holds retrieval's and answering's tuning constants "
+        "(docs/retrieval.md).")
     answer_mode: Literal["extractive", "llm"] = Field("extractive", description="How answers are written.")
-    answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences quoted in an extractive answer.")
-    abstain_threshold: float = Field(
-        0.4, ge=0, le=1, description="Below this best-sentence relevance the assistant says it cannot answer "
-        "(calibrated on the MultiHop-RAG dev questions, see docs/answers.md)."
-    )
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":
+        self.data_dir = self.data_dir.expanduser().resolve()
         if self.chunk_tokens and self.chunk_overlap_tokens >= self.chunk_tokens:
             raise ValueError(
                 f"chunk_overlap_tokens ({self.chunk_overlap_tokens}) must be smaller than chunk_tokens "
@@ -132,21 +104,10 @@ class Settings(BaseSettings):
     )
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of the chat model.")
     llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the chat model.")
-    llm_passages: int = Field(8, ge=1, le=30, description="Retrieved passages shown to the chat model.")
-    verify_min_overlap: float = Field(
-        0.5, ge=0, le=1, description="A cited passage supports a sentence holding this share of its content words."
-    )
-    verify_min_similarity: float = Field(
-        0.6, ge=-1, le=1, description="…or when this similar (embedding cosine) with some word overlap."
-    )
     unsupported_sentences: Literal["remove", "flag"] = Field(
         "remove", description="What happens to answer sentences no cited passage supports."
     )
-    answer_lexical_weight: float = Field(
-        0.8, ge=0, le=5, description="Extractive answers rank sentences by similarity plus this × the share of the "
-        "question's rare words they contain (0 = similarity only)."
-    )
-    time_filters: bool = Field(True, description="Turn time words in questions ('in November') into date filters.")
     reference_date: str | None = Field(
-        None, description="'Today' for 'last week' in questions (YYYY-MM-DD); default: newest indexed article."
+        None, description="'Today' for 'last week' in questions (YYYY-MM-DD); default: the real today. A question "
+        "may carry its own date (ask's as_of, a conversation's date)."
     )

@@ -192,7 +192,7 @@ def open_own(args):
     from assistant import Settings, build_assistant
     from assistant.evaluation.datasets import load_questions
 
-    assistant = build_assistant(Settings(data_dir=args.index_dir, collection=args.collection, rerank=False))
+    assistant = build_assistant(Settings(data_dir=args.index_dir, collection=args.collection, profile="multihop"))
     if assistant.store.count() == 0:
         raise SystemExit(f"the index in {args.index_dir} (collection {args.collection!r}) is empty; "
                          "build it first with `assistant ingest` (ASSISTANT_DATA_DIR, ASSISTANT_COLLECTION)")
@@ -227,13 +227,13 @@ def main() -> None:
     if args.questions:
         assistant, answerable, data = open_own(args)
     else:
-        assistant, _, _, answerable = open_benchmark(args, rerank=False)
+        assistant, _, _, answerable = open_benchmark(args, profile="multihop")
         data = "MultiHop-RAG queries-dev.json (answerable questions)"
     answerable = [q for q in answerable if _facts(q)]
     if len(answerable) < 10:
         raise SystemExit(f"only {len(answerable)} answerable questions with verbatim gold facts; "
                          "give each question's evidence a 'fact' copied from the article (see docs/evaluation.md)")
-    settings = assistant.settings
+    config = assistant.retriever.config  # the multihop profile's pool and rules
     if args.cache and args.cache.exists():
         pools, collect_seconds = pickle.loads(args.cache.read_bytes())
         from assistant.rerank.linear import FEATURES
@@ -250,7 +250,7 @@ def main() -> None:
     fused_orders = [np.arange(len(p["masks"])) for p in pools]
 
     half = halves(answerable)
-    quota, penalty = settings.outlet_quota, settings.neighbour_penalty
+    quota, penalty = config.outlet_quota, config.neighbour_penalty
     cv_orders: list[np.ndarray] = [None] * len(pools)  # type: ignore[list-item]
     cv_plain: list[np.ndarray] = [None] * len(pools)  # type: ignore[list-item]
     for fold in (0, 1):
@@ -265,7 +265,7 @@ def main() -> None:
 
     result = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "data": data,
-        "questions": len(pools), "pool": settings.rerank_pool, "collect_seconds": collect_seconds,
+        "questions": len(pools), "pool": config.rerank_pool, "collect_seconds": collect_seconds,
         "candidates": int(sum(len(p["masks"]) for p in pools)),
         "positives": int(sum((p["masks"] > 0).sum() for p in pools)),
         "fused": metrics(pools, fused_orders), "cross_validated": metrics(pools, cv_orders),

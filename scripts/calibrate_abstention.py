@@ -111,7 +111,7 @@ def baseline_answerer(assistant, commit: str, threshold: float):
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     settings = assistant.settings
-    return module.ExtractiveAnswerer(assistant.indexer.embedder, settings.answer_sentences, threshold)
+    return module.ExtractiveAnswerer(assistant.indexer.embedder, assistant.profile.answer.sentences, threshold)
 
 
 def summarize(rows: list[dict]) -> dict:

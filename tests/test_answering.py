@@ -80,16 +80,20 @@ def test_history_may_be_plain_dicts(seed_index):
 def test_time_words_become_a_date_filter_and_the_answer_says_when(harbour):
     answer = harbour.ask("Why did the harbour close in November 2023?")
     assert answer.trace["time_filter"] == {"since": "2023-11-01T00:00:00Z", "until": "2023-11-30T00:00:00Z",
-                                           "from_words": ["November 2023"]}
+                                           "from_words": ["November 2023"],
+                                           "reference_date": date.today().isoformat()}
     assert answer.citations and {c.source for c in answer.citations} == {"Herald"}
     assert "as of 15 Nov 2023" in answer.answer
 
 
-def test_relative_time_is_measured_from_the_newest_article(harbour):
-    assert harbour.reference_date() == date(2023, 11, 15)
-    answer = harbour.ask("What happened to the harbour last week?")
+def test_relative_time_is_measured_from_the_day_the_question_is_asked(harbour):
+    assert harbour.reference_date() == date.today()  # not the newest article
+    answer = harbour.ask("What happened to the harbour last week?", as_of=date(2023, 11, 15))
     assert answer.trace["time_filter"]["since"] == "2023-11-08T00:00:00Z"
+    assert answer.trace["time_filter"]["reference_date"] == "2023-11-15"
     assert {c.source for c in answer.citations} <= {"Herald"}
+    today = harbour.ask("What happened to the harbour last week?")  # nothing published in the week before today
+    assert today.trace["time_filter"]["relaxed"] and today.citations
 
 
 def test_comparing_outlets_groups_the_answer_by_source_and_marks_the_latest(harbour):
@@ -190,10 +194,10 @@ def test_chat_streams_answers_and_understands_follow_ups(seed_index, monkeypatch
 
 
 def test_chat_with_a_bad_setting_says_which_and_exits_2(monkeypatch, tmp_path):
-    monkeypatch.setenv("ASSISTANT_RERANK_MODEL", str(tmp_path / "nowhere.json"))
+    monkeypatch.setenv("ASSISTANT_PROFILE", str(tmp_path / "nowhere.json"))
     result = CliRunner().invoke(main, ["chat"], input="/quit\n")
     assert result.exit_code == 2
-    assert "Error:" in result.output and "nowhere.json: cannot read the reranker model" in result.output
+    assert "Error:" in result.output and "No retrieval profile" in result.output and "nowhere.json" in result.output
 
 
 def test_follow_up_naming_a_new_person_is_left_alone(seed_index):

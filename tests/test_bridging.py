@@ -57,7 +57,7 @@ ARTICLES = [
 
 @pytest.fixture
 def robots(make_assistant):
-    assistant = make_assistant()
+    assistant = make_assistant(profile="multihop")
     assistant.indexer.ingest_articles(ARTICLES)
     return assistant
 

@@ -326,9 +326,10 @@ def test_compare_runs_each_configuration_on_the_same_questions(run_eval, tmp_pat
     result = run_eval(questions, "--compare", "--json", "--k", "3", "--report", tmp_path / "out")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert list(summary["configs"]) == ["default", "no-rerank", "dense", "bm25"]
+    assert list(summary["configs"]) == ["default", "hybrid", "dense", "bm25"]
     assert [c["retrieval_mode"] for c in summary["configs"].values()] == ["hybrid", "hybrid", "dense", "bm25"]
-    assert summary["configs"]["no-rerank"]["overrides"] == {"rerank": False}
+    assert [c["profile"] for c in summary["configs"].values()] == ["default", "hybrid", "dense", "bm25"]
+    assert summary["configs"]["hybrid"]["overrides"] == {"profile": "hybrid"}
     assert summary["configs"]["default"]["retrieval"] == summary["retrieval"]
     for config in summary["configs"].values():
         assert config["questions"] == 2 and config["retrieval"]["hits@10"] == 1.0

@@ -48,7 +48,6 @@ def test_clauses_lose_the_quote_marks_around_them():
 
 def test_content_leaves_out_the_outlets_and_days_named():
     plan = analyze("Did the TechCrunch report of October 6, 2023 say FTX misused funds, while The Verge "
-                   "(7 October 2023) and the verge of collapse were not mentioned?", ["TechCrunch", "The Verge"])
-    assert plan.content == ("Did the report of say FTX misused funds, while ( ) and the verge of collapse "
-                            "were not mentioned?")
+                   "reported (7 October 2023) the verge of collapse?", ["TechCrunch", "The Verge"])
+    assert plan.content == "Did the report of say FTX misused funds, while reported ( ) the verge of collapse?"
     assert analyze("Who won the match?", ["TechCrunch"]).content == "Who won the match?"

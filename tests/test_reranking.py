@@ -48,12 +48,15 @@ def test_bad_model_file_is_named_with_the_fix(tmp_path, content, message):
     with pytest.raises(ConfigError) as err:
         LinearModel.load(path)
     assert str(path) in str(err.value) and message in str(err.value)
-    assert "ASSISTANT_RERANK_MODEL" in str(err.value)
+    assert "rerank.model" in str(err.value)
 
 
 def test_missing_model_file_is_a_config_error(make_assistant, tmp_path):
-    with pytest.raises(ConfigError, match="missing.json: cannot read"):
-        make_assistant(rerank_model=tmp_path / "missing.json")
+    profile = tmp_path / "mine.json"
+    profile.write_text(json.dumps({"name": "mine", "rerank": {"model": str(tmp_path / "missing.json")}}))
+    with pytest.raises(ConfigError, match="missing.json not found") as err:
+        make_assistant(profile=str(profile))
+    assert str(profile) in str(err.value)
 
 
 def test_model_for_other_features_is_refused(tmp_path):
@@ -78,7 +81,7 @@ TWO_OUTLETS = ("Did the Gazette report record chip profits on October 2, 2023, "
 
 @pytest.fixture
 def news(make_assistant):
-    assistant = make_assistant()
+    assistant = make_assistant(profile="multihop")
     assistant.indexer.ingest_articles(ARTICLES)
     return assistant
 
@@ -120,7 +123,7 @@ def test_search_orders_by_the_reranker_and_keeps_filters(news):
 
 
 def test_rerank_off_keeps_fused_order(make_assistant):
-    assistant = make_assistant(rerank=False)
+    assistant = make_assistant(profile="hybrid")
     assistant.indexer.ingest_articles(ARTICLES)
     passages = assistant.search("chip shortage", k=3)
     assert passages and all("rerank" not in p.scores for p in passages)
@@ -128,10 +131,10 @@ def test_rerank_off_keeps_fused_order(make_assistant):
 
 
 def test_reranker_is_only_used_in_hybrid_mode(make_assistant):
-    assert make_assistant().retriever.reranker is not None
-    assert make_assistant(retrieval_mode="bm25").retriever.reranker is None
-    assert make_assistant(retrieval_mode="dense").retriever.reranker is None
-    hybrid = make_assistant()
+    assert make_assistant(profile="multihop").retriever.reranker is not None
+    assert make_assistant(profile="bm25").retriever.reranker is None
+    assert make_assistant(profile="dense").retriever.reranker is None
+    hybrid = make_assistant(profile="multihop")
     hybrid.indexer.ingest_articles(ARTICLES)
     hybrid.retriever.config.mode = "bm25"  # switched at run time: no dense signals, so no reranking
     passages = hybrid.search("chip shortage", k=3)
@@ -280,7 +283,7 @@ def test_search_spaces_out_neighbouring_chunks(make_assistant):
 
     long_story = " ".join(f"The chip shortage eased for car makers in week {n}, and chip deliveries recovered."
                           for n in range(1, 13))
-    assistant = make_assistant(chunk_tokens=48, chunk_overlap_tokens=8)
+    assistant = make_assistant(chunk_tokens=48, chunk_overlap_tokens=8, profile="multihop")
     assistant.indexer.ingest_articles([*ARTICLES, Article(title="Chip shortage diary", body=long_story,
                                                           source="Courier", published_at="2023-11-20T08:00:00Z")])
     question = "Did car makers say the chip shortage eased and chip deliveries recovered?"

@@ -79,7 +79,7 @@ def test_unrelated_question_abstains(seed_index):
 
 
 def test_question_naming_an_outlet_gets_that_outlets_evidence(make_assistant):
-    assistant = make_assistant()
+    assistant = make_assistant(profile="multihop")  # routes per outlet and a reranker that reads outlets
     articles = [Article(title=f"Harbour report {i}", body=f"The harbour wall was repaired, report {i} said. Boats returned.",
                         source="Gazette", url=f"https://g.example/{i}") for i in range(12)]
     articles.append(Article(title="Quiet day", body="The wall at the harbour held, the mayor said.",
@@ -96,7 +96,8 @@ def test_question_naming_an_outlet_gets_that_outlets_evidence(make_assistant):
     assert "Herald" not in [p.source for p in assistant.search(question, k=3)]
 
 
-def test_outlet_and_day_named_together_route_to_that_days_articles(news):
+def test_outlet_and_day_named_together_route_to_that_days_articles(news, make_assistant):
+    news = make_assistant(profile="multihop")  # the profile with routes per named day
     passages = news.search("What did the Herald report on November 15, 2023 about the harbour?", k=3)
     assert passages[0].title == "Harbour festival"
     assert any("@source:Herald@day:2023-11-15" in key for key in passages[0].scores)

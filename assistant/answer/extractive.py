@@ -22,6 +22,7 @@ import numpy as np
 from assistant.embed.embedders import Embedder
 from assistant.models import Answer, Passage
 from assistant.text.sentences import split_sentences
+from assistant.answer.abstention import missing_names
 from assistant.answer.articles import ArticleContext
 from assistant.answer.attribution import NOBODY
 from assistant.answer.composer import Chosen, compose, join_heading
@@ -64,7 +65,8 @@ class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder, max_sentences: int = 3, abstain_threshold: float = 0.35,
                  margin: float = 0.12, context: ArticleContext | None = None, verifier: Verifier | None = None,
                  topic_threshold: float = 0.2, lexical_weight: float = 0.8,
-                 stored_vectors: Callable[[Sequence[str]], dict[str, np.ndarray]] | None = None):
+                 stored_vectors: Callable[[Sequence[str]], dict[str, np.ndarray]] | None = None,
+                 require_names: bool = False):
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.abstain_threshold = abstain_threshold
@@ -74,6 +76,7 @@ class ExtractiveAnswerer:
         self.topic_threshold = topic_threshold
         self.lexical_weight = lexical_weight
         self.stored_vectors = stored_vectors  # chunk ids -> their sentences' vectors (ChunkStore.sentence_vectors)
+        self.require_names = require_names  # decline when the passages never mention a name the question uses
 
     # --- scoring and choosing -----------------------------------------------------------
     def score(self, text: str, candidates: list[Candidate]) -> None:
@@ -131,6 +134,12 @@ class ExtractiveAnswerer:
             names = " or ".join(request.unknown_outlets)
             trace.update(abstain_reason=f"no indexed articles from {names}", best_score=None, confidence=0.0)
             return self._abstain(question, passages, trace, f"no articles from {names} are indexed")
+        missing = missing_names(question, passages) if self.require_names else []
+        if missing:
+            named = ", ".join(f"'{name}'" for name in missing)
+            trace.update(abstain_reason=f"no retrieved passage mentions {named}", best_score=None, confidence=0.0,
+                         missing_names=missing)
+            return self._abstain(question, passages, trace, f"none of the articles found mention {named}")
         if request.speaker is not None:
             chosen, reason = self._speaker_statements(question, request, candidates, trace)
         else:

@@ -12,12 +12,12 @@ from assistant.apps.cli_errors import handle_errors
 from assistant.errors import ConfigError
 from assistant.evaluation.datasets import FORMATS
 
-def _assistant():
+def _assistant(**overrides):
     """The assistant of the configured settings (tests replace this to share a loaded model)."""
     from assistant.service.factory import build_assistant
     from assistant.settings import Settings
 
-    return build_assistant(Settings())
+    return build_assistant(Settings(**overrides))
 
 
 @click.command()
@@ -30,19 +30,23 @@ def _assistant():
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write metrics.json, report.md, report.html and charts into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-@click.option("--compare", is_flag=True, help="Also run dense-only and BM25-only retrieval, side by side.")
+@click.option("--compare", is_flag=True, help="Also run the floors (plain hybrid, dense-only, BM25-only), side by side.")
+@click.option("--profile", default=None, metavar="NAME|PATH",
+              help="Retrieval profile (default, multihop, hybrid, dense, bm25, or a JSON file); "
+                   "default: ASSISTANT_PROFILE.")
 @handle_errors
-def eval_command(questions, fmt, limit, k, report_dir, as_json, compare):
+def eval_command(questions, fmt, limit, k, report_dir, as_json, compare, profile):
     """Score retrieval and answers on the questions in QUESTIONS.
 
     QUESTIONS is the project's JSONL (see docs/evaluation.md) or MultiHop-RAG's queries-dev.json.
     Each question is asked once against the index in ASSISTANT_DATA_DIR; a progress bar goes to
     stderr. Exit status 2 for a bad question file or an empty index.
     """
-    _run(questions, fmt, limit, k, report_dir, as_json, compare)
+    _run(questions, fmt, limit, k, report_dir, as_json, compare, profile)
 
 
-def _run(path: Path, fmt: str, limit: int | None, k: int, report_dir: Path | None, as_json: bool, compare: bool):
+def _run(path: Path, fmt: str, limit: int | None, k: int, report_dir: Path | None, as_json: bool, compare: bool,
+         profile: str | None = None):
     from tqdm import tqdm
 
     from assistant.evaluation.datasets import load_questions
@@ -51,7 +55,7 @@ def _run(path: Path, fmt: str, limit: int | None, k: int, report_dir: Path | Non
 
     questions, chosen = load_questions(path, fmt)
     questions = questions[:limit] if limit else questions
-    base = _assistant()
+    base = _assistant(**({"profile": profile} if profile else {}))
     if base.is_empty():
         raise ConfigError(
             f"The index in {base.settings.data_dir} (collection {base.settings.collection!r}) is empty: "

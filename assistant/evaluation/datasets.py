@@ -14,6 +14,7 @@ the two apart by content: a JSON array is MultiHop-RAG, one object a line is JSO
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -58,6 +59,8 @@ class EvalQuestion(BaseModel):
     type: str = Field("other", min_length=1, description="Question type; 'null' means unanswerable.")
     filters: SearchFilters | None = None
     answerable: bool | None = Field(None, description="Defaults to true unless type is 'null'.")
+    as_of: date | None = Field(None, description="The day the question was asked: 'today' for its time words "
+                               "('this week'); default: today.")
 
     @model_validator(mode="after")
     def _default_answerable(self) -> "EvalQuestion":

@@ -31,10 +31,10 @@ class Variant:
 
 
 COMPARE_VARIANTS: tuple[Variant, ...] = (
-    Variant("default", {}, "the configured settings (hybrid retrieval unless changed)"),
-    Variant("no-rerank", {"rerank": False}, "hybrid fusion order, without the learned reranker"),
-    Variant("dense", {"retrieval_mode": "dense"}, "embeddings only"),
-    Variant("bm25", {"retrieval_mode": "bm25"}, "BM25 keywords only"),
+    Variant("default", {}, "the configured settings and retrieval profile"),
+    Variant("hybrid", {"profile": "hybrid"}, "floor: dense and BM25 fused by plain reciprocal rank fusion"),
+    Variant("dense", {"profile": "dense"}, "floor: embeddings only"),
+    Variant("bm25", {"profile": "bm25"}, "floor: BM25 keywords only"),
 )
 
 
@@ -89,7 +89,7 @@ def score(question: EvalQuestion, answer: Answer) -> QuestionResult:
 def evaluate(assistant, questions: Iterable[EvalQuestion], k: int = TOP) -> Iterator[QuestionResult]:
     """Ask each question (with its filters) and yield its scored result as soon as it is known."""
     for question in questions:
-        yield score(question, assistant.ask(question.question, k, question.filters))
+        yield score(question, assistant.ask(question.question, k, question.filters, as_of=question.as_of))
 
 
 def summarize(results: Sequence[QuestionResult]) -> dict:
@@ -144,7 +144,8 @@ class ConfigRun:
     """The results of one configuration on the question set."""
 
     variant: Variant
-    retrieval_mode: str
+    retrieval_mode: str  # the profile's retrievers: hybrid, dense or bm25
+    profile: str
     results: list[QuestionResult]
 
 
@@ -157,7 +158,7 @@ def run_configs(base, questions: Sequence[EvalQuestion], variants: Sequence[Vari
         assistant = build_variant(base, variant)
         assistant.search("warm-up", 1)  # load models and indexes before anything is timed
         results = evaluate(assistant, questions, k)
-        runs.append(ConfigRun(variant, assistant.settings.retrieval_mode,
+        runs.append(ConfigRun(variant, assistant.profile.fusion.mode, assistant.profile.name,
                               list(progress(results, variant) if progress else results)))
     return runs
 
@@ -165,11 +166,13 @@ def run_configs(base, questions: Sequence[EvalQuestion], variants: Sequence[Vari
 def summary_object(runs: Sequence[ConfigRun], *, path: str, format: str, k: int) -> dict:
     """The ``--json`` object: the first run's metrics, and every run's under "configs" when several."""
     head = {"dataset": {"path": path, "format": format}, "k": k, "config": runs[0].variant.name}
-    summary = {**head, "retrieval_mode": runs[0].retrieval_mode, **summarize(runs[0].results)}
+    summary = {**head, "retrieval_mode": runs[0].retrieval_mode, "profile": runs[0].profile,
+               **summarize(runs[0].results)}
     if len(runs) > 1:
         summary["configs"] = {
             run.variant.name: {"description": run.variant.description, "overrides": run.variant.overrides,
-                               "retrieval_mode": run.retrieval_mode, **summarize(run.results)}
+                               "retrieval_mode": run.retrieval_mode, "profile": run.profile,
+                               **summarize(run.results)}
             for run in runs
         }
     return summary

@@ -36,7 +36,8 @@ class Turn(BaseModel):
     answer: str = ""
     speaker: str | None = Field(None, description="The person the turn was about (most cited speaker).")
     topic: str | None = None
-    filters: dict | None = Field(None, description="SearchFilters applied (model_dump).")
+    filters: dict | None = Field(None, description="The publication dates the turn's own time words asked for "
+                                 "({'since', 'until'}); filters the user set are not carried over.")
     cited: list[tuple[str, int]] = Field(default_factory=list, description="(article id, start) of citations.")
 
     @classmethod
@@ -46,7 +47,7 @@ class Turn(BaseModel):
         return cls(
             question=answer.trace.get("standalone_question") or answer.question, answer=answer.answer,
             speaker=speakers.most_common(1)[0][0] if speakers else None, topic=asked.get("topic"),
-            filters=answer.trace.get("filters"), cited=[(c.article_id, c.start) for c in answer.citations],
+            filters=_time_filter(answer.trace), cited=[(c.article_id, c.start) for c in answer.citations],
         )
 
 
@@ -91,12 +92,20 @@ def condense(question: str, history, chat_model=None, prompts=None) -> FollowUp:
         if text:
             follow.question, follow.how = text.splitlines()[0].strip(), "llm"
             follow.notes.append("rewritten by the condense prompt")
-    if follow.filters is None and last.filters and not parse_timeframe(question).is_filter:
-        carried = SearchFilters(**last.filters)
+    if last.filters and not parse_timeframe(question).is_filter:  # the conversation stays in that period
+        carried = SearchFilters(since=last.filters.get("since"), until=last.filters.get("until"))
         if not carried.is_empty():
             follow.filters = carried
-            follow.notes.append("kept the previous question's filters")
+            follow.notes.append("kept the time the previous question asked about")
     return follow
+
+
+def _time_filter(trace: dict) -> dict | None:
+    """The dates a turn's own time words set (not the user's filters, not a filter relaxed for finding nothing)."""
+    words = trace.get("time_filter") or {}
+    if not words or words.get("relaxed"):
+        return None
+    return {"since": words.get("since"), "until": words.get("until")}
 
 
 def _heuristic(question: str, turns: list[Turn]) -> FollowUp:

@@ -7,7 +7,7 @@ Understood: months ("in November", "in Nov 2023", "early/mid/late November"), da
 date a publication ("the report published on November 27, 2023", "after October 7"; "the
 press conference on May 17" is an event and filters nothing), years ("in 2023"), relative spans
 ("last week", "this month", "yesterday", "in the past 3 days", "last year") measured back from a
-reference date (the newest article in the index unless given), and bounds ("before October",
+reference date (the day the question is asked: see :mod:`assistant.query.analyzer`), and bounds ("before October",
 "after October 7, 2023", "since September", "between October and November"). Several dates in
 one question ("the report on October 7 … the article on October 30") give the span covering
 all of them. "latest"/"most recent"/"recently" set ``recency`` (rank newer first) without a filter.
@@ -192,6 +192,25 @@ def _relative(text: str, reference: date) -> list[_Found]:
             first, last = saturday, min(reference, saturday + timedelta(days=1))
         out.append(_Found(m.start(), m.end(), first, last))
     return out
+
+
+def day_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, ISO day) of every calendar day written out with its year ("October 7, 2023",
+    "7th of October 2023", "2023-10-07"), in order; impossible days are skipped."""
+    found: list[tuple[int, int, str]] = []
+    for pattern in (_DAY_ISO, _DAY_MDY, _DAY_DMY):
+        for m in pattern.finditer(text):
+            if not m.group("year") or any(s < m.end() and m.start() < e for s, e, _ in found):
+                continue
+            day = _day(m, date.today())
+            if day is not None:
+                found.append((m.start(), m.end(), day.isoformat()))
+    return sorted(found)
+
+
+def named_days(text: str) -> list[str]:
+    """The calendar days :func:`day_spans` finds, as ISO dates, in order, without repeats."""
+    return list(dict.fromkeys(iso for _, _, iso in day_spans(text)))
 
 
 def _day(m: re.Match, reference: date) -> date | None:

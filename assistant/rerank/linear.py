@@ -233,7 +233,7 @@ class LinearModel:
 
     @classmethod
     def load(cls, path: str | Path) -> "LinearModel":
-        fix = "set ASSISTANT_RERANK_MODEL to a file written by benchmarks/train_reranker.py, or leave it empty"
+        fix = "point the profile's rerank.model at a file written by benchmarks/train_reranker.py (ASSISTANT_PROFILE)"
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

@@ -40,6 +40,7 @@ class RetrievalConfig:
     source_routing: bool = True
     source_weight: float = 1.0
     sentence_weight: float = 1.0  # BM25 over single sentences (facts are sentences)
+    dense_sentence_weight: float = 0.0  # each chunk's most similar stored sentence vector
     date_routing: bool = True
     date_window_days: int = 1
     article_decay: float = 0.9  # each further chunk of the same article counts this much less
@@ -160,8 +161,16 @@ class HybridRetriever:
         self.reranker = reranker
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Passage]:
+        """The ``k`` best passages for a bare query (read for outlets and days, no conversation)."""
+        return self.retrieve(self.plan(query), k, filters)
+
+    def plan(self, query: str) -> QueryPlan:
+        return analyze(query.strip(), self.bm25.sources())
+
+    def retrieve(self, plan: QueryPlan, k: int = 10, filters: SearchFilters | None = None) -> list[Passage]:
+        """The ``k`` best passages for a question already read by the QueryAnalyzer."""
         rerank = self.reranker is not None and self.config.mode == "hybrid"  # it reads dense and lexical signals
-        found = self.fused_candidates(query, filters, clauses=rerank)
+        found = self.fused_candidates(plan, filters, clauses=rerank)
         if found is None:
             return []
         if rerank:
@@ -182,17 +191,17 @@ class HybridRetriever:
                 passages.append(to_passage(ranking.chunks[cid], score=score, scores=scores))
         return passages
 
-    def fused_candidates(self, query: str, filters: SearchFilters | None = None,
+    def fused_candidates(self, query: "str | QueryPlan", filters: SearchFilters | None = None,
                          clauses: bool = False) -> "Fused | None":
         """Every route's rankings fused into one score per chunk (None for an empty query or index).
 
         With ``clauses``, the question's clauses are embedded too (the reranker reads them).
         """
-        query = query.strip()
+        plan = self.plan(query) if isinstance(query, str) else query
+        query = plan.query.strip()
         if not query or self.store.count() == 0:
             return None
         filters = filters or SearchFilters()
-        plan = analyze(query, self.bm25.sources())
         vectors = None
         if self.config.mode != "bm25":
             vectors = self.embedder.embed([query] + (plan.clauses if clauses else []))  # one batch
@@ -306,6 +315,25 @@ class HybridRetriever:
                         update={"sources": g, "since": lo, "until": hi})) for g in plan.source_groups]
         return routes
 
+    def sentence_hits(self, vector, n: int, filters: SearchFilters, ranking: "_Ranking") -> list[tuple[str, float]]:
+        """Chunks ranked by their most similar sentence (vectors stored per sentence at ingest), within ``filters``.
+
+        A fact is usually one sentence; in a chunk's single vector it is averaged with everything
+        else the chunk says, so a paraphrased question may match the sentence better than the chunk.
+        """
+        best: dict[str, float] = {}
+        for chunk_id, sim in self.store.query_sentences(vector, n * 3):
+            if chunk_id not in best:
+                best[chunk_id] = sim
+        if not filters.is_empty():
+            known = {cid: c.metadata for cid, c in ranking.chunks.items()}
+            missing = [cid for cid in best if cid not in known]
+            for chunk in self.store.get_chunks(missing):
+                ranking.chunks[chunk.id] = chunk
+                known[chunk.id] = chunk.metadata
+            best = {cid: s for cid, s in best.items() if cid in known and filters.matches(known[cid])}
+        return sorted(best.items(), key=lambda item: -item[1])[:n]
+
     def _rank(self, query: str, vector, filters: SearchFilters) -> _Ranking:
         cfg = self.config
         ranking = _Ranking(ids=[])
@@ -321,12 +349,18 @@ class HybridRetriever:
             lists["bm25"] = [cid for cid, _ in hits]
             for rank, (cid, score) in enumerate(hits, start=1):
                 ranking.scores.setdefault(cid, {}).update(bm25=round(score, 6), bm25_rank=rank)
+        if vector is not None and cfg.dense_sentence_weight > 0:
+            hits = self.sentence_hits(vector, cfg.candidates, filters, ranking)
+            lists["dense_sentence"] = [cid for cid, _ in hits]
+            for rank, (cid, sim) in enumerate(hits, start=1):
+                ranking.scores.setdefault(cid, {}).update(dense_sentence=round(sim, 6), dense_sentence_rank=rank)
         if cfg.mode in ("hybrid", "bm25") and cfg.sentence_weight > 0:
             hits = self.bm25.search_sentences(query, cfg.candidates, filters)
             lists["sentence"] = [cid for cid, _ in hits]
             for rank, (cid, score) in enumerate(hits, start=1):
                 ranking.scores.setdefault(cid, {}).update(sentence_bm25=round(score, 6), sentence_rank=rank)
-        weights = {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight, "sentence": cfg.sentence_weight}
+        weights = {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight, "sentence": cfg.sentence_weight,
+                   "dense_sentence": cfg.dense_sentence_weight}
         fused = fuse(lists, weights, cfg.rrf_k)
         ranking.ids = _order(fused)
         for cid, score in fused.items():

@@ -8,70 +8,81 @@ from assistant.settings import Settings
 
 
 def build_assistant(settings: Settings | None = None, embedder=None, chat_model=None):
-    """An :class:`~assistant.service.Assistant` for ``settings``; heavy parts load lazily.
+    """An :class:`~assistant.service.assistant.Assistant` for ``settings``; heavy parts load lazily.
 
     ``embedder`` lets callers (tests, apps) share one loaded model between assistants;
     ``chat_model`` replaces the LLM built from settings (any LangChain chat model).
+    The retrieval profile (``settings.profile``) holds every tuning constant of retrieval and answering.
     """
-    from assistant.embed.embedders import SentenceTransformerEmbedder
-    from assistant.ingest.indexer import Indexer
+    from assistant.embed import make_embedder
     from assistant.index.lexical import BM25Index
-    from assistant.retrieve.hybrid import HybridRetriever, RetrievalConfig
+    from assistant.index.store import ChunkStore, check_embedder, make_client
+    from assistant.ingest.indexer import Indexer
+    from assistant.query.analyzer import QueryAnalyzer
+    from assistant.retrieve.profile import load_profile
     from assistant.service.assistant import Assistant
-    from assistant.index.store import ChunkStore, make_client
 
     settings = settings or Settings()
-    embedder = embedder or SentenceTransformerEmbedder(settings.embedding_model, settings.embedding_batch_size)
+    profile = load_profile(settings.profile)
+    embedder = embedder or make_embedder(settings.embedding_model, settings.embedding_backend,
+                                         settings.embedding_batch_size, Path(settings.data_dir) / "models")
     store = ChunkStore(make_client(settings), settings.collection)
+    check_embedder(store, embedder)  # never mix vectors of two embedders in one index
     bm25 = BM25Index(store, Path(settings.data_dir) / "bm25" / _bm25_folder(settings))
     chunker = _LazyChunker(embedder, settings)
-    retriever = HybridRetriever(store, bm25, embedder, RetrievalConfig(
-        mode=settings.retrieval_mode, candidates=settings.candidates, rrf_k=settings.rrf_k,
-        dense_weight=settings.dense_weight, bm25_weight=settings.bm25_weight,
-        source_routing=settings.source_routing, source_weight=settings.source_weight,
-        article_decay=settings.article_decay, sentence_weight=settings.sentence_weight,
-        date_routing=settings.date_routing, rerank_pool=settings.rerank_pool,
-        clause_candidates=settings.clause_candidates, outlet_quota=settings.outlet_quota,
-        neighbour_penalty=settings.neighbour_penalty,
-    ), reranker=_reranker(settings, bm25))
+    retriever = make_retriever(profile, store, bm25, embedder)
     if settings.answer_mode == "llm" and chat_model is None:
         from assistant.answer.llm import make_chat_model
 
         chat_model = make_chat_model(settings)
-    answerer = make_answerer(settings, embedder, store, chat_model)
-    prompts = getattr(answerer, "prompts", None)
-    return Assistant(settings, store, bm25, retriever, answerer, Indexer(store, embedder, chunker),
-                     chat_model=chat_model if settings.answer_mode == "llm" else None, prompts=prompts)
+    answerer = make_answerer(settings, embedder, store, chat_model, profile=profile)
+    llm = chat_model if settings.answer_mode == "llm" else None
+    analyzer = QueryAnalyzer(bm25.sources, chat_model=llm, prompts=getattr(answerer, "prompts", None),
+                             time_filters=profile.answer.time_filters)
+    return Assistant(settings, store, bm25, retriever, answerer, Indexer(store, embedder, chunker), analyzer,
+                     chat_model=llm, profile=profile)
 
 
-def _reranker(settings: Settings, bm25):
-    if not settings.rerank or settings.retrieval_mode != "hybrid":
-        return None
-    from assistant.rerank.linear import BUNDLED_MODEL, LinearModel, Reranker
+def make_retriever(profile, store, bm25, embedder):
+    """The retriever (and, if the profile has one, the reranker) a profile describes."""
+    from assistant.retrieve.hybrid import HybridRetriever, RetrievalConfig
 
-    return Reranker(LinearModel.load(settings.rerank_model or BUNDLED_MODEL), bm25)
+    fusion, rerank = profile.fusion, profile.rerank
+    config = RetrievalConfig(**fusion.model_dump())
+    reranker = None
+    if rerank is not None and fusion.mode == "hybrid":
+        from assistant.rerank.linear import LinearModel, Reranker
+
+        config = RetrievalConfig(**fusion.model_dump(), rerank_pool=rerank.pool,
+                                 clause_candidates=rerank.clause_candidates, outlet_quota=rerank.outlet_quota,
+                                 neighbour_penalty=rerank.neighbour_penalty)
+        reranker = Reranker(LinearModel.load(profile.reranker_path()), bm25)
+    return HybridRetriever(store, bm25, embedder, config, reranker=reranker)
 
 
-def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mode: str | None = None):
+def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mode: str | None = None, profile=None):
     """The answer writer for ``mode`` (default: settings.answer_mode), verified the same way in both modes."""
     from assistant.answer.articles import ArticleContext
     from assistant.answer.verification import Verifier
+    from assistant.retrieve.profile import load_profile
 
+    knobs = (profile or load_profile(settings.profile)).answer
     context = ArticleContext(store.article_chunks if store is not None else None)
-    verifier = Verifier(embedder, settings.verify_min_overlap, settings.verify_min_similarity,
+    verifier = Verifier(embedder, knobs.verify_min_overlap, knobs.verify_min_similarity,
                         policy=settings.unsupported_sentences)
     if (mode or settings.answer_mode) == "llm":
         from assistant.answer.llm import LLMAnswerer, make_chat_model
         from assistant.answer.prompts import Prompts
 
         return LLMAnswerer(chat_model or make_chat_model(settings), Prompts(settings.prompts_dir), verifier, context,
-                           max_passages=settings.llm_passages,
+                           max_passages=knobs.llm_passages,
                            model_name=f"{settings.llm_provider}:{settings.llm_model}" if settings.llm_model else "")
     from assistant.answer.extractive import ExtractiveAnswerer
 
-    return ExtractiveAnswerer(embedder, settings.answer_sentences, settings.abstain_threshold, context=context,
-                              verifier=verifier, lexical_weight=settings.answer_lexical_weight,
-                              stored_vectors=store.sentence_vectors if store is not None else None)
+    return ExtractiveAnswerer(embedder, knobs.sentences, knobs.abstain_threshold, context=context,
+                              verifier=verifier, lexical_weight=knobs.lexical_weight,
+                              stored_vectors=store.sentence_vectors if store is not None else None,
+                              require_names=knobs.require_names)
 
 
 def _bm25_folder(settings: Settings) -> str:

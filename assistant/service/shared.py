@@ -59,6 +59,7 @@ class SharedAssistant:
     def __init__(self, assistant):
         self.assistant = assistant
         self.settings = assistant.settings
+        self.profile = assistant.profile
         self.lock = ReadWriteLock()
         self._by_mode = {assistant.settings.answer_mode: assistant}
 
@@ -81,23 +82,24 @@ class SharedAssistant:
 
             base = self.assistant
             sibling = copy.copy(base)  # same index, retriever and follow-up model; another answer writer
-            sibling.answerer = make_answerer(base.settings, base.indexer.embedder, base.store, mode=mode)
+            sibling.answerer = make_answerer(base.settings, base.indexer.embedder, base.store, mode=mode,
+                                             profile=base.profile)
             self._by_mode[mode] = sibling
         return self._by_mode[mode]
 
     # --- reading -------------------------------------------------------------------------
     def ask_stream(self, question: str, k: int | None = None, filters: SearchFilters | None = None,
-                   mode: str | None = None, history: list | None = None) -> Iterator[str | Answer]:
+                   mode: str | None = None, history: list | None = None, as_of=None) -> Iterator[str | Answer]:
         """Pieces of the answer, then the Answer; ``history`` (earlier turns) lets follow-ups refer back."""
         assistant = self._for_mode(mode)
         with self.lock.reading():
-            yield from assistant.ask_stream(question, k, filters, history=history or None)
+            yield from assistant.ask_stream(question, k, filters, history=history or None, as_of=as_of)
 
     def ask(self, question: str, k: int | None = None, filters: SearchFilters | None = None,
-            mode: str | None = None, history: list | None = None) -> Answer:
+            mode: str | None = None, history: list | None = None, as_of=None) -> Answer:
         assistant = self._for_mode(mode)
         with self.lock.reading():
-            return assistant.ask(question, k, filters, history=history or None)
+            return assistant.ask(question, k, filters, history=history or None, as_of=as_of)
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None) -> list[Passage]:
         with self.lock.reading():

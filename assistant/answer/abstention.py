@@ -1,0 +1,71 @@
+"""Evidence that the passages are about what the question asks: the names it uses.
+
+A news question about something the archive never covered ("How much did the Galaxy S24 cost?")
+still retrieves ten passages, and some sentence of them is always somewhat similar; similarity
+alone cannot tell "answered in other words" from "not covered". What the question *names* can:
+when no retrieved passage (text, title or outlet) contains any word of a name the question uses,
+the passages are about something else. Names are runs of capitalised words that do not start the
+question, and acronyms; words of a name shorter than three letters, titles and calendar words
+are not required.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from assistant.models import Passage
+
+_WORD = re.compile(r"[A-Za-z0-9][\w’'&.\-]*")
+_SKIP = {
+    "what", "who", "whom", "whose", "which", "when", "where", "why", "how", "did", "does", "do", "is", "was", "were",
+    "are", "can", "could", "will", "would", "has", "have", "had", "the", "a", "an", "in", "on", "of", "and", "or",
+    "according", "after", "before", "between", "during", "since", "this", "that", "these", "those", "if", "as",
+    "mr", "mrs", "ms", "dr", "prof", "sir", "president", "prime", "minister", "ceo", "chief", "king", "queen",
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+    "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "i", "we", "you",
+}
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def names(question: str) -> list[list[str]]:
+    """The names a question uses, each as its distinctive words (folded to lower case ASCII)."""
+    found: list[list[str]] = []
+    run: list[str] = []
+    words = list(_WORD.finditer(question))
+    for i, match in enumerate(words):
+        word = match.group(0).rstrip(".’'-")
+        word = re.sub(r"[’']s$", "", word)
+        starts_sentence = i == 0 or question[:match.start()].rstrip().endswith((".", "?", "!", ":", "\"", "“"))
+        capital = word[:1].isupper() or (len(word) >= 2 and word.isupper())
+        if capital and not (starts_sentence and word.lower() in _SKIP) and word.lower() not in _SKIP:
+            run.append(word)
+            continue
+        if run:
+            found.append(run)
+            run = []
+    if run:
+        found.append(run)
+    out = []
+    for name in found:
+        parts = [_fold(w) for w in name if len(w) >= 3 and "." not in w and w.lower() not in _SKIP]
+        if parts:
+            out.append(parts)
+    return out
+
+
+def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
+    """Names of the question of which no word appears in any passage (as whole words)."""
+    if not passages:
+        return []
+    haystack = " ".join(_fold(f"{p.title}\n{p.source or ''}\n{p.text}") for p in passages)
+    words = set(re.findall(r"[a-z0-9][a-z0-9&\-]*", haystack))
+    missing = []
+    for name in names(question):
+        if not any(part in words or part.replace("-", "") in words for part in name):
+            missing.append(" ".join(name))
+    return missing

@@ -1,0 +1,134 @@
+"""Calibrating when the assistant declines, on every question set, reported out-of-sample.
+
+    python benchmarks/abstention_study.py [--profile default]    # writes docs/abstention.md (and .json)
+
+Two pieces of evidence that the passages answer the question are measured for each question
+(every unanswerable one, and as many answerable ones, sampled):
+- the relevance of the best sentence (cosine similarity with the question, what the extractive
+  answer writer ranks sentences by);
+- whether every name the question uses appears in some retrieved passage
+  (:mod:`assistant.answer.abstention`).
+A rule declines when the best sentence is below a threshold (and, with the names check, when a
+name is missing). The threshold is chosen to maximise balanced accuracy (the mean of the share of
+unanswerable questions declined and of answerable ones answered) on the other sets, and scored on
+the set left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from datetime import datetime, timezone
+from pathlib import Path
+
+from question_sets import ROOT, open_index, question_sets
+
+GRID = [round(0.05 * i, 2) for i in range(0, 17)]
+
+
+def observe(assistant, questions) -> list[dict]:
+    from assistant.answer.abstention import missing_names
+
+    rows = []
+    for q in questions:
+        answer = assistant.ask(q.question, 10, q.filters, as_of=q.as_of)
+        best = answer.trace.get("best_score")
+        rows.append({"answerable": bool(q.answerable), "best": best,
+                     "missing": bool(missing_names(answer.trace.get("standalone_question") or q.question,
+                                                   answer.passages)),
+                     "declined_anyway": answer.abstained and best is None})
+    return rows
+
+
+def rates(rows: list[dict], threshold: float, names: bool) -> dict:
+    def declines(r):
+        if r["declined_anyway"]:
+            return True
+        return (names and r["missing"]) or (r["best"] is not None and r["best"] < threshold)
+
+    unans = [declines(r) for r in rows if not r["answerable"]]
+    ans = [declines(r) for r in rows if r["answerable"]]
+    refuse = sum(unans) / len(unans) if unans else 0.0
+    wrong = sum(ans) / len(ans) if ans else 0.0
+    return {"declines_unanswerable": round(refuse, 4), "declines_answerable": round(wrong, 4),
+            "balanced_accuracy": round((refuse + 1 - wrong) / 2, 4)}
+
+
+def choose(per_set: dict, names: bool) -> float:
+    """The threshold with the best mean balanced accuracy over ``per_set`` (ties: the lower one)."""
+    def mean(t):
+        return sum(rates(rows, t, names)["balanced_accuracy"] for rows in per_set.values()) / len(per_set)
+    return max(GRID, key=lambda t: (round(mean(t), 6), -t))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--profile", default="default")
+    parser.add_argument("--sample", type=int, default=255, help="Most questions of each kind per set.")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "abstention.md")
+    args = parser.parse_args()
+
+    from assistant.embed.embedders import SentenceTransformerEmbedder
+    from assistant.retrieve.profile import load_profile
+
+    embedder = SentenceTransformerEmbedder()
+    profile = load_profile(args.profile)
+    calibrating = profile.model_copy(update={"name": "calibrating", "answer": profile.answer.model_copy(
+        update={"abstain_threshold": 0.0, "require_names": False})})
+    path = args.index_dir / "calibrating-profile.json"
+    path.write_text(calibrating.model_dump_json())
+    observed = {}
+    for qs in question_sets():
+        unanswerable = qs.unanswerable[: args.sample]
+        if not unanswerable:
+            print(f"{qs.name}: no unanswerable questions, skipped")
+            continue
+        rng = random.Random(14)
+        answerable = rng.sample(qs.answerable, min(len(qs.answerable), max(len(unanswerable), 20), args.sample))
+        assistant = open_index(args.index_dir, qs.collection, qs.corpus, embedder=embedder, profile=str(path))
+        observed[qs.name] = observe(assistant, unanswerable + answerable)
+        print(qs.name, len(observed[qs.name]), flush=True)
+
+    result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "profile": args.profile,
+              "sets": {n: {"unanswerable": sum(not r["answerable"] for r in rows),
+                           "answerable": sum(r["answerable"] for r in rows)} for n, rows in observed.items()},
+              "rules": {}}
+    for names in (False, True):
+        rule = "best sentence + names" if names else "best sentence only"
+        chosen_all = choose(observed, names)
+        held = {}
+        for left in observed:
+            others = {n: rows for n, rows in observed.items() if n != left}
+            t = choose(others, names) if others else chosen_all
+            held[left] = {"threshold": t, **rates(observed[left], t, names)}
+        result["rules"][rule] = {"threshold_on_all": chosen_all, "held_out": held,
+                                 "in_sample": {n: rates(rows, chosen_all, names) for n, rows in observed.items()},
+                                 "current": {n: rates(rows, profile.answer.abstain_threshold, profile.answer.require_names)
+                                             for n, rows in observed.items()}}
+    write(result, args.out)
+    print(json.dumps(result, indent=1))
+
+
+def write(result: dict, path: Path) -> None:
+    lines = ["# When the assistant declines", "",
+             "Written by `python benchmarks/abstention_study.py` — rerun it, do not edit by hand.", "",
+             f"- Date: {result['date']}; profile `{result['profile']}`",
+             "- Questions: " + "; ".join(f"{n}: {c['unanswerable']} unanswerable, {c['answerable']} answerable (sample)"
+                                         for n, c in result["sets"].items()),
+             "- Each set's row uses the threshold chosen on the *other* sets (out of sample).", ""]
+    for rule, data in result["rules"].items():
+        lines += [f"## {rule} (threshold on all sets: {data['threshold_on_all']})", "",
+                  "| set left out | threshold | declines unanswerable | declines answerable | balanced accuracy |",
+                  "|---|---:|---:|---:|---:|"]
+        for name, row in data["held_out"].items():
+            lines.append(f"| {name} | {row['threshold']} | {row['declines_unanswerable']} | {row['declines_answerable']} "
+                         f"| {row['balanced_accuracy']} |")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    path.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The question sets every retrieval change is measured on, each with the index it is asked against.
+
+- ``multihop``: MultiHop-RAG dev (2,044 questions, 255 unanswerable) over its 609 articles.
+- ``users``: evals/multihop_users.jsonl, single-fact questions in users' words (no outlet names, no
+  dates) over the same 609 articles, and questions about news they lack.
+- ``bundled``: evals/corpus_questions.jsonl over corpus/ (one article).
+
+Indexes live under ``--index-dir`` (default .bench/) and are built on first use; the MultiHop one
+takes minutes (it is shared with benchmarks/multihop.py). A set whose data is absent is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MULTIHOP = Path(os.environ.get("MULTIHOP_RAG_DIR", ROOT.parent / "shared" / "data" / "multihop-rag"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@dataclass
+class QuestionSet:
+    name: str
+    questions: list  # EvalQuestion
+    collection: str  # index (collection) the questions are asked against
+    corpus: Path  # what that index holds
+
+    @property
+    def answerable(self) -> list:
+        return [q for q in self.questions if q.answerable]
+
+    @property
+    def unanswerable(self) -> list:
+        return [q for q in self.questions if not q.answerable]
+
+
+def question_sets(only: list[str] | None = None) -> list[QuestionSet]:
+    from assistant.evaluation.datasets import load_questions
+
+    sets = []
+    if (MULTIHOP / "queries-dev.json").exists():
+        sets.append(QuestionSet("multihop", load_questions(MULTIHOP / "queries-dev.json")[0], "multihop",
+                                MULTIHOP / "corpus.json"))
+        sets.append(QuestionSet("users", load_questions(ROOT / "evals" / "multihop_users.jsonl")[0], "multihop",
+                                MULTIHOP / "corpus.json"))
+    else:
+        print(f"MultiHop-RAG not found in {MULTIHOP}: the multihop and users sets are skipped")
+    sets.append(QuestionSet("bundled", load_questions(ROOT / "evals" / "corpus_questions.jsonl")[0], "bundled",
+                            ROOT / "corpus"))
+    return [s for s in sets if not only or s.name in only]
+
+
+def open_index(index_dir: Path, collection: str, corpus: Path, embedder=None, **settings):
+    """An assistant over ``collection`` in ``index_dir``, ingesting ``corpus`` first (a no-op once built)."""
+    from assistant import Settings, build_assistant
+
+    assistant = build_assistant(Settings(data_dir=index_dir, collection=collection, **settings), embedder=embedder)
+    state_file = index_dir / f"build-{collection}.json"
+    started = time.perf_counter()
+    report = assistant.ingest([corpus], progress=True)
+    if report.chunks_embedded:
+        state_file.write_text(json.dumps({
+            "articles": report.added + report.updated, "chunks": report.chunks_embedded,
+            "seconds": round(time.perf_counter() - started, 1),
+            "chunks_per_second": round(report.chunks_per_second, 1),
+            "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d")}))
+    return assistant

@@ -1,0 +1,136 @@
+"""Retrieval and abstention on every question set, for the floors and every profile, in one run.
+
+    python benchmarks/retrieval.py                     # writes docs/retrieval.md and docs/retrieval.json
+    python benchmarks/retrieval.py --limit 300 --sets users bundled
+
+For each question set (benchmarks/question_sets.py) and each profile (dense, bm25, hybrid — the
+floors — then default and multihop): Hits@1/4/10, MRR@10 and evidence recall@10 of the top 10
+over the answerable questions, through the same path ``assistant ask`` and ``assistant eval`` use
+(time words, filters, the question's own date); retrieval latency p50/p95; and the abstention rates:
+the share of unanswerable questions the assistant declines, and of answerable ones (a sample as
+large as the unanswerable set, at most --abstain-sample) it wrongly declines, with ask latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from question_sets import ROOT, open_index, question_sets
+
+PROFILES = ("dense", "bm25", "hybrid", "default", "multihop")
+KEYS = ("hits@1", "hits@4", "hits@10", "mrr@10", "evidence_recall@10")
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def retrieval(assistant, questions) -> dict:
+    from assistant.evaluation import metrics as m
+
+    rows, latencies = [], []
+    assistant.retrieve("warm up", 10)
+    for q in questions:
+        gold = m.gold_of(q.evidence)
+        started = time.perf_counter()
+        _, passages = assistant.retrieve(q.question, 10, q.filters, as_of=q.as_of)
+        latencies.append((time.perf_counter() - started) * 1000)
+        ranks = m.hit_ranks(gold, passages)
+        rows.append((m.hit_at(ranks, 1), m.hit_at(ranks, 4), m.hit_at(ranks, 10), m.reciprocal_rank(ranks, 10),
+                     m.evidence_recall(gold, passages, 10)))
+    out = {k: round(m.mean(r[i] for r in rows), 4) for i, k in enumerate(KEYS)}
+    out["retrieve_ms"] = {"p50": round(m.percentile(latencies, 50), 1), "p95": round(m.percentile(latencies, 95), 1)}
+    return out
+
+
+def abstention(assistant, unanswerable, answerable) -> dict:
+    from assistant.evaluation import metrics as m
+
+    def declined(questions):
+        flags, latencies = [], []
+        for q in questions:
+            started = time.perf_counter()
+            answer = assistant.ask(q.question, 10, q.filters, as_of=q.as_of)
+            latencies.append((time.perf_counter() - started) * 1000)
+            flags.append(answer.abstained)
+        return flags, latencies
+
+    refused, l1 = declined(unanswerable)
+    wrongly, l2 = declined(answerable)
+    return {"unanswerable": len(unanswerable), "answerable_sample": len(answerable),
+            "abstain_rate_unanswerable": round(m.mean(refused), 4) if refused else None,
+            "abstain_rate_answerable": round(m.mean(wrongly), 4) if wrongly else None,
+            "ask_ms": {"p50": round(m.percentile(l1 + l2, 50), 1), "p95": round(m.percentile(l1 + l2, 95), 1)}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--sets", nargs="*", default=None, help="Only these sets (multihop, users, bundled).")
+    parser.add_argument("--profiles", nargs="*", default=list(PROFILES))
+    parser.add_argument("--limit", type=int, default=0, help="Only the first N answerable questions of each set.")
+    parser.add_argument("--abstain-sample", type=int, default=300,
+                        help="Most answerable and unanswerable questions asked per set for the abstention rates.")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "retrieval.md")
+    args = parser.parse_args()
+
+    from assistant.embed.embedders import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder()
+    result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "sets": {}}
+    for qs in question_sets(args.sets):
+        answerable = qs.answerable[: args.limit or None]
+        rng = random.Random(14)
+        unanswerable = qs.unanswerable[: args.abstain_sample]
+        sample = rng.sample(qs.answerable, min(len(qs.answerable), max(len(unanswerable), 20), args.abstain_sample))
+        per_set = result["sets"][qs.name] = {"questions": len(answerable), "profiles": {}}
+        for name in args.profiles:
+            assistant = open_index(args.index_dir, qs.collection, qs.corpus, embedder=embedder, profile=name)
+            row = retrieval(assistant, answerable)
+            row.update(abstention(assistant, unanswerable, sample))
+            per_set["profiles"][name] = row
+            print(f"{qs.name:8} {name:9} " + " ".join(f"{k}={row[k]:.4f}" for k in KEYS)
+                  + f" p50={row['retrieve_ms']['p50']}ms p95={row['retrieve_ms']['p95']}ms"
+                  + f" refuse(unans)={row['abstain_rate_unanswerable']} refuse(ans)={row['abstain_rate_answerable']}",
+                  flush=True)
+    write(result, args.out)
+    print(f"wrote {args.out}")
+
+
+def write(result: dict, path: Path) -> None:
+    lines = ["# Retrieval on every question set", "",
+             "Written by `python benchmarks/retrieval.py` — rerun it, do not edit by hand.", "",
+             f"- Date: {result['date']}", f"- Machine: {result['machine']}",
+             "- Sets: `multihop` = MultiHop-RAG dev (answerable questions; 255 unanswerable), `users` = "
+             "evals/multihop_users.jsonl (single facts in users' words over the same 609 articles), `bundled` = "
+             "evals/corpus_questions.jsonl over corpus/.",
+             "- dense, bm25 and hybrid are the floors; default is what ships; multihop is the profile trained on "
+             "MultiHop-RAG dev (in-sample there).",
+             "- Abstention: share of unanswerable questions declined (higher is better) and of a sample of "
+             "answerable ones declined (lower is better).", ""]
+    for name, per_set in result["sets"].items():
+        lines += [f"## {name} ({per_set['questions']} answerable questions)", "",
+                  "| profile | " + " | ".join(KEYS) + " | retrieve p50 ms | p95 ms | declines unanswerable | "
+                  "declines answerable | ask p50 ms |",
+                  "|---|" + "---:|" * (len(KEYS) + 5)]
+        for profile, row in per_set["profiles"].items():
+            lines.append(f"| {profile} | " + " | ".join(f"{row[k]:.4f}" for k in KEYS)
+                         + f" | {row['retrieve_ms']['p50']} | {row['retrieve_ms']['p95']} | "
+                         f"{row['abstain_rate_unanswerable']} ({row['unanswerable']}) | "
+                         f"{row['abstain_rate_answerable']} ({row['answerable_sample']}) | {row['ask_ms']['p50']} |")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    path.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
