@@ -16,6 +16,10 @@ from playwright.sync_api import expect  # noqa: E402
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 SEED_QUESTION = "What did the expert say about China?"
 PAYLOADS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
+# Ingestion refuses non-http(s) urls (javascript: is covered by test_web_ui); this one tries to
+# break out of the href attribute instead.
+HOSTILE_URL = 'https://bridge.example/"><img src=x onerror=alert(1)>'
+
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +129,7 @@ def test_article_html_and_scripts_are_shown_as_text_never_run(page, live, tmp_pa
         "title": f"Bridge {PAYLOADS[0]} opening {PAYLOADS[1]}",
         "source": "<img src=x onerror=\"window.__pwned=1\">Gazette",
         "author": "<b onmouseover=alert(1)>Eve</b>", "published_at": "2024-02-01", "category": "<i>city</i>",
-        "url": "javascript:alert(1)",
+        "url": HOSTILE_URL,
         "body": f"The new river bridge opens on Monday {PAYLOADS[0]} said the mayor. "
                 f"Crowds wrote {PAYLOADS[1]} on banners <svg onload=alert(1)> near the bridge.",
     }), encoding="utf-8")
@@ -140,7 +144,7 @@ def test_article_html_and_scripts_are_shown_as_text_never_run(page, live, tmp_pa
     panel = page.locator("#sources-panel")
     expect(panel.locator("mark")).to_be_visible()
     expect(panel.locator("h3")).to_contain_text(PAYLOADS[1])
-    expect(panel).to_contain_text("javascript:alert(1)")  # printed, not a link
+    expect(panel.locator("a.source-link")).to_have_attribute("href", HOSTILE_URL)  # one attribute, escaped
     page.get_by_text("Filters and settings").click()
     page.locator("#filter-outlets input").click()  # list the outlets
     page.wait_for_timeout(300)

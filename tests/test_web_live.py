@@ -106,11 +106,18 @@ def test_rest_answers_concurrent_questions_correctly(live):
     assert not expected[SEED_QUESTION]["abstained"]
 
 
-def test_gradio_api_runs_a_bundled_question_set(gradio):
+def test_gradio_api_runs_a_bundled_question_set(live, gradio):
+    import re
+
     from assistant.apps.web.evaluation import BUNDLED_SETS
 
     bundled = str(BUNDLED_SETS / "corpus_questions.jsonl")
-    status, metrics, charts, files = gradio.predict(bundled, None, 3, 10, api_name="/evaluate")
+    status, metrics, charts, misses, files = gradio.predict(bundled, None, 3, 10, api_name="/evaluate")
     assert "Evaluated corpus_questions.jsonl" in status
-    assert "Evaluated 3 questions" in metrics and "hits@1" in metrics
-    assert len(charts) >= 2 and {p.rsplit("/", 1)[-1] for p in files} >= {"report.html", "metrics.json"}
+    assert "Evaluated 3 questions" in metrics and "<table" in metrics and "<th scope='row'>hits@1</th>" in metrics
+    images = re.findall(r'<img src="([^"]+)"', charts)
+    assert len(images) >= 2 and {p.rsplit("/", 1)[-1] for p in files} >= {"report.html", "metrics.json"}
+    for src in images:  # the charts are served to the page
+        response = httpx.get(f"{live[0].url}/{src}", timeout=30)
+        assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert "Worst misses" in misses

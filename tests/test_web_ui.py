@@ -28,9 +28,13 @@ def test_untrusted_text_is_escaped_everywhere():
     rows = [{"id": "a", "title": HOSTILE, "source": HOSTILE, "published_at": None, "chunks": 2}]
     report = {"added": 0, "updated": 0, "unchanged": 0, "files": 1, "chunks_embedded": 0, "seconds": 0.1,
               "errors": [{"where": HOSTILE, "problem": HOSTILE, "fix": HOSTILE}]}
+    answer.trace = {"standalone_question": HOSTILE, "followup": {"how": "heuristic"}}
     for html in (render.answer_html(answer, 0), render.citation_html(answer, 1, 0),
                  render.sources_overview_html(answer, 0), render.articles_html(rows),
-                 render.ingest_report_html(report), render.pending_html(HOSTILE), render.error_html(HOSTILE)):
+                 render.ingest_report_html(report), render.pending_html(HOSTILE), render.error_html(HOSTILE),
+                 render.pending_html(HOSTILE, answer, 0), render.stopped_html(HOSTILE),
+                 render.copy_markdown_html(answer), render.index_notice_html(rows, True, HOSTILE, (HOSTILE,)),
+                 render.index_notice_html([], False, HOSTILE, ())):
         assert "<script" not in html and "<img" not in html and 'onerror="' not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
@@ -111,6 +115,20 @@ def test_queue_limits_are_deliberate(seed_index):
     assert limits["open_citation"] is None, "rendering a cited passage is cheap"
 
 
+def llm_assistant(seed_index, embedder, replies: int = 1):
+    """An LLM-mode assistant over the seed index whose scripted model writes two cited sentences."""
+    from assistant import Settings, build_assistant
+    from fakes import ScriptedChatModel, passage_number
+
+    def reply(prompt: str) -> str:
+        n = passage_number(prompt, "asks Beijing for help")
+        return f"Moscow asks Beijing for help. [{n}] It continues to broadcast its narratives. [{n}]"
+
+    model = ScriptedChatModel(replies=[reply] * replies)
+    return build_assistant(Settings(data_dir=seed_index.settings.data_dir, answer_mode="llm"), embedder=embedder,
+                           chat_model=model)
+
+
 def test_answer_mode_is_chosen_per_question_only_when_an_llm_is_configured(seed_index, embedder):
     from assistant import Settings, build_assistant
     from assistant.errors import ConfigError
@@ -184,7 +202,7 @@ def test_server_fills_an_empty_index_first_and_cli_serve_is_registered(make_assi
     assert calls[0]["host"] == "0.0.0.0" and calls[0]["port"] == 8123
 
 
-def test_lock_lets_questions_share_and_writes_wait(seed_index):
+def test_lock_lets_questions_share_and_writes_wait(seed_index, embedder):
     import threading
 
     from assistant.apps.web.chat import answer_turns
@@ -199,11 +217,183 @@ def test_lock_lets_questions_share_and_writes_wait(seed_index):
     writer.join(2)
     assert order == ["write"]
 
+    def write_gets_through(shared) -> bool:
+        done = threading.Event()
+
+        def write():
+            with shared.lock.writing():
+                done.set()
+        threading.Thread(target=write, daemon=True).start()
+        return done.wait(2)
+
+    # An extractive answer is composed before it is shown: the index is free while it streams in.
     shared = SharedAssistant(seed_index)
     turns = answer_turns(shared, "What did the expert say about China?", [], [], [], "", "", [], 5, "extractive")
+    next(turns), next(turns)  # the answer is being shown, sentence by sentence
+    assert shared.lock._readers == 0, "the read lock is not held while the answer is replayed"
+    assert write_gets_through(shared)
+    turns.close()
+
+    # An LLM writes while it streams: the read lock is held until the user leaves (or stops).
+    llm_shared = SharedAssistant(llm_assistant(seed_index, embedder))
+    turns = answer_turns(llm_shared, "What did the expert say about China?", [], [], [], "", "", [], 5, "llm")
     next(turns), next(turns)  # the answer is being written: its read lock is held
-    assert shared.lock._readers == 1
+    assert llm_shared.lock._readers == 1
     turns.close()  # the user left
-    done = threading.Event()
-    threading.Thread(target=lambda: shared.lock.writing().__enter__() or done.set(), daemon=True).start()
-    assert done.wait(2), "an abandoned answer does not block writes"
+    assert write_gets_through(llm_shared), "an abandoned answer does not block writes"
+
+
+def two_article_answer(url="https://courier.example/trams?a=1&b=2"):
+    """An answer citing article A twice ([1], [3]) and article B once ([2]); B's outlet, author and
+    date are unknown."""
+    def cite(n, article, quote, **meta):
+        return Citation(n=n, article_id=article, title=f"Title {article}", chunk_id=f"{article}:0", quote=quote,
+                        start=0, end=len(quote), score=0.5, **meta)
+    known = dict(source="Lindenberg Courier", author="Ada Weiss", published_at="2024-06-02T00:00:00Z", url=url)
+    citations = [cite(1, "a", "Trams run at night.", **known), cite(2, "b", "Buses do not.", url="javascript:alert(1)"),
+                 cite(3, "a", "Every twenty minutes.", **known)]
+    return Answer(question="q", answer="Trams run at night. [1] Buses do not. [2] Every twenty minutes. [3]",
+                  abstained=False, citations=citations)
+
+
+def test_sources_are_one_card_per_cited_article_with_what_is_known():
+    answer = two_article_answer()
+    html = render.sources_overview_html(answer, 2)
+    assert html.count('class="source-card"') == 2, "one card per cited article"
+    first, second = html.split('class="source-card"')[1:]
+    assert first.index("#cite-2-1") < first.index("Trams run at night.") < first.index("#cite-2-3")
+    assert "Lindenberg Courier · Ada Weiss · 2024-06-02" in first
+    assert 'href="https://courier.example/trams?a=1&amp;b=2"' in first and ">courier.example</a>" in first
+    assert "#cite-2-2" in second and "Buses do not." in second
+    assert 'class="meta"' not in second and "unknown" not in html, "only what is known is said"
+    assert 'href="javascript' not in html and "javascript:alert(1)" in second  # printed, not linked
+    assert "Copy answer with citations as Markdown" in html
+    partial = render.sources_overview_html(answer, 2, shown={1})
+    assert partial.count('class="source-card"') == 1 and "Buses" not in partial and "Copy answer" not in partial
+    message = render.answer_html(answer, 2)
+    assert message.count("<li>") == 2, "the message lists each cited article once"
+    assert "unknown" not in render.citation_html(answer, 2, 2) and "#cite-2-0" in render.citation_html(answer, 2, 2)
+
+
+def test_answer_as_markdown_keeps_numbers_quotes_and_metadata():
+    text = render.answer_markdown(two_article_answer())
+    assert text.startswith("Trams run at night. [1] Buses do not. [2] Every twenty minutes. [3]\n")
+    lines = text.splitlines()
+    assert lines[-3] == ("[1] “Trams run at night.” — Title a, Lindenberg Courier, Ada Weiss, 2024-06-02, "
+                         "<https://courier.example/trams?a=1&b=2>")
+    assert lines[-2] == "[2] “Buses do not.” — Title b", "no unsafe link, nothing unknown"
+    assert lines[-1].startswith("[3] “Every twenty minutes.”")
+
+
+def test_stream_steps_cut_after_citations_and_sentence_ends():
+    from assistant.apps.web.chat import stream_steps
+
+    text = "One said “yes.” [1] Two. [2][3]\n\nThree has no marker. Four ends"
+    steps = stream_steps(text)
+    assert "".join(steps) == text
+    assert steps == ["One said “yes.” [1] ", "Two. [2][3]\n\n", "Three has no marker. ", "Four ends"]
+    assert stream_steps("") == [] and stream_steps("No end") == ["No end"]
+
+
+def test_answer_streams_in_steps_with_sources_filling_then_a_follow_up_says_how_it_was_understood(seed_index):
+    import re
+
+    from assistant.apps.web.chat import answer_turns
+    from assistant.service.shared import SharedAssistant
+
+    def shown_text(message: dict) -> str:
+        return re.sub(r"<[^>]+>", "", message["content"].split('class="answer-text">', 1)[-1])
+
+    shared = SharedAssistant(seed_index)
+    steps = list(answer_turns(shared, "What did the expert say about China?", [], [], [], "", "", [], 5, "extractive"))
+    answer = steps[-1][1][0]
+    streamed = [shown_text(step[0][-1]) for step in steps[1:-1]]
+    final = re.sub(r"<[^>]+>", "", render.linked_markers(answer.answer, 0, set()))
+    assert len(streamed) >= 2 and len(set(streamed)) == len(streamed), "the text grows in steps"
+    assert all(final.startswith(text) for text in streamed) and len(streamed[0]) < len(final)
+    panels = [step[2] for step in steps[1:-1]]
+    assert [p.count('<li>') for p in panels] == sorted(p.count('<li>') for p in panels), "sources fill in"
+    assert steps[-1][2].count('class="source-card"') == 1 and steps[-1][2].count("<li>") == len(answer.citations)
+    assert "Understood as" not in steps[-1][0][-1]["content"]
+
+    follow = list(answer_turns(shared, "What else did he say?", steps[-1][0], steps[-1][1], [], "", "", [], 5,
+                               "extractive"))[-1]
+    standalone = follow[1][1].trace["standalone_question"]
+    assert follow[1][1].trace["followup"]["how"] != "unchanged"
+    assert f"Understood as: “{render.esc(standalone)}”" in follow[0][-1]["content"]
+
+
+def test_a_filter_decline_names_the_filter_and_clearing_it_answers_again(seed_index):
+    from assistant.apps.web.chat import answer_turns
+    from assistant.service.shared import SharedAssistant
+
+    shared = SharedAssistant(seed_index)
+    question = "What did the expert say about China?"
+    history, answers, panel, _ = list(answer_turns(shared, question, [], [], [], "2030-01-01", "", [], 5,
+                                                   "extractive"))[-1]
+    assert answers[0].abstained and "published from 2030-01-01" in history[-1]["content"]
+    assert "clear the filters" in panel
+    history, answers, panel, _ = list(answer_turns(shared, question, history, answers, [], "", "", [], 5,
+                                                   "extractive"))[-1]
+    assert not answers[1].abstained and 'href="#cite-1-1"' in history[-1]["content"]
+    assert 'class="source-card"' in panel
+
+
+def test_stop_keeps_what_was_written_and_says_so():
+    from assistant.apps.web.chat import stop_answer
+
+    pending = {"role": "assistant", "content": [{"type": "text", "text": render.pending_html("First &amp; [1] ")}]}
+    history = stop_answer([{"role": "user", "content": "q"}, pending])
+    assert "Stopped" in history[-1]["content"] and "First &amp;amp; [1]" in history[-1]["content"]
+    done = {"role": "assistant", "content": render.answer_html(two_article_answer(), 0)}
+    assert stop_answer([done]) == [done], "a finished answer is left alone"
+    searching = stop_answer([{"role": "assistant", "content": render.pending_html("Searching the articles…")}])
+    assert "Searching" not in searching[-1]["content"] and "Stopped" in searching[-1]["content"]
+
+
+def test_first_run_says_only_the_sample_is_indexed_and_offers_questions_about_it(seed_index, make_assistant):
+    from assistant.apps.web.chat import example_questions, index_view
+    from assistant.service.shared import SharedAssistant
+
+    shared = SharedAssistant(seed_index)
+    rows = shared.articles()
+    notice, samples = index_view(shared, rows)
+    assert "Only the bundled sample article is indexed" in notice and "assistant ingest" in notice
+    assert "Corpus" in notice and ".jsonl" in notice
+    assert samples == [["What is known about “It would be beneficial for Putin to stop military operations now”?"]]
+    answer = shared.ask(samples[0][0])
+    assert not answer.abstained and answer.citations, "the example question is answered"
+
+    more = rows + [{"id": "x", "title": "Night trams return to Lindenberg", "source": "Lindenberg Courier",
+                    "published_at": "2024-06-02T00:00:00Z", "category": None, "chunks": 1}]
+    notice, samples = index_view(shared, more)
+    assert "first-run" not in notice and "2 articles indexed from 1 outlet" in notice
+    assert samples[1] == ["What is known about “Night trams return to Lindenberg”?"]
+    empty = SharedAssistant(make_assistant())
+    notice, samples = index_view(empty, [])
+    assert "The index is empty" in notice and str(empty.settings.data_dir) in notice and samples == []
+    assert len(example_questions([{"title": f"Story number {i}"} for i in range(9)])) == 4
+
+
+def test_web_uploads_are_read_and_embedded_before_the_write_lock(make_assistant, tmp_path):
+    from assistant.apps.web.corpus import upload_files
+    from assistant.service.shared import SharedAssistant
+
+    shared = SharedAssistant(make_assistant())
+    embedder = shared.assistant.indexer.embedder
+    real_embed, under_lock = embedder.embed, []
+
+    def embed(texts, *args, **kwargs):
+        under_lock.append(shared.lock._writing)
+        return real_embed(texts, *args, **kwargs)
+
+    story = tmp_path / "story.md"
+    story.write_text("---\ntitle: Tide tables\nsource: Coast News\n---\nHigh tide is at noon on Sunday.\n",
+                     encoding="utf-8")
+    embedder.embed = embed
+    try:
+        html = upload_files(shared, [str(story)], lambda *a, **kw: None)
+    finally:
+        del embedder.embed
+    assert "1 new" in html
+    assert under_lock and not any(under_lock), "nothing is embedded while the index is locked for writing"

@@ -9,7 +9,7 @@ from pathlib import Path
 from assistant.errors import AssistantError
 from assistant.ingest.readers import SUPPORTED_SUFFIXES
 from assistant.apps.web import render
-from assistant.apps.web.uploads import Upload, upload_name
+from assistant.apps.web.uploads import Upload, prepare_uploads, upload_name
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,15 @@ def upload_files(shared, paths, progress) -> str:
         return render.placeholder_html("Choose one or more article files first.")
     if len(uploads) > shared.settings.max_upload_files:
         return render.error_html(f"{len(uploads)} files; at most {shared.settings.max_upload_files} per upload.")
-    progress(0, desc="Reading files")
+    progress(0, desc="Reading and embedding the files")
 
     def advance(done: int, total: int, title: str) -> None:
-        progress((done, total), desc=f"Embedding: {title[:60]}", unit="chunks")
+        progress((done, total), desc=f"Indexing: {title[:60]}", unit="chunks")
 
     try:
+        # Read and embedded here, outside the index's write lock (as the REST API does): questions
+        # go on meanwhile; under the lock the articles are only written.
+        uploads = prepare_uploads(shared.assistant.indexer, uploads, shared.settings)
         result = shared.ingest_uploads(uploads, progress=advance)
     except AssistantError as exc:
         return render.error_html(f"Indexing failed — {exc}")
@@ -82,12 +85,13 @@ def build_corpus_tab(shared, settings, chat_controls: dict):
         sources = sorted({r["source"] for r in rows if r["source"]})
         categories = sorted({r["category"] for r in rows if r["category"]})
         return (render.articles_html(rows), gr.update(choices=article_choices(rows), value=None),
-                gr.update(choices=sources), gr.update(choices=categories))
+                gr.update(choices=sources), gr.update(choices=categories), *chat_controls["refresh"](rows))
 
     def on_upload(files, progress=gr.Progress()):
         return upload_files(shared, files, progress)
 
-    list_outputs = [table, picked, chat_controls["outlets"], chat_controls["categories"]]
+    list_outputs = [table, picked, chat_controls["outlets"], chat_controls["categories"], chat_controls["notice"],
+                    chat_controls["examples"]]
     # Writes go one at a time (they also take the index's write lock).
     index.click(on_upload, files, report, api_name="upload", concurrency_limit=1, concurrency_id="write").then(
         lists, None, list_outputs, api_visibility="private", concurrency_limit=None)

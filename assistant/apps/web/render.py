@@ -42,34 +42,81 @@ def cite_link(turn: int, n: int, label: str | None = None) -> str:
 
 
 def meta_line(item: Citation | Passage | dict) -> str:
-    """'outlet · author · date' of a citation, passage or article row, escaped."""
+    """'outlet · author · date' of a citation, passage or article row, escaped; only what is known."""
     get = item.get if isinstance(item, dict) else lambda name: getattr(item, name, None)
     parts = [get("source"), get("author"), (get("published_at") or "")[:10]]
     return " · ".join(esc(p) for p in parts if p)
 
 
-def answer_html(answer: Answer, turn: int) -> str:
-    """The chat message: the answer with clickable markers, then the list of its sources."""
-    known = {c.n for c in answer.citations}
+def link_html(url: str | None, label: str | None = None) -> str:
+    """An http(s) link opening in a new tab, or the address printed as text, or nothing."""
+    safe = safe_url(url)
+    if safe:
+        return (f'<a class="source-link" href="{esc(safe)}" target="_blank" rel="noopener noreferrer nofollow">'
+                f"{esc(label or safe)}</a>")
+    return f'<span class="source-link">{esc(url)}</span>' if url else ""
 
+
+def understood_as(answer: Answer) -> str | None:
+    """The question as the assistant understood it, when a follow-up was rewritten; else None."""
+    followup = answer.trace.get("followup") or {}
+    standalone = (answer.trace.get("standalone_question") or "").strip()
+    if followup.get("how", "unchanged") == "unchanged" or not standalone:
+        return None
+    return standalone if standalone != (answer.question or "").strip() else None
+
+
+def understood_html(answer: Answer) -> str:
+    shown = understood_as(answer)
+    return f'<p class="understood">Understood as: “{esc(shown)}”</p>' if shown else ""
+
+
+def linked_markers(text: str, turn: int, known: set[int]) -> str:
+    """Escaped text with its known ``[n]`` markers as citation links."""
     def marker(match: re.Match) -> str:
         n = int(match.group(1))
         return cite_link(turn, n) if n in known else match.group(0)
 
-    body = _MARKER.sub(marker, text_html(answer.answer))
+    return _MARKER.sub(marker, text_html(text))
+
+
+def cited_articles(answer: Answer, shown: set[int] | None = None) -> list[list[Citation]]:
+    """The citations grouped by article, articles in the order first cited, each group by number;
+    ``shown`` keeps only those numbers (while an answer streams in)."""
+    groups: dict[str, list[Citation]] = {}
+    for citation in sorted(answer.citations, key=lambda c: c.n):
+        if shown is None or citation.n in shown:
+            groups.setdefault(citation.article_id, []).append(citation)
+    return list(groups.values())
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """The chat message: how a follow-up was understood, the answer with clickable markers, then
+    one line per cited article with its markers."""
+    body = f'<div class="answer-text">{linked_markers(answer.answer, turn, {c.n for c in answer.citations})}</div>'
+    head = understood_html(answer)
     if answer.abstained or not answer.citations:
-        return f'<div class="answer abstained">{body}</div>'
+        return f'<div class="answer abstained">{head}{body}</div>'
     items = "".join(
-        f"<li>{cite_link(turn, c.n)} {esc(c.title)}"
-        + (f' <span class="meta">— {meta_line(c)}</span>' if meta_line(c) else "") + "</li>"
-        for c in answer.citations
+        f"<li>{' '.join(cite_link(turn, c.n) for c in group)} {esc(group[0].title)}"
+        + (f' <span class="meta">— {meta_line(group[0])}</span>' if meta_line(group[0]) else "") + "</li>"
+        for group in cited_articles(answer)
     )
-    return f'<div class="answer">{body}</div><ol class="sources-list">{items}</ol>'
+    return f'<div class="answer">{head}{body}</div><ul class="sources-list">{items}</ul>'
 
 
-def pending_html(text: str) -> str:
-    """A streamed answer while it is still being written."""
-    return f'<div class="answer pending">{text_html(text)}</div>'
+def pending_html(text: str, answer: Answer | None = None, turn: int | None = None) -> str:
+    """A streamed answer while it is still being written (markers linked once the answer is known)."""
+    head = understood_html(answer) if answer is not None else ""
+    shown = (linked_markers(text, turn, {c.n for c in answer.citations})
+             if answer is not None and turn is not None else text_html(text))
+    return f'<div class="answer pending">{head}<div class="answer-text">{shown}</div></div>'
+
+
+def stopped_html(text: str) -> str:
+    """An answer the user stopped: what was written so far, marked as stopped."""
+    written = f'<div class="answer-text">{text_html(text)}</div>' if text.strip() else ""
+    return f'<div class="answer stopped">{written}<p class="note">Stopped — ask again for the full answer.</p></div>'
 
 
 def error_html(message: str) -> str:
@@ -95,15 +142,15 @@ def citation_html(answer: Answer, n: int, turn: int) -> str:
     if citation is None:
         return placeholder_html(f"This answer has no source [{n}].")
     passage = next((p for p in answer.passages if p.chunk_id == citation.chunk_id), None)
-    url = safe_url(citation.url)
-    link = (f'<a class="source-link" href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">'
-            f"{esc(url)}</a>" if url else (f'<span class="source-link">{esc(citation.url)}</span>' if citation.url else ""))
+    link = link_html(citation.url)
+    meta = meta_line(citation)
     others = " ".join(cite_link(turn, c.n) for c in answer.citations if c.n != n)
     return (
+        f'<p class="back">{cite_link(turn, 0, "← All sources of this answer")}</p>'
         f'<article class="citation" data-n="{n}">'
         f'<h3><span class="num">[{n}]</span> {esc(citation.title)}</h3>'
-        f'<p class="meta">{meta_line(citation) or "outlet, author and date unknown"}</p>'
-        f"{speaker_line(citation)}"
+        + (f'<p class="meta">{meta}</p>' if meta else "")
+        + f"{speaker_line(citation)}"
         f"{f'<p>{link}</p>' if link else ''}"
         f'<blockquote class="passage">{highlighted_passage(citation, passage)}</blockquote>'
         f'<p class="span">Quoted characters {citation.start}–{citation.end} of the article.</p>'
@@ -120,17 +167,66 @@ def speaker_line(citation: Citation) -> str:
     return f'<p class="speaker">Said by {esc(citation.speaker)}{role}</p>'
 
 
-def sources_overview_html(answer: Answer, turn: int) -> str:
-    """The sources panel right after an answer: each cited sentence, click to see it in context."""
+def source_card_html(group: list[Citation], turn: int) -> str:
+    """One cited article: title (linked when http(s)), what is known of outlet, author and date,
+    its link, and the sentences the answer cites from it with their numbers."""
+    first = group[0]
+    url = safe_url(first.url)
+    title = (f'<a class="card-title-link" href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">'
+             f"{esc(first.title)}</a>" if url else esc(first.title))
+    meta = meta_line(first)
+    link = link_html(first.url, urlsplit(url).netloc if url else None)
+    quotes = "".join(
+        f'<li>{cite_link(turn, c.n)} <span class="quote">{esc(c.quote)}</span>'
+        + (f' <span class="speaker">— {esc(c.speaker)}</span>' if c.speaker else "") + "</li>"
+        for c in group
+    )
+    return (f'<article class="source-card">'
+            f'<h4 class="card-title">{title}</h4>'
+            + (f'<p class="meta">{meta}</p>' if meta else "")
+            + (f'<p class="card-link">{link}</p>' if link else "")
+            + f'<ul class="cited">{quotes}</ul></article>')
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer with its ``[n]`` markers and, under it, each citation: the quoted words, then
+    title, outlet, author, date and link as far as they are known."""
+    lines = [answer.answer.strip()]
+    if answer.citations:
+        lines += ["", "Sources:", ""]
+    for c in sorted(answer.citations, key=lambda c: c.n):
+        known = [c.source, c.author, (c.published_at or "")[:10] or None]
+        where = ", ".join(part for part in known if part)
+        url = safe_url(c.url)
+        quote = " ".join(c.quote.split())
+        lines.append(f"[{c.n}] “{quote}” — {' '.join(c.title.split())}" + (f", {where}" if where else "")
+                     + (f", <{url}>" if url else ""))
+    return "\n".join(lines) + "\n"
+
+
+def copy_markdown_html(answer: Answer) -> str:
+    """A button that copies the answer with citations as Markdown (ui.CITATION_JS), and the text."""
+    return ('<div class="copy-markdown-box">'
+            '<button type="button" class="copy-markdown">Copy answer with citations as Markdown</button>'
+            '<details><summary>Show the Markdown</summary>'
+            f'<textarea class="answer-markdown" readonly rows="8">{esc(answer_markdown(answer))}</textarea>'
+            "</details></div>")
+
+
+def sources_overview_html(answer: Answer, turn: int, shown: set[int] | None = None) -> str:
+    """The sources panel of an answer: one card per cited article; ``shown`` keeps only those
+    citation numbers (the panel fills in as a streamed answer cites them)."""
     if not answer.citations:
         return placeholder_html("No passages cited.")
-    items = "".join(
-        f'<li>{cite_link(turn, c.n)} <strong>{esc(c.title)}</strong>'
-        + (f' <span class="meta">{meta_line(c)}</span>' if meta_line(c) else "")
-        + f'<br><q>{esc(c.quote)}</q></li>'
-        for c in answer.citations
-    )
-    return f'<p class="hint">Click a marker to read the passage.</p><ol class="overview">{items}</ol>'
+    groups = cited_articles(answer, shown)
+    if not groups:
+        return placeholder_html("Writing the answer…")
+    cards = "".join(source_card_html(group, turn) for group in groups)
+    done = shown is None or shown >= {c.n for c in answer.citations}
+    count = len(cited_articles(answer))
+    hint = (f'<p class="hint">{count} article{"s" if count != 1 else ""} cited. '
+            "Click a number to read the sentence in its passage.</p>")
+    return hint + cards + (copy_markdown_html(answer) if done else "")
 
 
 def placeholder_html(message: str) -> str:
@@ -163,3 +259,22 @@ def ingest_report_html(data: dict) -> str:
         for e in data["errors"]
     )
     return f'<p class="warn">{esc(head)} {len(data["errors"])} failed:</p><ul class="errors">{errors}</ul>'
+
+
+def index_notice_html(rows: list[dict], bundled_only: bool, data_dir: str, suffixes: tuple[str, ...]) -> str:
+    """What the chat can answer from: an empty index or only the bundled sample article is said
+    plainly, with how to add news; otherwise one line of what is indexed."""
+    how = ("Add news: upload article files (" + ", ".join(esc(s) for s in suffixes) + ") in the "
+           "<strong>Corpus</strong> tab, or run <code>assistant ingest FOLDER</code> and reload this page.")
+    if not rows:
+        return (f'<div class="index-notice first-run"><p><strong>The index is empty</strong> '
+                f"(<code>{esc(data_dir)}</code>): there is nothing to answer from yet.</p><p>{how}</p></div>")
+    if bundled_only:
+        titles = "; ".join(f"“{esc(r['title'])}”" for r in rows)
+        return (f'<div class="index-notice first-run"><p><strong>Only the bundled sample article is indexed</strong>: '
+                f"{titles}. Questions are answered from it alone.</p><p>{how}</p></div>")
+    outlets = len({r["source"] for r in rows if r.get("source")})
+    dates = sorted((r.get("published_at") or "")[:10] for r in rows if r.get("published_at"))
+    span = f", published {esc(dates[0])} to {esc(dates[-1])}" if dates else ""
+    return (f'<p class="index-notice">{len(rows)} article{"s" if len(rows) != 1 else ""} indexed from {outlets} '
+            f'outlet{"s" if outlets != 1 else ""}{span}.</p>')

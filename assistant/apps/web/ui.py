@@ -10,7 +10,8 @@ from assistant.apps.web.evaluation import build_evaluation_tab, reports_dir
 
 # Runs once on page load. A click on a marker rendered by render.cite_link (href "#cite-TURN-N";
 # the chat's sanitizer drops data- attributes) is remembered in window.newsAssistantCite as
-# "TURN:N" and the hidden "open citation" button is clicked (see chat.py).
+# "TURN:N" and the hidden "open citation" button is clicked (see chat.py); N 0 means all the
+# answer's sources. A click on the copy button of the sources panel copies its Markdown.
 CITATION_JS = r"""
 () => {
   if (window.newsAssistantCiteReady) return;
@@ -22,8 +23,38 @@ CITATION_JS = r"""
     const button = holder && (holder.tagName === 'BUTTON' ? holder : holder.querySelector('button'));
     if (button) button.click();
   };
+  // "Copy answer with citations as Markdown" (render.copy_markdown_html): the text of its textarea.
+  const copy = async (button) => {
+    const box = button.closest('.copy-markdown-box');
+    const area = box && box.querySelector('textarea.answer-markdown');
+    if (!area) return;
+    let done = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(area.value);
+        done = true;
+      }
+    } catch (error) { done = false; }
+    if (!done) {
+      const details = box.querySelector('details');
+      if (details) details.open = true;
+      area.focus();
+      area.select();
+      try { done = document.execCommand('copy'); } catch (error) { done = false; }
+    }
+    window.newsAssistantCopied = area.value;
+    button.textContent = done ? 'Copied ✓' : 'Select the text below and copy it';
+    setTimeout(() => { button.textContent = 'Copy answer with citations as Markdown'; }, 2500);
+  };
   document.addEventListener('click', (event) => {
-    const link = event.target instanceof Element ? event.target.closest('a.cite[href^="#cite-"]') : null;
+    const target = event.target instanceof Element ? event.target : null;
+    const button = target ? target.closest('button.copy-markdown') : null;
+    if (button) {
+      event.preventDefault();
+      copy(button);
+      return;
+    }
+    const link = target ? target.closest('a.cite[href^="#cite-"]') : null;
     if (!link) return;
     event.preventDefault();
     event.stopPropagation();
@@ -40,8 +71,32 @@ a.cite:hover, a.cite:focus { text-decoration: underline; }
 #sources-panel blockquote.passage { white-space: normal; border-left: 3px solid #d1d5db; padding-left: .75em; }
 #sources-panel .span, #sources-panel .hint { font-size: .85em; opacity: .7; }
 .sources-list { margin: .5em 0 0 1.2em; font-size: .9em; }
+.answer .understood { font-size: .9em; opacity: .75; font-style: italic; margin: 0 0 .4em; }
 .answer.error { color: #b91c1c; }
-.answer.pending { opacity: .8; }
+.answer.pending { opacity: .85; }
+.answer.stopped .note { font-size: .9em; opacity: .7; font-style: italic; }
+#sources-panel .source-card { border: 1px solid #e5e7eb; border-radius: 8px; padding: .6em .8em; margin: 0 0 .8em; }
+#sources-panel .source-card h4 { margin: 0 0 .2em; font-size: 1em; line-height: 1.3; }
+#sources-panel .source-card .meta, #sources-panel .source-card .card-link { margin: 0 0 .2em; }
+#sources-panel .source-card ul.cited { list-style: none; margin: .4em 0 0; padding: 0; }
+#sources-panel .source-card ul.cited li { margin: .3em 0; padding-left: .5em; border-left: 3px solid #fde68a; }
+#sources-panel .source-card .speaker { opacity: .75; font-size: .9em; }
+#sources-panel .copy-markdown-box { margin-top: .5em; }
+#sources-panel button.copy-markdown { border: 1px solid #d1d5db; border-radius: 6px; padding: .3em .7em; cursor: pointer; background: transparent; }
+#sources-panel textarea.answer-markdown { width: 100%; font-family: monospace; font-size: .85em; margin-top: .4em; }
+#sources-panel .back { margin: 0 0 .5em; font-size: .9em; }
+#index-notice .first-run { border: 1px solid #fcd34d; background: #fffbeb; color: #78350f; border-radius: 8px; padding: .5em .8em; }
+#index-notice .first-run p { margin: .2em 0; }
+#index-notice p.index-notice { font-size: .85em; opacity: .7; margin: 0; }
+#eval-metrics table.metrics { border-collapse: collapse; font-size: .9em; margin: .5em 0; }
+#eval-metrics table.metrics th, #eval-metrics table.metrics td { border: 1px solid #e5e7eb; padding: 3px 8px; }
+#eval-metrics table.metrics td.num { text-align: right; font-variant-numeric: tabular-nums; }
+#eval-charts .charts { display: flex; flex-wrap: wrap; gap: 1em; }
+#eval-charts figure { margin: .5em 0; flex: 1 1 420px; min-width: 0; }
+#eval-charts img { max-width: 100%; height: auto; display: block; }
+#eval-misses details { border-left: 3px solid #c44e52; padding: .2em .8em; margin: .4em 0; }
+#eval-misses summary { cursor: pointer; }
+#eval-misses .meta { opacity: .7; font-size: .9em; }
 table.articles { width: 100%; border-collapse: collapse; font-size: .9em; }
 table.articles th, table.articles td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #e5e7eb; }
 table.articles td.num { text-align: right; }
