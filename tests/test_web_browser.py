@@ -177,4 +177,4 @@ def test_evaluation_tab_runs_the_bundled_question_set(page):
     expect(page.locator("#eval-metrics")).to_contain_text("Evaluated 3 questions")
     expect(page.locator("#eval-charts img").first).to_be_visible()
     assert page.locator("#eval-charts img").count() >= 2
-    screenshot(page, "evaluation")
+    screenshot(page, "evaluation", docs=True)

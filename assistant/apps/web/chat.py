@@ -70,7 +70,7 @@ def cited_numbers(text: str) -> set[int]:
     return {int(n) for n in _MARKER.findall(text)}
 
 
-def composed(stream, live: bool, pace: float = STREAM_PACE_S):
+def composed(stream, live: bool, pace: float | None = None):
     """(text so far, the Answer once known) as the answer should appear in the chat.
 
     ``live`` (an LLM writing): each piece is shown as it arrives and the Answer comes last. Otherwise
@@ -96,6 +96,7 @@ def composed(stream, live: bool, pace: float = STREAM_PACE_S):
                 pieces.append(piece)
     if answer is None:
         return
+    pace = STREAM_PACE_S if pace is None else pace
     text = ""
     for i, step in enumerate(stream_steps("".join(pieces) or answer.answer)):
         if i and pace:
@@ -265,7 +266,7 @@ def build_chat_tab(shared, settings):
                                       max_length=settings.max_question_chars,
                                       placeholder="Ask about the news…")
                 ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
-                stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=0, min_width=70)
+                stop = gr.Button("Stop", variant="secondary", elem_id="stop", scale=0, min_width=70)
             with gr.Row():
                 examples = gr.Dataset(components=[question], samples=samples, type="values",
                                       label="Examples from the indexed articles", elem_id="examples")

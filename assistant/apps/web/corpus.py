@@ -94,12 +94,12 @@ def build_corpus_tab(shared, settings, chat_controls: dict):
                     chat_controls["examples"]]
     # Writes go one at a time (they also take the index's write lock).
     index.click(on_upload, files, report, api_name="upload", concurrency_limit=1, concurrency_id="write").then(
-        lists, None, list_outputs, api_visibility="private", concurrency_limit=None)
+        lists, None, list_outputs, api_visibility="private", concurrency_limit=None, show_progress="hidden")
     def on_delete(article_id):
         return delete_article(shared, article_id)
 
     delete.click(on_delete, picked, report, api_name="delete_article",
                  concurrency_limit=1, concurrency_id="write").then(
-        lists, None, list_outputs, api_visibility="private", concurrency_limit=None)
+        lists, None, list_outputs, api_visibility="private", concurrency_limit=None, show_progress="hidden")
     refresh.click(lists, None, list_outputs, api_visibility="private", concurrency_limit=None)
     return lists, list_outputs

@@ -82,7 +82,8 @@ a.cite:hover, a.cite:focus { text-decoration: underline; }
 #sources-panel .source-card ul.cited li { margin: .3em 0; padding-left: .5em; border-left: 3px solid #fde68a; }
 #sources-panel .source-card .speaker { opacity: .75; font-size: .9em; }
 #sources-panel .copy-markdown-box { margin-top: .5em; }
-#sources-panel button.copy-markdown { border: 1px solid #d1d5db; border-radius: 6px; padding: .3em .7em; cursor: pointer; background: transparent; }
+#sources-panel button.copy-markdown { border: 1px solid #d1d5db; border-radius: 6px; padding: .3em .7em; cursor: pointer; background: transparent; font-size: .85em; font-weight: normal; }
+#sources-panel .copy-markdown-box summary { font-size: .85em; opacity: .75; cursor: pointer; }
 #sources-panel textarea.answer-markdown { width: 100%; font-family: monospace; font-size: .85em; margin-top: .4em; }
 #sources-panel .back { margin: 0 0 .5em; font-size: .9em; }
 #index-notice .first-run { border: 1px solid #fcd34d; background: #fffbeb; color: #78350f; border-radius: 8px; padding: .5em .8em; }
@@ -117,7 +118,8 @@ def build_ui(shared, settings):
                 refresh_lists, list_outputs = build_corpus_tab(shared, settings, chat_controls)
             with gr.Tab("Evaluation", id="evaluation-tab"):
                 build_evaluation_tab(shared, settings)
-        demo.load(refresh_lists, None, list_outputs, api_visibility="private", concurrency_limit=None)
+        demo.load(refresh_lists, None, list_outputs, api_visibility="private", concurrency_limit=None,
+                  show_progress="hidden")
     # Events without their own limit (cheap renders) share this one; answering and writing set theirs.
     demo.queue(default_concurrency_limit=4, max_size=64)
     return demo
