@@ -397,3 +397,29 @@ def test_web_uploads_are_read_and_embedded_before_the_write_lock(make_assistant,
         del embedder.embed
     assert "1 new" in html
     assert under_lock and not any(under_lock), "nothing is embedded while the index is locked for writing"
+
+
+def test_evaluation_tab_shows_a_metrics_table_and_the_worst_misses(seed_index):
+    from assistant.evaluation.datasets import EvalQuestion, Evidence
+    from assistant.evaluation.runner import ConfigRun, Variant, score, summary_object
+    from assistant.apps.web.evaluation import charts_html, metrics_html, misses_html
+
+    found = "It would be very beneficial for Russia to stop military operations now"
+    questions = [EvalQuestion(question="What would benefit Russia?", evidence=[Evidence(fact=found)]),
+                 EvalQuestion(question=f"Where is the {HOSTILE} bridge?", type="fact",
+                              evidence=[Evidence(fact="The bridge is in Lindenberg.", title=HOSTILE)])]
+    results = [score(q, seed_index.ask(q.question)) for q in questions]
+    profile = seed_index.profile
+    summary = summary_object([ConfigRun(Variant("default"), profile.fusion.mode, profile.name, results)],
+                             path="set.jsonl", format="jsonl", k=10)
+    table = metrics_html(summary)
+    assert "Evaluated 2 questions" in table and "<table" in table and "<pre" not in table
+    assert "<th scope='row'>hits@1</th>" in table and "<th>fact</th>" in table
+    misses = misses_html(results)
+    assert misses.count("<details>") == 1, "only the question whose evidence was not found"
+    assert "&lt;script&gt;" in misses and "<script" not in misses
+    assert "evidence recall 0.00" in misses and "The bridge is in Lindenberg." in misses
+    assert seed_index.articles()[0]["title"] in misses.split("Retrieved")[1], "what was retrieved instead"
+    assert "None:" in misses_html(results[:1])
+    charts = charts_html(["/tmp/r/retrieval_by_type.png"])
+    assert '<img src="gradio_api/file=/tmp/r/retrieval_by_type.png"' in charts and "Retrieval by type" in charts
