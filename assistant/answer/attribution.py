@@ -81,6 +81,7 @@ class ArticleSpeech:
     sentences: list[Span]
     attributions: list[Attribution]
     people: dict[str, Person]
+    quotations: list[Quotation] = field(default_factory=list)
 
     def at(self, start: int, end: int | None = None) -> Attribution:
         """The attribution of the sentence(s) covering ``[start, end)``; the first speech one wins."""
@@ -92,6 +93,15 @@ class ArticleSpeech:
             if attribution.is_speech:
                 return attribution
         return found
+
+    def open_quotation(self, start: int) -> str:
+        """The mark that opened, before ``start``, a quotation ``start`` is inside of ("" when none):
+        a sentence starting there is part of a quotation that does not open in it."""
+        for quotation in self.quotations:
+            for seg_start, seg_end in quotation.segments:
+                if seg_start < start < seg_end:
+                    return self.body[seg_start] if self.body[seg_start] in "“\"" else "“"
+        return ""
 
     def role_of(self, speaker: str | None) -> str | None:
         person = self.people.get(speaker or "")
@@ -150,7 +160,7 @@ class _Reader:
             for index, span in enumerate(self.sentences):
                 if quotation.covers(span.start, span.end):
                     attributions[index] = attribution
-        return ArticleSpeech(self.body, self.sentences, attributions, self.people)
+        return ArticleSpeech(self.body, self.sentences, attributions, self.people, self.quotations)
 
     def _collect_people(self) -> None:
         """Names of the article, which of them speak, and the roles they are introduced with."""

@@ -2,8 +2,9 @@
 
 Each chosen sentence becomes one answer sentence ending in its citation ``[n]``; the citation
 keeps the verbatim sentence and its character span. Speech is attributed in the text
-("Stanislav Zhelikhovsky (… expert) said: “…”", "Zhelikhovsky noted that …") unless the sentence
-already names its speaker. Sentences are grouped by article (outlet and date) when they come
+("Stanislav Zhelikhovsky (… expert) said: “…”", "[Zhelikhovsky] noted that …") unless the sentence
+already names its speaker; the article's words stay verbatim, a name put in place of "he" or next to
+"the expert" is bracketed, and quotation marks balance (see :func:`render`). Sentences are grouped by article (outlet and date) when they come
 from more than one: each group opens with "<Outlet> (as of <date>)" and the newest group is
 marked "latest" when the dates differ.
 """
@@ -16,8 +17,8 @@ from datetime import datetime
 
 from assistant.models import Citation, Passage
 from assistant.answer.attribution import Attribution
+from assistant.answer.quotations import Marks, balance_marks, read_marks
 
-_OPEN, _CLOSE = "“", "”"
 MAX_ROLE = 70
 
 
@@ -32,6 +33,7 @@ class Chosen:
     score: float
     attribution: Attribution
     role: str | None = None
+    open_before: str = ""  # the mark of a quotation the sentence is inside of, opened before it
 
 
 @dataclass
@@ -114,81 +116,72 @@ def _citation(n: int, item: Chosen) -> Citation:
 
 
 def render(item: Chosen, introduced: set[str]) -> str:
-    """The sentence as the answer states it, naming its speaker when the sentence does not."""
+    """The sentence as the answer states it, naming its speaker when the sentence does not.
+
+    The article's words are kept verbatim: a quotation the sentence opens or closes outside itself
+    gets its missing mark (never loses its own), and when the words that name the speaker ("he",
+    "the international affairs expert", "his") are replaced, the name stands in brackets
+    ("[Zhelikhovsky] noted that …", "… said the international affairs expert [Zhelikhovsky]").
+    Words of the answer's own ("Zhelikhovsky said: “…”", "According to Zhelikhovsky, …") stay
+    outside the quotation marks.
+    """
     attribution, text = item.attribution, item.text.strip()
+    marks = read_marks(text, item.open_before)
     speaker = attribution.speaker
     if not speaker:
-        return _plain(text)
-    surname = speaker.split()[-1]
-    if _names(text, speaker):
+        return balance_marks(text, item.open_before)
+    if _names(text, speaker, marks):
         introduced.add(speaker)
-        return _plain(text)
-    name = surname if speaker in introduced else _introduce(speaker, item.role)
+        return balance_marks(text, item.open_before)
+    first = speaker not in introduced
     introduced.add(speaker)
-    if attribution.kind == "quote" and _is_quoted(text):
-        return f"{name} said: {_OPEN}{_inner(text)}{_CLOSE}"
-    mention = attribution.mention
-    if mention:
-        if mention.lower() in ("his", "her", "their"):
-            replaced = _replace_word(text, mention, f"{name}’s")
-        else:
-            replaced = _replace_word(text, mention, name)
-        if replaced != text:
-            return _plain(replaced)
-    return f"According to {name}, {_plain(text[0].lower() + text[1:] if _lower_ok(text) else text)}"
+    surname = speaker.split()[-1]
+    if attribution.kind == "quote" and marks.quoted_only(text):
+        name = _introduce(speaker, item.role) if first else surname
+        return f"{name} said: {balance_marks(text, item.open_before)}"
+    replaced = _name_the_mention(text, marks, attribution.mention, speaker, item.role, first)
+    if replaced is not None:
+        return balance_marks(replaced, item.open_before)
+    name = _introduce(speaker, item.role) if first else surname
+    quoted = balance_marks(text, item.open_before)
+    return f"According to {name}, {quoted[0].lower() + quoted[1:] if _lower_ok(quoted) else quoted}"
 
 
-def _introduce(speaker: str, role: str | None) -> str:
+def _introduce(speaker: str, role: str | None, joiner: str = " (", closer: str = ")") -> str:
     if role and len(role) <= MAX_ROLE and "_" not in role:
-        return f"{speaker} ({role.strip(' ,')})"
+        return f"{speaker}{joiner}{role.strip(' ,')}{closer}"
     return speaker
 
 
-def _names(text: str, speaker: str) -> bool:
+def _names(text: str, speaker: str, marks: Marks) -> bool:
     """The sentence names the speaker outside quotation marks."""
-    outside = re.sub(r"“[^”]*”", " ", text)
-    if text.count(_OPEN) > text.count(_CLOSE):  # the quotation runs on past this sentence
-        outside = text[text.rfind(_CLOSE) + 1:] if _CLOSE in text else ""
-    elif text.count(_CLOSE) > text.count(_OPEN):  # this sentence ends a quotation opened earlier
-        outside = text[text.rfind(_CLOSE) + 1:]
+    outside = "".join(" " if inside else ch for ch, inside in zip(text, marks.inside))
     return any(re.search(rf"\b{re.escape(part)}\b", outside) for part in speaker.split() if len(part) > 2)
 
 
-def _is_quoted(text: str) -> bool:
-    """Mostly words inside a quotation (or the middle of one running across sentences)."""
-    if text.startswith((_OPEN, '"')):
-        return True
-    return _OPEN not in text and _CLOSE not in text or (text.count(_CLOSE) > text.count(_OPEN)
-                                                         and text.rfind(_CLOSE) > len(text) * 0.6)
-
-
-def _inner(text: str) -> str:
-    """The quoted words of a sentence: opening mark and trailing attribution removed."""
-    inner = text.lstrip(_OPEN + '"').strip()
-    depth_open = inner.count(_OPEN)
-    closes = [m.start() for m in re.finditer(_CLOSE, inner)]
-    if len(closes) > depth_open:
-        inner = inner[:closes[depth_open]]  # the closing mark of the outer quotation
-    inner = inner.rstrip(' ,"')
-    inner = inner.replace(_OPEN, "‘").replace(_CLOSE, "’")
-    if inner and inner[-1] not in ".!?…’":
-        inner += "."
-    return inner
-
-
-def _replace_word(text: str, word: str, by: str) -> str:
-    pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
-    match = pattern.search(text)
-    if not match:
-        return text
-    return text[:match.start()] + by + text[match.end():]
-
-
-def _plain(text: str) -> str:
-    """A sentence balanced for quoting inside the answer: stray quote marks removed."""
-    if text.count(_OPEN) != text.count(_CLOSE):
-        text = text.replace(_OPEN, "").replace(_CLOSE, "")
-    return text
+def _name_the_mention(text: str, marks: Marks, mention: str, speaker: str, role: str | None,
+                      first: bool) -> str | None:
+    """``text`` with the words that name the speaker (outside quotation marks) followed by, or
+    replaced with, the speaker's name in brackets; None when the mention is not there."""
+    if not mention:
+        return None
+    pattern = re.compile(rf"\b{re.escape(mention)}\b", re.IGNORECASE)
+    match = next((m for m in pattern.finditer(text) if not any(marks.inside[m.start():m.end()])), None)
+    if match is None:
+        return None
+    surname = speaker.split()[-1]
+    word = mention.lower()
+    if word in ("his", "her", "their"):  # In his opinion → In [Zhelikhovsky’s] opinion
+        name = speaker if first else surname
+        return f"{text[:match.start()]}[{name}’s]{text[match.end():]}"
+    if word in ("he", "she", "they", "him", "them", "it"):  # he said → [Zhelikhovsky] said
+        name = _introduce(speaker, role, ", ", "") if first else surname
+        return f"{text[:match.start()]}[{name}]{text[match.end():]}"
+    if _names(mention, speaker, read_marks(mention)):  # the mention is a name already
+        return None
+    # the international affairs expert noted → the international affairs expert [Zhelikhovsky] noted
+    name = speaker if first else surname
+    return f"{text[:match.end()]} [{name}]{text[match.end():]}"
 
 
 def _lower_ok(text: str) -> bool:

@@ -238,7 +238,7 @@ class ExtractiveAnswerer:
             if not _speech_in(cand.text, attribution):
                 attribution = NOBODY
             items.append(Chosen(cand.passage, cand.start, cand.end, cand.text, cand.score, attribution,
-                                speech.role_of(attribution.speaker)))
+                                speech.role_of(attribution.speaker), speech.open_quotation(cand.start)))
         recency = bool(request.timeframe and request.timeframe.recency)
         composed = compose(items, newest_first=recency)
         evidence = {c.n: c.quote for c in composed.citations}

@@ -95,3 +95,75 @@ def inside_mask(body: str, quotations: list[Quotation]) -> list[bool]:
 def mask_quotes(text: str, offset: int, mask: list[bool], fill: str = "_") -> str:
     """``text`` (at ``offset`` in the body) with quoted characters replaced, lengths kept."""
     return "".join(fill if mask[offset + i] and not ch.isspace() else ch for i, ch in enumerate(text))
+
+
+# --- quotation marks of one sentence ---------------------------------------------------------
+# A sentence cut out of an article may open a quotation it does not close (“It would be … Ukraine.)
+# or close one opened in an earlier sentence (Therefore, … regard,” Zhelikhovsky said.). Shown on
+# its own, such a sentence must get the missing mark, never lose or change one of its own: the
+# words stay the article's, verbatim, and the marks balance.
+_CLOSERS = {_OPEN: _CLOSE, _STRAIGHT: _STRAIGHT}
+
+
+@dataclass
+class Marks:
+    """The quotation marks of a text read on their own (see :func:`read_marks`)."""
+
+    inside: list[bool]  # per character: inside quotation marks (the marks themselves included)
+    missing_open: list[str]  # opening marks the text needs before it, outermost first
+    left_open: list[str]  # opening marks still open at the end, outermost first
+
+    def quoted_only(self, text: str) -> bool:
+        """Every word of the text is inside quotation marks."""
+        return any(self.inside) and all(inside or not ch.isalnum() for ch, inside in zip(text, self.inside))
+
+
+def read_marks(text: str, open_before: str = "") -> Marks:
+    """Where ``text`` is inside quotation marks. ``open_before``: the mark of a quotation the text
+    starts inside of (opened before it in the article), if any; without it a closing mark that has
+    no opening mark in the text tells the same. Curly quotes nest; a straight double quote closes an
+    open straight quote, closes at a word's end when nothing is open, and otherwise opens one."""
+    stack: list[str] = [open_before] if open_before else []
+    missing: list[str] = []
+    inside: list[bool] = []
+    for i, ch in enumerate(text):
+        if ch == _OPEN:
+            stack.append(ch)
+        elif ch == _CLOSE or (ch == _STRAIGHT and (stack[-1:] == [_STRAIGHT] or (not stack and _closes_word(text, i)))):
+            if stack:
+                stack.pop()
+            else:  # everything before it was quoted words of a quotation opened earlier
+                missing.insert(0, _OPEN if ch == _CLOSE else _STRAIGHT)
+                inside = [True] * len(inside)
+            inside.append(True)
+            continue
+        elif ch == _STRAIGHT:
+            stack.append(ch)
+        inside.append(bool(stack))
+    return Marks(inside, ([open_before] if open_before else []) + missing, stack)
+
+
+def _closes_word(text: str, i: int) -> bool:
+    before = text[i - 1] if i else " "
+    after = text[i + 1] if i + 1 < len(text) else " "
+    return not before.isspace() and (after.isspace() or after in ".,;:!?)")
+
+
+def balance_marks(text: str, open_before: str = "", ellipsis: bool = False) -> str:
+    """``text`` verbatim with the quotation marks it lacks added: an opening mark before it for a
+    quotation it closes (or is inside of: ``open_before``), a closing mark after it for each one it
+    leaves open. ``ellipsis`` marks the cut: “…Therefore, … regard,” Zhelikhovsky said."""
+    marks = read_marks(text, open_before)
+    before = "".join(marks.missing_open)
+    after = "".join(_CLOSERS[mark] for mark in reversed(marks.left_open))
+    if ellipsis:
+        before += "…" if before else ""
+        after = ((" …" if text.rstrip()[-1:] in ".!?;:," else "…") if after else "") + after
+    return before + text + after
+
+
+def display_quote(quote: str) -> str:
+    """A citation's verbatim sentence as shown on its own line: the article's words with balanced
+    quotation marks, an ellipsis where the quotation runs on before or after the sentence (no marks
+    added around it: a sentence that holds its own quotation marks would show them doubled)."""
+    return balance_marks(quote.strip(), ellipsis=True)

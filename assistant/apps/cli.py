@@ -150,10 +150,19 @@ def ask(question, k, sources, since, until, categories, as_json):
         click.echo(answer.model_dump_json(indent=2))
         return
     click.echo(answer.answer + "\n")
-    for c in answer.citations:
+    print_citations(answer.citations)
+
+
+def print_citations(citations) -> None:
+    """Each citation: title, outlet, date, link; then the article's sentence verbatim (its own
+    quotation marks completed, "…" where its quotation runs on; no marks added around it, which
+    would double its own) and its character span."""
+    from assistant.answer.quotations import display_quote
+
+    for c in citations:
         where = ", ".join(x for x in [c.source, (c.published_at or "")[:10], c.url] if x)
         click.echo(f"[{c.n}] {c.title}" + (f" ({where})" if where else ""))
-        click.echo(f"    “{c.quote}” (characters {c.start}–{c.end})")
+        click.echo(f"    {display_quote(c.quote)} (characters {c.start}–{c.end})")
 
 
 @main.command()
