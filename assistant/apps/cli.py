@@ -1,4 +1,4 @@
-"""Command line: ``assistant ingest | search | ask | config`` (+ eval, serve, chat from their modules).
+"""Command line: ``assistant ingest | search | ask | config`` (+ eval, serve, chat, quotes from their modules).
 
 Errors become messages and exit codes only at this edge (``cli_errors.handle_errors``).
 """
@@ -187,6 +187,8 @@ from assistant.apps.serve_cli import serve_command  # noqa: E402  (the web serve
 main.add_command(serve_command)
 from assistant.apps.chat_cli import chat_command  # noqa: E402  (the interactive chat lives in its own module)
 main.add_command(chat_command)
+from assistant.apps.quotes_cli import quotes_command  # noqa: E402  (who said what lives in its own module)
+main.add_command(quotes_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

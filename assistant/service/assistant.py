@@ -174,6 +174,13 @@ class Assistant:
         self.store.bump_revision()
         return True
 
+    def quotes(self, person: str, about: str | None = None) -> list:
+        """Every statement the indexed articles attribute to ``person`` (about ``about``, if given),
+        verbatim with its article: a list of :class:`~assistant.answer.quotes.Quote`."""
+        from assistant.answer.quotes import finder_for
+
+        return finder_for(self).quotes(person, about)
+
 
 def _article_metadata(row: dict) -> dict:
     """An article row of :meth:`Assistant.articles` in the shape filters match chunk metadata."""

@@ -137,3 +137,8 @@ class SharedAssistant:
         with self.lock.writing():
             return self.assistant.delete_article(article_id)
 
+    def quotes(self, person: str, about: str | None = None) -> list:
+        """Statements attributed to ``person`` across the index (see ``Assistant.quotes``)."""
+        with self.lock.reading():
+            return self.assistant.quotes(person, about)
+
