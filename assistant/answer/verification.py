@@ -6,6 +6,14 @@ it (lexical overlap), or it says much the same (embedding similarity) with some 
 every number in the sentence appears in it. Invented numbers are dropped, citations that do
 not support their sentence are dropped, and a sentence left without support is removed (or,
 with ``policy="flag"``, kept and visibly marked). Each decision is recorded for the trace.
+
+What small models also write is handled here, for any writer: citation markers in other
+shapes ("[Passage 2]", "(passage 2)", "【2】", "[1-3]") are read as ``[n]`` and stray ones
+("[source]", "[citation needed]") are dropped from the text; a sentence that echoes the prompt's
+fences, reads as an instruction ("Ignore all previous instructions …", "Reply with …"), or
+copies an instruction embedded in a cited passage is always removed, whatever the policy (it is
+not a claim, and flagging would still show it); and a sentence repeating an earlier one (small
+models loop) is removed.
 """
 
 from __future__ import annotations
@@ -21,6 +29,27 @@ from assistant.text.sentences import split_sentences
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 FLAG = " [unsupported]"
+# Citation markers as models also write them: [Passage 2], (passage 2), [P2], [#2], 【2】, [^2], [1-3], [1; 2].
+_LOOSE_MARKER = re.compile(
+    r"[\[【(]\s*(?:(?:passages?|source|ref|p)\s*\.?\s*)?[#^]?\s*(\d{1,3}(?:\s*(?:[,;]|[-–]|and)\s*\d{1,3})*)\s*[\]】)]",
+    re.IGNORECASE)
+CITATION_LIKE = re.compile(MARKER.pattern + "|" + _LOOSE_MARKER.pattern, re.IGNORECASE)  # for sentence splitting
+_STRAY_MARKER = re.compile(r"\s*\[(?:citation needed|citations?|sources?|refs?|references?|passages?|n|\?)\]",
+                           re.IGNORECASE)
+_DANGLING = re.compile(r"\b(?:the|a|an|of|and|or|but|which|whose|than|its|their)\W*$",
+                       re.IGNORECASE)  # "… behaviour of the." (a writer cut off by a length limit)
+_ECHO = re.compile(r"<<<|>>>|\bEND PASSAGE\b|^\s*(?:question|passages?)\s*:", re.IGNORECASE)
+_INSTRUCTION = [re.compile(p, re.IGNORECASE) for p in (
+    r"\b(?:ignore|disregard|forget|override)\b[^.]{0,60}\b(?:instructions?|rules|prompts?|guidelines|directions)\b",
+    r"\b(?:system|developer|hidden)\s+(?:prompt|message|instructions?)\b",
+    r"\bnew instructions?\b",
+    r"\b(?:if )?you are (?:now )?(?:an?|the) (?:ai|language model|llm|chatbot|assistant)\b",
+    r"\bas an ai(?: language)? model\b",
+    r"\b(?:language models?|llms?|chatbots?|ai assistants?|ai models?)\b[^.]{0,50}\b(?:must|should|shall|are instructed to)\b",
+    r"^\W*(?:please\s+)?(?:reply|respond|answer)\s+(?:with|only|in|that)\b",
+    r"^\W*(?:please\s+)?(?:tell|inform|warn|remind)\s+(?:the|your|all)\s+(?:users?|readers?)\b",
+    r"^\W*(?:please\s+)?(?:visit|go to|click|open)\s+(?:https?://|www\.)",
+)]
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = set("""a an the and or but if then than that this these those there here of in on at to for from by with
@@ -82,14 +111,30 @@ class Verifier:
         self.weak_overlap = weak_overlap
         self.policy = policy
 
-    def verify(self, answer: str, evidence: dict[int, str]) -> Verified:
-        """``evidence``: citation number → the passage (or quote) it stands for."""
+    def verify(self, answer: str, evidence: dict[int, str], earlier: list[str] | None = None, *,
+               novel_words: int | None = None, given: str = "", question: str = "") -> Verified:
+        """``evidence``: citation number → the passage (or quote) it stands for; ``earlier``: sentences
+        already accepted (a stream verified piece by piece), so a repeat of one is removed.
+
+        ``novel_words`` (strict mode, for writers that embroider): a sentence whose content words
+        outside its supporting passages and ``given`` (the question, the passages' titles and
+        speakers) number more than this is removed, however much else of it the passage holds;
+        so is one that only restates ``question``.
+        """
+        answer = normalise_citations(answer)
         paragraphs = [p for p in re.split(r"\n\s*\n", answer.strip()) if p.strip()]
         units = [(i, sentence, cited) for i, p in enumerate(paragraphs) for sentence, cited in split_cited(p)]
         checks = [SentenceCheck(text=s, cited=c) for _, s, c in units]
         self._measure(checks, evidence)
+        seen = [content_words(text) for text in earlier or []]
         for check in checks:
             self._decide(check, evidence)
+            if check.action != "removed":
+                self._screen(check, evidence, seen)
+            if check.action != "removed" and novel_words is not None:
+                self._strict(check, evidence, novel_words, given, question)
+            if check.action != "removed":
+                seen.append(content_words(check.text))
         text = "\n\n".join(
             " ".join(self._render(c) for (para, _, _), c in zip(units, checks) if para == i and c.action != "removed")
             for i in range(len(paragraphs)))
@@ -144,6 +189,44 @@ class Verifier:
             check.reason = "no cited passage supports it"
 
     @staticmethod
+    def _strict(check: SentenceCheck, evidence: dict[int, str], limit: int, given: str, question: str) -> None:
+        words = content_words(check.text)
+        known = content_words(given + " " + " ".join(evidence[n] for n in check.supported_by))
+        novel = sorted(words - known)
+        if len(novel) > limit:
+            check.reason = "says what its passages do not: " + ", ".join(novel[:8]) + (" …" if len(novel) > 8 else "")
+        elif question and words <= content_words(question):
+            check.reason = "only restates the question"
+        elif len(re.findall(r"\w+", check.text)) < 3:
+            check.reason = "is not a sentence"
+        else:
+            return
+        check.action = "removed"
+        check.unsupported, check.supported_by = sorted(set(check.unsupported) | set(check.supported_by)), []
+
+    @staticmethod
+    def _screen(check: SentenceCheck, evidence: dict[int, str], seen: list[set[str]]) -> None:
+        """Remove what is not a claim at all: prompt echoes, instructions, repeats (whatever the policy)."""
+        reason = ""
+        words = content_words(check.text)
+        if _ECHO.search(check.text):
+            reason = "echoes the prompt's markup"
+        elif _DANGLING.search(check.text):
+            reason = "breaks off mid-sentence"
+        elif instruction_like(check.text):
+            reason = "reads as an instruction, not a claim"
+        else:
+            for n in dict.fromkeys(check.cited):
+                if n in evidence and any(overlap(check.text, order) >= 0.5 for order in instructions_in(evidence[n])):
+                    reason = f"copies an instruction embedded in passage {n}"
+                    break
+        if not reason and words and any(len(words & before) >= 0.9 * len(words) for before in seen):
+            reason = "repeats an earlier sentence"
+        if reason:
+            check.action, check.reason = "removed", reason
+            check.supported_by, check.unsupported = [], sorted(set(check.unsupported) | set(check.supported_by))
+
+    @staticmethod
     def _render(check: SentenceCheck) -> str:
         marks = "".join(f"[{n}]" for n in check.supported_by)
         if check.action == "flagged":
@@ -173,6 +256,39 @@ def split_cited(paragraph: str) -> list[tuple[str, list[int]]]:
         if out:
             out[index][1].extend(numbers)
     return [(re.sub(r"\s+([.,;:!?])", r"\1", text).strip(), cited) for text, cited in out if text.strip()]
+
+
+def normalise_citations(text: str) -> str:
+    """Citation markers in the shapes models write them, as ``[n]``; stray non-numeric markers dropped."""
+    def standard(match: re.Match) -> str:
+        numbers: list[int] = []
+        for part in re.split(r"\s*(?:[,;]|and)\s*", match.group(1)):
+            bounds = [int(x) for x in re.split(r"\s*[-–]\s*", part) if x]
+            if len(bounds) == 2 and 0 < bounds[1] - bounds[0] < 10:
+                numbers += range(bounds[0], bounds[1] + 1)
+            else:
+                numbers += bounds
+        return "".join(f"[{n}]" for n in numbers)
+
+    def loose(match: re.Match) -> str:
+        body = match.group(0)
+        if body.startswith("(") and not re.search(r"passage|source|ref|p\s*\.?\s*\d|#", body, re.IGNORECASE):
+            return body  # "(2023)", "(3)": an ordinary parenthesis
+        return (" " if body.startswith(("[", "【", "(")) and match.start() > 0
+                and not text[match.start() - 1].isspace() else "") + standard(match)
+
+    text = _LOOSE_MARKER.sub(loose, text)
+    return _STRAY_MARKER.sub("", text)
+
+
+def instruction_like(sentence: str) -> bool:
+    """The sentence tells a model or reader what to do ("Ignore all previous instructions …") rather than report."""
+    return any(pattern.search(sentence) for pattern in _INSTRUCTION)
+
+
+def instructions_in(passage: str) -> list[str]:
+    """Sentences of a passage that read as instructions (text injected into an article for a model to obey)."""
+    return [s for s in _sentences(passage) if instruction_like(s)]
 
 
 def content_words(text: str) -> set[str]:
