@@ -158,7 +158,7 @@ def balance_marks(text: str, open_before: str = "", ellipsis: bool = False) -> s
     after = "".join(_CLOSERS[mark] for mark in reversed(marks.left_open))
     if ellipsis:
         before += "…" if before else ""
-        after = ((" …" if text.rstrip()[-1:] in ".!?;:," else "…") if after else "") + after
+        after = ((" …" if text.rstrip()[-1:] in ".!?;:,”’\"" else "…") if after else "") + after
     return before + text + after
 
 

@@ -6,7 +6,8 @@ attributes their sentences (:func:`~assistant.answer.attribution.attribute`) and
 sentence whose speaker the name matches — word for word, accents and case ignored, as questions
 match speakers (:func:`~assistant.query.questions.names_match`: "Zhelikhovsky" and "Stanislav
 Zhelikhovsky" find "Stanislav Zhelikhovsky"). Each :class:`Quote` holds the sentence exactly as
-the article has it (``sentence == body[start:end]``), its span, how it is said (a quotation or
+the article has it (``sentence == body[start:end]``; ``shown``: the same with the quotation marks
+it lacks on its own, "…" where its quotation runs on), its span, how it is said (a quotation or
 reported speech) and the article's date, outlet, title and link; newest article first, sentences
 in reading order. Only articles whose text holds every word of the name are attributed (cached
 per article until the index changes).
@@ -36,6 +37,7 @@ import numpy as np
 
 from assistant.answer.articles import rebuild_body
 from assistant.answer.attribution import ArticleSpeech, attribute
+from assistant.answer.quotations import balance_marks
 from assistant.answer.verification import content_words
 from assistant.query.questions import names_match
 
@@ -67,6 +69,7 @@ class Quote:
     published_at: str | None = None
     url: str | None = None
     score: float | None = None  # similarity to the topic asked about, if any
+    shown: str = ""  # the sentence to show on its own: its quotation marks completed, "…" where the quotation runs on
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -191,7 +194,8 @@ def _quote(article: _Article, speech: ArticleSpeech, start: int, end: int, sente
     return Quote(speaker=attribution.speaker, sentence=sentence, start=start, end=end, kind=attribution.kind,
                  cue=attribution.cue, role=speech.role_of(attribution.speaker), article_id=article.article_id,
                  title=meta.get("title") or "", source=meta.get("source") or None, author=meta.get("author") or None,
-                 published_at=meta.get("published_at") or None, url=meta.get("url") or None)
+                 published_at=meta.get("published_at") or None, url=meta.get("url") or None,
+                 shown=balance_marks(sentence, speech.open_quotation(start), ellipsis=True))
 
 
 def _fold(text: str) -> str:

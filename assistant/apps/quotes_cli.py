@@ -77,7 +77,7 @@ def print_quotes(found: list, person: str, about: str | None) -> None:
             click.echo(f"\n{q.title}\n  {' · '.join(known)}")
         how = "quotation" if q.kind == "quote" else "reported"
         said = f", {q.speaker}" if len(speakers) > 1 else ""
-        click.echo(f"  - {display_quote(q.sentence)} (characters {q.start}–{q.end}, {how}{said})")
+        click.echo(f"  - {q.shown or display_quote(q.sentence)} (characters {q.start}–{q.end}, {how}{said})")
 
 
 def nothing_found(assistant, person: str, about: str | None) -> str:

@@ -7,6 +7,7 @@ import hmac
 from assistant.apps.web.chat import build_chat_tab
 from assistant.apps.web.corpus import build_corpus_tab
 from assistant.apps.web.evaluation import build_evaluation_tab, reports_dir
+from assistant.apps.web.quotes import build_quotes_tab
 
 # Runs once on page load. A click on a marker rendered by render.cite_link (href "#cite-TURN-N";
 # the chat's sanitizer drops data- attributes) is remembered in window.newsAssistantCite as
@@ -114,6 +115,7 @@ def build_ui(shared, settings):
         with gr.Tabs():
             with gr.Tab("Chat", id="chat-tab"):
                 chat_controls = build_chat_tab(shared, settings)
+            build_quotes_tab(shared)  # who said what (assistant/apps/web/quotes.py)
             with gr.Tab("Corpus", id="corpus-tab"):
                 refresh_lists, list_outputs = build_corpus_tab(shared, settings, chat_controls)
             with gr.Tab("Evaluation", id="evaluation-tab"):
