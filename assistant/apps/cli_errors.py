@@ -67,8 +67,24 @@ def validation_lines(exc: ValidationError) -> list[str]:
     return lines
 
 
+def unreachable_message(exc: BaseException) -> str | None:
+    """For an exception saying the Chroma server did not answer (raised where the index does not
+    translate it itself), the message naming the server from the settings; else None."""
+    from assistant.index.store import is_connection_error, unreachable
+
+    if not is_connection_error(exc):
+        return None
+    try:
+        from assistant.settings import Settings
+
+        return str(unreachable(Settings(), exc))
+    except Exception:  # noqa: BLE001 - settings that do not validate: say what we know
+        return "Cannot reach the Chroma server (check ASSISTANT_CHROMA_HOST and ASSISTANT_CHROMA_PORT)."
+
+
 def handle_errors(func):
-    """Print ``Error: <message>`` on stderr and exit 2, for errors a user can act on."""
+    """Print ``Error: <message>`` on stderr and exit 2, for errors a user can act on (a Chroma
+    server that stopped answering included: "Cannot reach the Chroma server at HOST:PORT …")."""
     @wraps(func)
     def wrapper(*args, **kwargs):
         try:
@@ -78,6 +94,13 @@ def handle_errors(func):
                 click.echo(f"Error: {line}", err=True)
             sys.exit(EXIT_ERROR)
         except (AssistantError, ValueError) as exc:
-            click.echo(f"Error: {exc}", err=True)
+            shown = exc if isinstance(exc, AssistantError) else unreachable_message(exc) or exc
+            click.echo(f"Error: {shown}", err=True)
+            sys.exit(EXIT_ERROR)
+        except Exception as exc:
+            message = unreachable_message(exc)
+            if message is None:
+                raise
+            click.echo(f"Error: {message}", err=True)
             sys.exit(EXIT_ERROR)
     return wrapper

@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 
 from assistant.service.shared import SharedAssistant
 
@@ -29,12 +31,109 @@ def create_app(assistant, settings=None, *, ui: bool = True):
         from assistant.apps.web.ui import build_ui, mount_options
 
         app = gr.mount_gradio_app(app, build_ui(shared, settings), path="/", **mount_options(settings))
+        if settings.api_key is not None:
+            app.add_middleware(LoginWall, chat=_mounted_gradio(app))
     return app
 
 
+def _mounted_gradio(app):
+    from gradio.routes import App
+
+    for route in app.routes:
+        if isinstance(getattr(route, "app", None), App):
+            return route.app
+    raise RuntimeError("the web chat is not mounted")
+
+
+# Paths of the whole app that are not the web chat's (they guard themselves: API key, or public docs).
+_NOT_THE_CHAT = ("/api/", "/docs", "/openapi.json", "/redoc")
+_API_INFO = re.compile(r"window\.gradio_api_info\s*=\s*.*?;?\s*</script>", re.DOTALL)
+_EMPTY_API_INFO = 'window.gradio_api_info = {"named_endpoints": {}, "unnamed_endpoints": {}};</script>'
+
+
+class LoginWall:
+    """With an API key set, the web chat serves nothing about the index to a client that has not
+    logged in (ASGI middleware around the whole app).
+
+    Gradio already refuses its config, info and queue endpoints to such a client, but its pages
+    embed ``gradio_api_info`` (every endpoint with example values: outlet names, install paths)
+    and its heartbeat endpoint holds event streams open for anyone. So, before login: HTML pages
+    are served with that script emptied (the login form needs nothing from it), and
+    ``/gradio_api/heartbeat/…`` is refused (401) at once.
+    """
+
+    def __init__(self, app, chat):
+        self.app, self.chat = app, chat
+
+    def _logged_in(self, scope) -> bool:
+        cookies = {}
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                for part in value.decode("latin-1").split(";"):
+                    key, _, val = part.strip().partition("=")
+                    cookies[key] = val
+        cookie_id = getattr(self.chat, "cookie_id", "")
+        tokens = getattr(self.chat, "tokens", {})
+        return any(cookies.get(f"{prefix}-{cookie_id}") in tokens
+                   for prefix in ("access-token", "access-token-unsecure"))
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(_NOT_THE_CHAT) or self._logged_in(scope):
+            await self.app(scope, receive, send)
+            return
+        if "/heartbeat/" in path:
+            body = json.dumps({"detail": {"error": "Not authenticated",
+                                          "auth_message": "Log in to the web chat first."}}).encode()
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        # A page: served uncompressed so that its scripts can be read, with the API description emptied.
+        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept-encoding"]}
+        start: dict | None = None
+        chunks: list[bytes] = []
+        passing = False
+
+        async def filtering_send(message):
+            nonlocal start, passing
+            if passing:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                kind = dict(message.get("headers", [])).get(b"content-type", b"")
+                if not kind.startswith(b"text/html"):
+                    passing = True
+                    await send(message)
+                    return
+                start = message
+                return
+            if message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if message.get("more_body"):
+                    return
+                text = _API_INFO.sub(lambda _m: _EMPTY_API_INFO, b"".join(chunks).decode("utf-8", "replace"))
+                body = text.encode("utf-8")
+                headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, filtering_send)
+
+
 def prepare_index(assistant, echo=print) -> None:
-    """Index the bundled corpus (with a progress bar) when the index is empty, so the chat has content;
-    give an index built by an earlier version the sentence vectors retrieval now reads."""
+    """Finish an ingest that was interrupted (a crash, a lost Chroma server: its journal is written
+    again); index the bundled corpus (with a progress bar) when the index is empty, so the chat has
+    content; give an index built by an earlier version the sentence vectors retrieval now reads."""
+    recovered = assistant.indexer.recover(progress=True)
+    if recovered is not None:
+        echo(f"Finished an interrupted ingest: {recovered.summary()}")
     if assistant.is_empty():
         echo(f"The index is empty; indexing {assistant.settings.corpus_dir} first …")
         report = assistant.ingest(progress=True)

@@ -4,12 +4,41 @@ Next to the chunk collection ``NAME`` lives ``NAME_sentences``: one embedding pe
 chunk (the reranker compares each clause of a question with single sentences, because the
 evidence of a news question is a sentence). Sentence records of an article are written before
 its chunks and deleted with them; the chunks' ``sentence_vectors`` flag says they are there.
+
+Several processes may use one index at once (``assistant serve`` and ``assistant ingest`` on the
+same data directory, or many clients of one Chroma server). What keeps them from hurting each
+other (docs/reliability.md has the whole story):
+
+* **Writer sessions.** Every ingest or delete runs inside :meth:`ChunkStore.session`, an exclusive
+  lock file per index: writers on one machine take turns. Its writes come in *sections*
+  (:meth:`ChunkStore.section`): a section marks the collection ``writing`` (and bumps its
+  ``revision``) before its first write and clears the mark (bumping again) after its last, so a
+  reader always knows whether what it read was complete, and a crash is seen by the next writer.
+* **Embedded Chroma** (``PersistentClient``) keeps each process's vector index in memory and
+  never reloads it when another process writes; such a stale client fails ("Error finding id")
+  or returns deleted chunks. So in embedded mode every read holds a shared lock (sections hold it
+  exclusively) and first compares a generation counter on disk, which every section advances,
+  with the one its client was opened at; when they differ it opens a fresh client first.
+* **Article updates are atomic**: a changed article's new version is written under *staged* ids
+  first, then the old chunks go and the new ones take their ids; readers never see staged
+  records, and :meth:`ChunkStore.repair` finishes or rolls back whatever a crash interrupted.
+* **A Chroma server that cannot be reached** becomes :class:`IndexUnavailable` naming it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import contextlib
+import errno
+import fcntl
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +48,51 @@ from assistant.models import Article, Chunk, Passage, iso_to_ts
 from assistant.settings import Settings
 
 _META_FIELDS = ("title", "source", "author", "published_at", "url", "category")
+WRITING_KEY = "writing"  # collection metadata: who is writing a section now ("" when settled)
+STAGED = "staged"  # chunk and sentence metadata: part of a new version not yet in place
+
+# Test-only hook: ``ASSISTANT_TEST_CRASH_AT=STEP`` makes the process kill itself (SIGKILL, as
+# ``kill -9`` would) the N-th time (``ASSISTANT_TEST_CRASH_AFTER=N``, default 1) it reaches that
+# write step. The steps, in the order an update goes through them: ``journal`` (the articles to
+# write are journaled, nothing written yet), ``sentences`` (an article's sentence vectors are
+# written, its chunks not), ``staged`` (a changed article's new version is complete under staged
+# ids), ``delete`` (its old chunks are deleted), ``chunks`` (an article's chunks are written),
+# ``prune`` (pruned articles are deleted), ``bump`` (a section's writes are done, the revision
+# not bumped). tests/test_reliability.py uses it; nothing else sets it.
+CRASH_ENV, CRASH_AFTER_ENV = "ASSISTANT_TEST_CRASH_AT", "ASSISTANT_TEST_CRASH_AFTER"
+_crash_counts: dict[str, int] = {}
+
+
+def crash_point(step: str) -> None:
+    """Test-only: die here like ``kill -9`` when ``ASSISTANT_TEST_CRASH_AT`` names ``step``."""
+    if os.environ.get(CRASH_ENV) != step:
+        return
+    _crash_counts[step] = _crash_counts.get(step, 0) + 1
+    if _crash_counts[step] >= int(os.environ.get(CRASH_AFTER_ENV) or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# --- clients ---------------------------------------------------------------------------------
+_SETTINGS_OF: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # client -> the Settings it was made from
+_open_spellings: dict[str, dict[int, int]] = {}  # embedded path -> {spelling: clients open}
+_spellings_lock = threading.Lock()
 
 
 def make_client(settings: Settings):
     """A Chroma client for the configured mode: embedded under data_dir, or a server."""
+    client = _new_client(settings, 0)
+    _SETTINGS_OF[client] = settings
+    return client
+
+
+def _chroma_path(settings: Settings) -> Path:
+    return Path(settings.data_dir).absolute() / "chroma"
+
+
+def _new_client(settings: Settings, spelling: int):
+    """A client; in embedded mode ``spelling`` picks one of several equivalent spellings of the
+    path (``PATH``, ``PATH/.``, ``PATH/./.`` …): Chroma keeps one in-memory index per path string
+    and process, and a fresh one is needed to see other processes' writes."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -31,14 +101,61 @@ def make_client(settings: Settings):
         try:
             return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
         except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
-            raise IndexUnavailable(
-                f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
-                f"({exc.__class__.__name__}). Start it with `chroma run --path DIR --port {settings.chroma_port}` "
-                "or set ASSISTANT_CHROMA_MODE=embedded."
-            ) from exc
-    path = Path(settings.data_dir) / "chroma"
+            raise unreachable(settings, exc) from exc
+    path = _chroma_path(settings)
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    with _spellings_lock:
+        counts = _open_spellings.setdefault(str(path), {})
+        counts[spelling] = counts.get(spelling, 0) + 1
+    try:
+        return chromadb.PersistentClient(path=str(path) + "/." * spelling, settings=chroma_settings)
+    except Exception:
+        _release_spelling(settings, spelling)
+        raise
+
+
+def _free_spelling(settings: Settings) -> int:
+    with _spellings_lock:
+        counts = _open_spellings.get(str(_chroma_path(settings)), {})
+        return next(k for k in range(len(counts) + 2) if not counts.get(k))
+
+
+def _release_spelling(settings: Settings, spelling: int) -> None:
+    with _spellings_lock:
+        counts = _open_spellings.get(str(_chroma_path(settings)), {})
+        if counts.get(spelling):
+            counts[spelling] -= 1
+
+
+def unreachable(settings: Settings, exc: BaseException | None = None) -> IndexUnavailable:
+    """The error for a Chroma server that does not answer, naming it and the fix."""
+    why = f" ({exc.__class__.__name__})" if exc is not None else ""
+    return IndexUnavailable(
+        f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}{why}. "
+        f"Start it with `chroma run --path DIR --port {settings.chroma_port}` (or check ASSISTANT_CHROMA_HOST "
+        "and ASSISTANT_CHROMA_PORT), or set ASSISTANT_CHROMA_MODE=embedded.")
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says a server did not answer: refused, reset, timed out."""
+    seen = 0
+    while exc is not None and seen < 8:
+        try:
+            import httpx
+
+            if isinstance(exc, httpx.TransportError):
+                return True
+        except ImportError:  # pragma: no cover - httpx comes with chromadb
+            pass
+        if isinstance(exc, (ConnectionError, TimeoutError, socket.timeout)):
+            return True
+        if isinstance(exc, OSError) and exc.errno in (errno.ECONNREFUSED, errno.ECONNRESET, errno.EPIPE,
+                                                      errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH):
+            return True
+        if isinstance(exc, ValueError) and "could not connect to a chroma server" in str(exc).lower():
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 @dataclass
@@ -48,76 +165,411 @@ class StoredChunk:
     metadata: dict
 
 
-class ChunkStore:
-    """Adapter over one Chroma collection (cosine space, embeddings supplied by us)."""
+@dataclass
+class _Handles:
+    """One client and its two collections, opened when the generation on disk was ``token``."""
 
-    def __init__(self, client, collection: str):
-        self.client = client
+    client: object
+    collection: object
+    sentences: object
+    token: int
+    spelling: int = 0
+
+
+@dataclass
+class ArticleRecords:
+    """What the chunk collection holds for one article (see :meth:`ChunkStore.scan`)."""
+
+    final: list[StoredChunk] = field(default_factory=list)
+    staged: dict[str, list[StoredChunk]] = field(default_factory=dict)  # content hash -> records
+
+    @property
+    def content_hash(self) -> str | None:
+        """The hash of the article's version in place, or None when none is complete."""
+        return complete_hash(self.final)
+
+    @property
+    def sentence_vectors(self) -> bool:
+        return bool(self.final) and all(c.metadata.get("sentence_vectors") for c in self.final)
+
+    @property
+    def origin(self) -> str:
+        return str(self.final[0].metadata.get("origin", "")) if self.final else ""
+
+
+def complete_hash(records: Sequence[StoredChunk]) -> str | None:
+    """The content hash of ``records`` when they are one whole version of an article (every
+    position of its ``chunk_count`` present once, one hash), else None."""
+    if not records:
+        return None
+    hashes = {c.metadata.get("content_hash") for c in records}
+    counts = {c.metadata.get("chunk_count") for c in records}
+    positions = sorted(c.metadata.get("position", -1) for c in records)
+    if len(hashes) != 1 or len(counts) != 1 or positions != list(range(len(records))):
+        return None
+    if counts.pop() != len(records):
+        return None
+    return hashes.pop()
+
+
+class ChunkStore:
+    """Adapter over one Chroma collection (cosine space, embeddings supplied by us).
+
+    Safe to share between threads, and between processes as the module docstring says.
+    """
+
+    def __init__(self, client, collection: str, settings: Settings | None = None):
         self.name = collection
-        self.collection = client.get_or_create_collection(
-            collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
-            metadata={"revision": 0},
-        )
-        self.sentences = client.get_or_create_collection(
-            f"{collection}_sentences", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
-        )
+        self.settings = settings or _SETTINGS_OF.get(client) or Settings()
+        self.embedded = self.settings.chroma_mode != "server"
+        root = Path(self.settings.data_dir).absolute()
+        place = collection if self.embedded else f"{self.settings.chroma_host}_{self.settings.chroma_port}_{collection}"
+        self.state_dir = root / "index-state" / place  # journal of interrupted writes, writer lock
+        self._locks = root / "index-state" / ("chroma" if self.embedded else place)
+        self._tls = threading.local()
+        self._refresh_lock = threading.Lock()
+        self._retired: list[_Handles] = []
+        self.written_revisions: set[int] = set()  # revisions this store's own sections produced
+        self._handles = self._open(client, self._generation() if self.embedded else 0, spelling=0)
+
+    def _open(self, client, token: int, spelling: int) -> _Handles:
+        try:
+            chunks = client.get_or_create_collection(
+                self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
+                metadata={"revision": 0},
+            )
+            sentences = client.get_or_create_collection(
+                f"{self.name}_sentences", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
+            )
+        except Exception as exc:
+            raise self._translated(exc) from exc
+        return _Handles(client, chunks, sentences, token, spelling)
+
+    # --- the current client (tests and tools may use these directly) --------------------------
+    @property
+    def client(self):
+        return self._handles.client
+
+    @property
+    def collection(self):
+        return self._handles.collection
+
+    @property
+    def sentences(self):
+        return self._handles.sentences
+
+    # --- coordination between processes --------------------------------------------------------
+    def _lock_file(self, name: str) -> int:
+        self._locks.mkdir(parents=True, exist_ok=True)
+        return os.open(self._locks / name, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def _generation(self) -> int:
+        try:
+            return int((self._locks / "generation").read_text() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def _advance_generation(self) -> int:
+        value = self._generation() + 1
+        self._locks.mkdir(parents=True, exist_ok=True)
+        tmp = self._locks / f"generation.{os.getpid()}.{threading.get_ident()}"
+        tmp.write_text(str(value))
+        os.replace(tmp, self._locks / "generation")
+        return value
+
+    def _catch_up(self) -> None:
+        """Open a fresh client when another process (or store) wrote since ours was opened.
+
+        Called with the read or write lock held, so the generation cannot move meanwhile."""
+        if not self.embedded:
+            return
+        generation = self._generation()
+        if generation == self._handles.token:
+            return
+        with self._refresh_lock:
+            if generation == self._handles.token:
+                return
+            spelling = _free_spelling(self.settings)
+            fresh = self._open(_new_client(self.settings, spelling), generation, spelling)
+            old, self._handles = self._handles, fresh
+            # No read of this process can still be using the client before last: every read holds the
+            # shared lock, and the generation only moves under the exclusive one.
+            self._retired.append(old)
+            while len(self._retired) > 1:
+                self._close(self._retired.pop(0))
+
+    def _close(self, handles: _Handles) -> None:
+        with contextlib.suppress(Exception):
+            handles.client.close()
+        _release_spelling(self.settings, handles.spelling)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold the index still for several reads (embedded mode: other processes' sections wait).
+
+        Reentrant; inside a writer's section it is a no-op."""
+        tls = self._tls
+        if getattr(tls, "depth", 0):
+            tls.depth += 1
+            try:
+                yield
+            finally:
+                tls.depth -= 1
+            return
+        fd = None
+        if self.embedded:
+            fd = self._lock_file("rw.lock")
+            turnstile = self._lock_file("turnstile.lock")
+            try:  # a writer waiting at the turnstile goes before readers that come after it
+                fcntl.flock(turnstile, fcntl.LOCK_SH)
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            finally:
+                os.close(turnstile)
+        tls.depth, tls.mode = 1, "read"
+        try:
+            self._catch_up()
+            yield
+        finally:
+            tls.depth, tls.mode = 0, ""
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[None]:
+        """The writer's lock: one ingest (or delete, or repair) at a time per index on this machine.
+
+        Reentrant within a thread; other threads and processes wait."""
+        tls = self._tls
+        if getattr(tls, "session", 0):
+            tls.session += 1
+            try:
+                yield
+            finally:
+                tls.session -= 1
+            return
+        fd = self._lock_file(f"writer-{self.name}.lock")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            tls.session = 1
+            try:
+                yield
+            finally:
+                tls.session = 0
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def section(self) -> Iterator[None]:
+        """Writes that readers see all at once (embedded mode) and that a crash leaves marked.
+
+        Marks the collection ``writing`` (revision + 1) before and settles it (revision + 1) after;
+        when the block raises, the mark stays for :meth:`repair`. Reentrant: an inner section is
+        part of the outer one."""
+        tls = self._tls
+        if getattr(tls, "mode", "") == "write":
+            tls.depth += 1
+            try:
+                yield
+            finally:
+                tls.depth -= 1
+            return
+        if getattr(tls, "mode", ""):
+            raise RuntimeError("cannot write to the index while holding it for reading")
+        with self.session():
+            fd = turnstile = None
+            if self.embedded:
+                turnstile, fd = self._lock_file("turnstile.lock"), self._lock_file("rw.lock")
+                fcntl.flock(turnstile, fcntl.LOCK_EX)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            tls.depth, tls.mode = 1, "write"
+            try:
+                self._catch_up()
+                self._set_metadata(lambda m: {**m, "revision": int(m.get("revision", 0)) + 1,
+                                              WRITING_KEY: _writer_token()})
+                yield
+                crash_point("bump")
+                revision = self._set_metadata(lambda m: {**m, "revision": int(m.get("revision", 0)) + 1,
+                                                         WRITING_KEY: ""})
+                self.written_revisions.add(revision)
+            finally:
+                tls.depth, tls.mode = 0, ""
+                try:
+                    if self.embedded:
+                        # Our own client saw every write; readers elsewhere must open a fresh one.
+                        self._handles.token = self._advance_generation()
+                finally:
+                    for lock in (fd, turnstile):
+                        if lock is not None:
+                            fcntl.flock(lock, fcntl.LOCK_UN)
+                            os.close(lock)
+
+    # --- calling Chroma --------------------------------------------------------------------------
+    def _translated(self, exc: BaseException) -> BaseException:
+        if not self.embedded and is_connection_error(exc):
+            return unreachable(self.settings, exc)
+        return exc
+
+    def _read(self, call: Callable[[_Handles], object]):
+        with self.reading():
+            try:
+                return call(self._handles)
+            except Exception as exc:
+                translated = self._translated(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
+
+    def _write(self, call: Callable[[_Handles], object]):
+        with self.section():
+            try:
+                return call(self._handles)
+            except Exception as exc:
+                translated = self._translated(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
+
+    def _batch(self) -> int:
+        return max(1, self._read(lambda h: h.client.get_max_batch_size()))
 
     # --- writing -------------------------------------------------------------------------
     def add_article(self, article: Article, chunks: Sequence[Chunk], embeddings: np.ndarray,
                     sentence_vectors: Sequence[np.ndarray] | None = None) -> None:
-        """Write an article's chunks; ``sentence_vectors`` (one matrix per chunk) go first."""
+        """Write an article's chunks under their ids; ``sentence_vectors`` (one matrix per chunk) go first.
+
+        Records of an earlier version of the article that the new one does not overwrite are removed."""
+        with self.section():
+            ids = self._put(article, chunks, embeddings, sentence_vectors, staged=False)
+            self._remove_rest(article.id, ids)
+
+    def replace_article(self, article: Article, chunks: Sequence[Chunk], embeddings: np.ndarray,
+                        sentence_vectors: Sequence[np.ndarray] | None = None) -> None:
+        """Write a new version of an indexed article so that a whole version is there at every moment.
+
+        The new version is written under staged ids first (readers do not see it), then the old
+        chunks are deleted and the new ones take their ids, then the staged copy goes. A crash
+        anywhere leaves a whole old or a whole staged new version, which :meth:`repair` completes."""
+        with self.section():
+            self._put(article, chunks, embeddings, sentence_vectors, staged=True)
+            crash_point("staged")
+            self._delete_final(article.id)
+            crash_point("delete")
+            ids = self._put(article, chunks, embeddings, sentence_vectors, staged=False)
+            self._remove_rest(article.id, ids)
+
+    def _put(self, article: Article, chunks: Sequence[Chunk], embeddings: np.ndarray,
+             sentence_vectors: Sequence[np.ndarray] | None, staged: bool) -> list[str]:
+        ids = [staged_id(article, c.id) if staged else c.id for c in chunks]
         if sentence_vectors is not None:
-            self.add_sentence_vectors(article.id, [c.id for c in chunks], sentence_vectors)
+            self.add_sentence_vectors(article.id, ids, sentence_vectors, staged=staged)
+            crash_point("sentences")
         counts = [len(m) for m in sentence_vectors] if sentence_vectors is not None else [None] * len(chunks)
         metadatas = [chunk_metadata(article, c, len(chunks), n) for c, n in zip(chunks, counts)]
-        batch = max(1, self.client.get_max_batch_size())
+        if staged:
+            metadatas = [{**m, STAGED: True} for m in metadatas]
+        batch = self._batch()
         for i in range(0, len(chunks), batch):
             part = slice(i, i + batch)
-            self.collection.upsert(
-                ids=[c.id for c in chunks[part]], embeddings=embeddings[part],
-                documents=[c.text for c in chunks[part]], metadatas=metadatas[part],
-            )
+            self._write(lambda h: h.collection.upsert(
+                ids=ids[part], embeddings=embeddings[part], documents=[c.text for c in chunks[part]],
+                metadatas=metadatas[part]))
+        if not staged:
+            crash_point("chunks")
+        return ids
+
+    def _remove_rest(self, article_id: str, kept: Sequence[str]) -> None:
+        """Delete the article's records other than the chunks ``kept`` and their sentence vectors."""
+        kept_set = set(kept)
+        chunk_ids = self._write(lambda h: h.collection.get(where={"article_id": article_id}, include=[])["ids"])
+        sentence_ids = self._write(lambda h: h.sentences.get(where={"article_id": article_id},
+                                                             include=["metadatas"]))
+        extra_chunks = [cid for cid in chunk_ids if cid not in kept_set]
+        extra_sentences = [sid for sid, meta in zip(sentence_ids["ids"], sentence_ids["metadatas"])
+                           if (meta or {}).get("chunk_id") not in kept_set]
+        self._delete_ids(extra_chunks, extra_sentences)
+
+    def _delete_final(self, article_id: str) -> None:
+        """Delete the article's records in place (not its staged ones)."""
+        got = self._write(lambda h: h.collection.get(where={"article_id": article_id}, include=["metadatas"]))
+        final = {cid for cid, meta in zip(got["ids"], got["metadatas"]) if not (meta or {}).get(STAGED)}
+        sentences = self._write(lambda h: h.sentences.get(where={"article_id": article_id}, include=["metadatas"]))
+        self._delete_ids(sorted(final), [sid for sid, meta in zip(sentences["ids"], sentences["metadatas"])
+                                         if (meta or {}).get("chunk_id") in final])
+
+    def _delete_ids(self, chunk_ids: Sequence[str], sentence_ids: Sequence[str]) -> None:
+        for i in range(0, len(sentence_ids), 1000):
+            self._write(lambda h: h.sentences.delete(ids=list(sentence_ids[i:i + 1000])))
+        for i in range(0, len(chunk_ids), 1000):
+            self._write(lambda h: h.collection.delete(ids=list(chunk_ids[i:i + 1000])))
 
     def add_sentence_vectors(self, article_id: str, chunk_ids: Sequence[str],
-                             vectors: Sequence[np.ndarray]) -> None:
+                             vectors: Sequence[np.ndarray], staged: bool = False) -> None:
         """One record per sentence of each chunk: id ``CHUNK/k``, in sentence order."""
         ids, rows, metas = [], [], []
         for chunk_id, matrix in zip(chunk_ids, vectors):
             for k, row in enumerate(matrix):
                 ids.append(f"{chunk_id}/{k}")
                 rows.append(row)
-                metas.append({"article_id": article_id, "chunk_id": chunk_id, "k": k})
-        batch = max(1, self.client.get_max_batch_size())
+                metas.append({"article_id": article_id, "chunk_id": chunk_id, "k": k, **({STAGED: True} if staged else {})})
+        batch = self._batch()
         for i in range(0, len(ids), batch):
-            self.sentences.upsert(ids=ids[i:i + batch], embeddings=np.asarray(rows[i:i + batch], dtype=np.float32),
-                                  metadatas=metas[i:i + batch])
+            self._write(lambda h: h.sentences.upsert(ids=ids[i:i + batch], embeddings=np.asarray(
+                rows[i:i + batch], dtype=np.float32), metadatas=metas[i:i + batch]))
 
     def mark_sentence_vectors(self, article_id: str, counts: dict[str, int]) -> None:
         """Flag an article's chunks as having sentence vectors (added after the chunks), with their counts."""
-        got = self.collection.get(where={"article_id": article_id}, include=["metadatas"])
-        if got["ids"]:
-            self.collection.update(ids=got["ids"], metadatas=[
-                {**m, "sentence_vectors": True, "sentences": counts.get(cid, 0)}
-                for cid, m in zip(got["ids"], got["metadatas"])])
+        def mark(h):
+            got = h.collection.get(where={"article_id": article_id}, include=["metadatas"])
+            if got["ids"]:
+                h.collection.update(ids=got["ids"], metadatas=[
+                    {**m, "sentence_vectors": True, "sentences": counts.get(cid, 0)}
+                    for cid, m in zip(got["ids"], got["metadatas"])])
+        self._write(mark)
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
-        for i in range(0, len(article_ids), 500):
-            where = {"article_id": {"$in": list(article_ids[i:i + 500])}}
-            self.collection.delete(where=where)
-            self.sentences.delete(where=where)
+        with self.section():
+            for i in range(0, len(article_ids), 500):
+                where = {"article_id": {"$in": list(article_ids[i:i + 500])}}
+                self._write(lambda h: h.collection.delete(where=where))
+                self._write(lambda h: h.sentences.delete(where=where))
 
     def _metadata(self) -> dict:
-        return dict(self.client.get_collection(self.name, embedding_function=None).metadata or {})
+        return dict(self._read(lambda h: h.client.get_collection(self.name, embedding_function=None).metadata) or {})
+
+    def _set_metadata(self, change: Callable[[dict], dict]) -> int:
+        """Replace the collection's metadata with ``change(metadata)`` (inside a section); the new revision."""
+        def apply(h):
+            current = h.client.get_collection(self.name, embedding_function=None)
+            metadata = change(dict(current.metadata or {}))  # modify() replaces the whole metadata
+            h.collection.modify(metadata=metadata)
+            return int(metadata.get("revision", 0))
+        return self._write(apply)
 
     @property
     def revision(self) -> int:
         return int(self._metadata().get("revision", 0))
 
+    def revision_state(self) -> tuple[str, int, bool]:
+        """(collection id, revision, settled): settled is False while a section writes (or after one
+        was interrupted)."""
+        def read(h):
+            current = h.client.get_collection(self.name, embedding_function=None)
+            metadata = dict(current.metadata or {})
+            return str(current.id), int(metadata.get("revision", 0)), not metadata.get(WRITING_KEY)
+        return self._read(read)
+
+    def interrupted(self) -> bool:
+        """Whether a section was left unsettled (a writer crashed or lost the server mid-way)."""
+        return bool(self._metadata().get(WRITING_KEY))
+
     def bump_revision(self) -> int:
-        metadata = self._metadata()  # modify() replaces the whole metadata: keep the other keys
-        revision = int(metadata.get("revision", 0)) + 1
-        self.collection.modify(metadata={**metadata, "revision": revision})
-        return revision
+        """Tell every reader the collection changed (a section does this itself; kept for callers
+        that write through the collection directly)."""
+        with self.section():
+            pass
+        return self.revision
 
     def embedder_identity(self) -> str | None:
         """``MODEL/BACKEND`` of the embedder that wrote this index's vectors (None: not recorded,
@@ -126,65 +578,85 @@ class ChunkStore:
 
     def record_embedder(self, identity: str) -> None:
         """Note in the collection's metadata which embedder wrote its vectors."""
-        metadata = self._metadata()
-        if metadata.get(EMBEDDER_KEY) != identity:
-            self.collection.modify(metadata={**metadata, EMBEDDER_KEY: identity})
+        if self._metadata().get(EMBEDDER_KEY) != identity:
+            with self.session():
+                self._write(lambda h: h.collection.modify(metadata={**self._metadata(), EMBEDDER_KEY: identity}))
 
     # --- reading -------------------------------------------------------------------------
     def count(self) -> int:
-        return self.collection.count()
+        return self._read(lambda h: h.collection.count())
 
     def iter_chunks(self, page: int = 2000) -> Iterator[StoredChunk]:
+        """Every chunk in place (not staged ones). Hold :meth:`reading` around it for one consistent pass."""
+        for chunk in self._scan(page):
+            if not chunk.metadata.get(STAGED):
+                yield chunk
+
+    def _scan(self, page: int = 2000, documents: bool = True) -> Iterator[StoredChunk]:
         offset = 0
+        include = ["documents", "metadatas"] if documents else ["metadatas"]
         while True:
-            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
-                yield StoredChunk(cid, text, meta)
+            got = self._read(lambda h: h.collection.get(include=include, limit=page, offset=offset))
+            texts = got.get("documents") or [""] * len(got["ids"])
+            for cid, text, meta in zip(got["ids"], texts, got["metadatas"]):
+                if meta is not None:
+                    yield StoredChunk(cid, text or "", meta)
             if len(got["ids"]) < page:
                 return
             offset += page
 
+    def scan(self) -> dict[str, ArticleRecords]:
+        """article id -> its records in the chunk collection (metadata only), in place and staged."""
+        articles: dict[str, ArticleRecords] = {}
+        with self.reading():
+            for chunk in self._scan(5000, documents=False):
+                records = articles.setdefault(chunk.metadata.get("article_id", ""), ArticleRecords())
+                if chunk.metadata.get(STAGED):
+                    records.staged.setdefault(chunk.metadata.get("content_hash", ""), []).append(chunk)
+                else:
+                    records.final.append(chunk)
+        return articles
+
     def article_hashes(self) -> dict[str, str]:
-        """article id -> content hash of what is indexed (read from the first chunk of each)."""
-        return {aid: content_hash for aid, (content_hash, _) in self.article_states().items()}
+        """article id -> content hash of what is indexed (articles with a whole version in place)."""
+        return {aid: content_hash for aid, (content_hash, _) in self.article_states().items() if content_hash}
 
     def article_states(self) -> dict[str, tuple[str, bool]]:
-        """article id -> (content hash, whether its sentence vectors are stored)."""
-        states: dict[str, tuple[str, bool]] = {}
-        offset, page = 0, 5000
-        while True:
-            got = self.collection.get(where={"position": 0}, include=["metadatas"], limit=page, offset=offset)
-            for meta in got["metadatas"]:
-                states[meta["article_id"]] = (meta["content_hash"], bool(meta.get("sentence_vectors")))
-            if len(got["ids"]) < page:
-                return states
-            offset += page
+        """article id -> (content hash, whether its sentence vectors are stored); the hash is "" for an
+        article whose version in place is not whole (an interrupted write: it is never "unchanged")."""
+        return {aid: (records.content_hash or "", records.sentence_vectors)
+                for aid, records in self.scan().items() if records.final}
 
     def query(self, embedding: np.ndarray, n: int, where: dict | None) -> list[tuple[StoredChunk, float]]:
-        n = min(n, max(1, self.count()))
-        got = self.collection.query(
-            query_embeddings=[embedding], n_results=n, where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (StoredChunk(cid, text, meta), 1.0 - float(dist))
-            for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0])
-        ]
+        def run(h):
+            total = h.collection.count()
+            got = h.collection.query(
+                query_embeddings=[embedding], n_results=min(n, max(1, total)), where=where or None,
+                include=["documents", "metadatas", "distances"],
+            )
+            return [(StoredChunk(cid, text or "", meta), 1.0 - float(dist))
+                    for cid, text, meta, dist in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
+                                                     got["distances"][0])
+                    if meta is not None and not meta.get(STAGED)]
+        return self._read(run)
 
     def get_chunks(self, ids: Sequence[str]) -> list[StoredChunk]:
+        """The chunks of ``ids`` that exist (others, e.g. deleted meanwhile, are left out), in that order."""
         if not ids:
             return []
-        got = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
-        by_id = {cid: StoredChunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        got = self._read(lambda h: h.collection.get(ids=list(ids), include=["documents", "metadatas"]))
+        by_id = {cid: StoredChunk(cid, t or "", m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+                 if m is not None and not m.get(STAGED)}
         return [by_id[i] for i in ids if i in by_id]
 
     def get_with_embeddings(self, ids: Sequence[str]) -> tuple[list[StoredChunk], np.ndarray]:
         """The chunks of ``ids`` that exist, in that order, and their embeddings (one row each)."""
         if not ids:
             return [], np.zeros((0, 0), dtype=np.float32)
-        got = self.collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
-        by_id = {cid: (StoredChunk(cid, t, m), e)
-                 for cid, t, m, e in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])}
+        got = self._read(lambda h: h.collection.get(ids=list(ids), include=["documents", "metadatas", "embeddings"]))
+        by_id = {cid: (StoredChunk(cid, t or "", m), e)
+                 for cid, t, m, e in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+                 if m is not None and not m.get(STAGED)}
         found = [by_id[i] for i in ids if i in by_id]
         return [c for c, _ in found], np.asarray([e for _, e in found], dtype=np.float32)
 
@@ -195,7 +667,7 @@ class ChunkStore:
         ids = [f"{c.id}/{k}" for c in counted for k in range(int(c.metadata["sentences"]))]
         found: dict[str, np.ndarray] = {}
         if ids:
-            got = self.sentences.get(ids=ids, include=["embeddings"])
+            got = self._read(lambda h: h.sentences.get(ids=ids, include=["embeddings"]))
             by_id = dict(zip(got["ids"], got["embeddings"]))
             for c in counted:
                 rows = [by_id.get(f"{c.id}/{k}") for k in range(int(c.metadata["sentences"]))]
@@ -206,27 +678,115 @@ class ChunkStore:
 
     def query_sentences(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the ``n`` stored sentence vectors most similar to ``embedding``."""
-        total = self.sentences.count()
-        if total == 0:
-            return []
-        got = self.sentences.query(query_embeddings=[embedding], n_results=min(n, total), include=["distances"])
-        return [(rid.rsplit("/", 1)[0], 1.0 - float(d)) for rid, d in zip(got["ids"][0], got["distances"][0])]
+        def run(h):
+            total = h.sentences.count()
+            if total == 0:
+                return []
+            got = h.sentences.query(query_embeddings=[embedding], n_results=min(n, total), include=["distances"])
+            return [(rid.rsplit("/", 1)[0], 1.0 - float(d)) for rid, d in zip(got["ids"][0], got["distances"][0])]
+        return self._read(run)
 
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """chunk id -> its sentences' embeddings (rows in sentence order); chunks without any are left out."""
         found: dict[str, list[tuple[int, np.ndarray]]] = {}
         ids = list(dict.fromkeys(chunk_ids))
         for i in range(0, len(ids), 500):
-            got = self.sentences.get(where={"chunk_id": {"$in": ids[i:i + 500]}}, include=["embeddings", "metadatas"])
+            got = self._read(lambda h: h.sentences.get(where={"chunk_id": {"$in": ids[i:i + 500]}},
+                                                       include=["embeddings", "metadatas"]))
             for meta, row in zip(got["metadatas"], got["embeddings"]):
                 found.setdefault(meta["chunk_id"], []).append((meta["k"], row))
         return {cid: np.asarray([row for _, row in sorted(rows, key=lambda kr: kr[0])], dtype=np.float32)
                 for cid, rows in found.items()}
 
     def article_chunks(self, article_id: str) -> list[StoredChunk]:
-        got = self.collection.get(where={"article_id": article_id}, include=["documents", "metadatas"])
-        chunks = [StoredChunk(cid, t, m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        got = self._read(lambda h: h.collection.get(where={"article_id": article_id}, include=["documents", "metadatas"]))
+        chunks = [StoredChunk(cid, t or "", m) for cid, t, m in zip(got["ids"], got["documents"], got["metadatas"])
+                  if m is not None and not m.get(STAGED)]
         return sorted(chunks, key=lambda c: c.metadata["position"])
+
+    # --- after a crash -----------------------------------------------------------------------
+    def repair(self) -> dict[str, int]:
+        """Finish or undo what an interrupted writer left (call it inside :meth:`session`).
+
+        A whole staged version of an article replaces its version in place (which the crash may
+        have deleted in part); a partial staged version is dropped; an article whose version in
+        place is not whole is removed (its journal, or the next ingest of its file, writes it
+        again); sentence vectors of chunks that are not there are dropped. Counts what it did."""
+        done = {"promoted": 0, "dropped_staged": 0, "removed_partial": 0, "orphan_sentences": 0}
+        with self.section():
+            for article_id, records in self.scan().items():
+                in_place = records.content_hash
+                promoted = False
+                for content_hash, staged in records.staged.items():
+                    if not promoted and complete_hash(staged) and in_place != content_hash:
+                        self._promote(article_id, staged)
+                        promoted = True
+                        done["promoted"] += 1
+                    else:
+                        self._delete_ids([c.id for c in staged], self._sentence_ids([c.id for c in staged]))
+                        done["dropped_staged"] += 1
+                if records.final and not in_place and not promoted:
+                    final = [c.id for c in records.final]
+                    self._delete_ids(final, self._sentence_ids(final))
+                    done["removed_partial"] += 1
+            done["orphan_sentences"] = self._drop_orphan_sentences()
+        return done
+
+    def _sentence_ids(self, chunk_ids: Sequence[str]) -> list[str]:
+        found: list[str] = []
+        for i in range(0, len(chunk_ids), 500):
+            found += self._write(lambda h: h.sentences.get(where={"chunk_id": {"$in": list(chunk_ids[i:i + 500])}},
+                                                           include=[])["ids"])
+        return found
+
+    def _promote(self, article_id: str, staged: list[StoredChunk]) -> None:
+        """Put a whole staged version in place of the article's current records."""
+        ids = [c.id for c in staged]
+        got = self._write(lambda h: h.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"]))
+        sentences = self._write(lambda h: h.sentences.get(where={"chunk_id": {"$in": ids}},
+                                                          include=["metadatas", "embeddings"]))
+        self._delete_final(article_id)
+        final_of = {sid: unstaged_id(sid) for sid in ids}
+        if sentences["ids"]:
+            self._write(lambda h: h.sentences.upsert(
+                ids=[f"{final_of[m['chunk_id']]}/{m['k']}" for m in sentences["metadatas"]],
+                embeddings=np.asarray(sentences["embeddings"], dtype=np.float32),
+                metadatas=[{**{k: v for k, v in m.items() if k != STAGED}, "chunk_id": final_of[m["chunk_id"]]}
+                           for m in sentences["metadatas"]]))
+        self._write(lambda h: h.collection.upsert(
+            ids=[final_of[cid] for cid in got["ids"]], embeddings=np.asarray(got["embeddings"], dtype=np.float32),
+            documents=got["documents"], metadatas=[{k: v for k, v in m.items() if k != STAGED} for m in got["metadatas"]]))
+        self._delete_ids(ids, sentences["ids"])
+
+    def _drop_orphan_sentences(self) -> int:
+        chunk_ids = {c.id for c in self._scan(5000, documents=False)}
+        orphans, offset, page = [], 0, 5000
+        while True:
+            got = self._write(lambda h: h.sentences.get(include=["metadatas"], limit=page, offset=offset))
+            orphans += [sid for sid, meta in zip(got["ids"], got["metadatas"])
+                        if (meta or {}).get("chunk_id") not in chunk_ids]
+            if len(got["ids"]) < page:
+                break
+            offset += page
+        self._delete_ids([], orphans)
+        return len(orphans)
+
+
+def _writer_token() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}:{uuid.uuid4().hex[:8]}"
+
+
+def staged_id(article: Article, chunk_id: str) -> str:
+    """The id a chunk of a new version has while it is staged: ``ARTICLE~HASH:POSITION``."""
+    prefix = f"{article.id}:"
+    rest = chunk_id[len(prefix):] if chunk_id.startswith(prefix) else chunk_id
+    return f"{article.id}~{article.content_hash}:{rest}"
+
+
+def unstaged_id(staged: str) -> str:
+    """The id a staged chunk takes when it is put in place."""
+    head, _, rest = staged.partition(":")
+    return f"{head.split('~', 1)[0]}:{rest}"
 
 
 EMBEDDER_KEY = "embedder"
@@ -293,4 +853,5 @@ def to_passage(stored: StoredChunk, score: float = 0.0, scores: dict | None = No
     )
 
 
-__all__ = ["ChunkStore", "StoredChunk", "make_client", "chunk_metadata", "to_passage", "iso_to_ts", "check_embedder"]
+__all__ = ["ChunkStore", "StoredChunk", "make_client", "chunk_metadata", "to_passage", "iso_to_ts", "check_embedder",
+           "crash_point", "unreachable", "is_connection_error"]

@@ -3,12 +3,24 @@
 Each chunk is embedded under its article's title, and each of its sentences on its own (the
 reranker's sentence-level signals). An index written before sentence vectors existed gets them
 on the next ingest, without re-embedding its chunks.
+
+Nothing is lost when a writer dies (``kill -9``, a power cut, a Chroma server gone): an ingest
+holds the index's writer lock, journals the articles it will write (and the ids it will prune)
+before its first write, writes in sections (:meth:`ChunkStore.section`), replaces a changed
+article only once its new version is whole (:meth:`ChunkStore.replace_article`), and drops the
+journal when done. The next ingest, or the server when it starts (:meth:`Indexer.recover`),
+repairs what an interrupted one left and writes its journal again, so an upload whose request
+died with the server is still indexed.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +33,9 @@ from assistant.errors import InputError
 from assistant.ingest.readers import ReadResult, read_paths
 from assistant.models import Article
 from assistant.text.sentences import distinct_sentences
-from assistant.index.store import ChunkStore
+from assistant.index.store import ChunkStore, crash_point
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # (done, total, what) for UIs
 
@@ -43,6 +57,7 @@ class IngestReport:
     chunks_embedded: int = 0
     sentences_embedded: int = 0
     sentences_backfilled: int = 0  # articles indexed earlier that got their sentence vectors now
+    recovered: int = 0  # articles of an interrupted ingest written now (from its journal)
     seconds: float = 0.0
     errors: list[InputError] = field(default_factory=list)
 
@@ -61,6 +76,8 @@ class IngestReport:
                     f"{self.unchanged} unchanged, {self.removed} removed")
         if self.sentences_backfilled:
             head += f"; sentence vectors added to {self.sentences_backfilled} articles indexed earlier"
+        if self.recovered:
+            head += f"; finished an interrupted ingest ({self.recovered} articles written again)"
         failed = f"{self.failed} failed; " if self.failed else ""
         origin = f" from {self.files} files" if self.files else ""
         return f"{failed}{head} in {self.seconds:.1f}s{origin}."
@@ -92,11 +109,43 @@ class EmbeddedAhead:
         return EmbeddedAhead({**self.ready, **(other.ready if other else {})})
 
 
+class Journal:
+    """What an ingest is about to write, on disk until it is written: its articles (as read, so an
+    upload's temporary files are not needed again) and the ids it prunes. One file per ingest."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def write(self, articles: list[Article], stale: list[str]) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.json"
+        tmp = self.folder / f".{name}.tmp"
+        with open(tmp, "w", encoding="utf-8") as out:
+            json.dump({"articles": [a.model_dump(mode="json") for a in articles], "prune": stale}, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self.folder / name)
+        return self.folder / name
+
+    def pending(self) -> list[Path]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p for p in self.folder.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+
+    def read(self, path: Path) -> tuple[list[Article], list[str]]:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [Article(**record) for record in data.get("articles", [])], list(data.get("prune", []))
+
+    def done(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+
+
 class Indexer:
     def __init__(self, store: ChunkStore, embedder: Embedder, chunker: SentenceChunker):
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
+        self.journal = Journal(store.state_dir / "journal")
 
     def ingest_paths(self, paths: Iterable[str | Path], prune: bool = False, progress: bool | Progress = False) -> IngestReport:
         """Read ``paths`` (every bad file or record becomes an error in the report) and index the rest."""
@@ -133,9 +182,20 @@ class Indexer:
         read; the others are reported and never replace it. ``keep(origin)`` spares indexed
         articles from pruning (their file could not be read). ``ahead`` holds chunks and vectors
         already computed (:meth:`embed_ahead`); only what it lacks is embedded here.
+
+        Holds the index's writer lock throughout (another ingest, here or in another process,
+        waits); first finishes an ingest that was interrupted (:meth:`recover`).
         """
+        with self.store.session():
+            return self._ingest_articles(articles, prune, progress, flawed, keep, ahead)
+
+    def _ingest_articles(self, articles, prune, progress, flawed, keep, ahead) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport(articles=len(articles))
+        recovered = self.recover(progress)
+        if recovered is not None:
+            report.recovered = recovered.added + recovered.updated
+            report.errors += recovered.errors
         states = self.store.article_states()
         indexed = {aid: content_hash for aid, (content_hash, _) in states.items()}
         chosen: dict[str, Article] = {}
@@ -163,20 +223,59 @@ class Indexer:
         stale = [aid for aid in indexed if aid not in chosen] if prune else []
         if stale and keep is not None:
             stale = [aid for aid in stale if not keep(self._origin_of(aid))]
-        try:
-            self._write(list(todo.values()), indexed, report, progress, ahead)
-            if stale:
-                self.store.delete_articles(stale)
-                report.removed = len(stale)
-            lacking = [aid for aid, (_, has) in states.items() if not has and aid not in todo and aid not in stale]
-            self._backfill(lacking, report, progress)
-        finally:
-            # Even after a failure part-way, whatever was written must reach the BM25 index.
-            if report.added or report.updated or report.removed:
-                self.store.bump_revision()
+        # Journaled before the first write: if this process dies part-way, the next ingest (or the
+        # server's start) writes these again, even when they came from an upload's temporary files.
+        entry = self.journal.write(list(todo.values()), stale) if todo or stale else None
+        crash_point("journal")
+        self._write(list(todo.values()), indexed, report, progress, ahead)
+        if stale:
+            self.store.delete_articles(stale)
+            crash_point("prune")
+            report.removed = len(stale)
+        if entry is not None:
+            self.journal.done(entry)
+        lacking = [aid for aid, (content_hash, has) in states.items()
+                   if content_hash and not has and aid not in todo and aid not in stale]
+        self._backfill(lacking, report, progress)
         report.failed = failures(report.errors)
         report.seconds = time.perf_counter() - started
         return report
+
+    def recover(self, progress: bool | Progress = False) -> IngestReport | None:
+        """Finish what an interrupted ingest left (None when nothing was interrupted).
+
+        Repairs the collection (:meth:`ChunkStore.repair`: a changed article's whole new version is
+        put in place, partial writes are removed) and writes each journaled ingest again (articles
+        already whole are not embedded again). The server calls it when it starts; every ingest
+        calls it first."""
+        with self.store.session():
+            pending = self.journal.pending()
+            if not pending and not self.store.interrupted():
+                return None
+            started = time.perf_counter()
+            report = IngestReport()
+            repaired = self.store.repair()
+            log.info("repaired an interrupted ingest: %s", repaired)
+            for path in pending:
+                try:
+                    articles, stale = self.journal.read(path)
+                except (OSError, ValueError, TypeError) as error:  # a journal cut short before it was complete
+                    log.warning("journal %s unreadable (%s); the ingest it belonged to wrote nothing", path, error)
+                    self.journal.done(path)
+                    continue
+                indexed = {aid: content_hash for aid, (content_hash, _) in self.store.article_states().items()}
+                todo = [a for a in articles if indexed.get(a.id) != a.content_hash]
+                report.articles += len(articles)
+                report.unchanged += len(articles) - len(todo)
+                self._write(todo, indexed, report, progress)
+                gone = [aid for aid in stale if aid in indexed]
+                if gone:
+                    self.store.delete_articles(gone)
+                    report.removed += len(gone)
+                self.journal.done(path)
+            report.failed = failures(report.errors)
+            report.seconds = time.perf_counter() - started
+            return report
 
     def _origin_of(self, article_id: str) -> str:
         chunks = self.store.article_chunks(article_id)
@@ -243,24 +342,31 @@ class Indexer:
         total = sum(len(r.chunks) for r in done.values()) + sum(len(chunks) for _, chunks in planned)
         bar = _progress_bar(total, progress)
         try:
-            for article in articles:
-                if article.id in done:
-                    self._store(article, done[article.id], indexed, report, bar)
+            if done:  # one section: readers see these articles all at once
+                with self.store.section():
+                    for article in articles:
+                        if article.id in done:
+                            self._store(article, done[article.id], indexed, report, bar)
             for group in _groups(planned, min_chunks=128):
-                for (article, _), ready in zip(group, self._vectors(group)):
-                    self._store(article, ready, indexed, report, bar)
+                vectors = self._vectors(group)  # embedded outside the section: readers go on meanwhile
+                with self.store.section():
+                    for (article, _), ready in zip(group, vectors):
+                        self._store(article, ready, indexed, report, bar)
         finally:
             bar(0, None)
 
     def _store(self, article: Article, ready: Ready, indexed: dict[str, str], report: IngestReport, bar) -> None:
-        # Embedded before anything is deleted: a failure leaves the old version intact.
+        # Embedded before anything is written; the old version stays whole until the new one is.
         if article.id in indexed:
-            self.store.delete_articles([article.id])
+            if ready.chunks:
+                self.store.replace_article(article, ready.chunks, ready.vectors, ready.sentence_vectors)
+            else:
+                self.store.delete_articles([article.id])
             report.updated += 1
         else:
+            if ready.chunks:
+                self.store.add_article(article, ready.chunks, ready.vectors, ready.sentence_vectors)
             report.added += 1
-        if ready.chunks:
-            self.store.add_article(article, ready.chunks, ready.vectors, ready.sentence_vectors)
         report.chunks_embedded += len(ready.chunks)
         report.sentences_embedded += ready.sentences
         bar(len(ready.chunks), article.title)
@@ -284,8 +390,10 @@ class Indexer:
         """Add sentence vectors to every indexed article that lacks them (an index from an earlier version)."""
         started = time.perf_counter()
         report = IngestReport()
-        states = self.store.article_states()
-        self._backfill([aid for aid, (_, has) in states.items() if not has], report, progress)
+        with self.store.session():
+            states = self.store.article_states()
+            self._backfill([aid for aid, (content_hash, has) in states.items() if content_hash and not has],
+                           report, progress)
         report.unchanged = len(states) - report.sentences_backfilled
         report.seconds = time.perf_counter() - started
         return report
@@ -301,12 +409,13 @@ class Indexer:
                 vectors, counts = self._sentence_vectors([[(c.metadata.get("start", 0), c.text) for c in chunks]
                                                           for chunks in group])
                 report.sentences_embedded += sum(counts)
-                for aid, chunks, per_chunk in zip(article_ids[i:i + 16], group, vectors):
-                    if chunks:
-                        self.store.add_sentence_vectors(aid, [c.id for c in chunks], per_chunk)
-                        self.store.mark_sentence_vectors(aid, {c.id: len(m) for c, m in zip(chunks, per_chunk)})
-                        report.sentences_backfilled += 1
-                    bar(1, aid)
+                with self.store.section():
+                    for aid, chunks, per_chunk in zip(article_ids[i:i + 16], group, vectors):
+                        if chunks:
+                            self.store.add_sentence_vectors(aid, [c.id for c in chunks], per_chunk)
+                            self.store.mark_sentence_vectors(aid, {c.id: len(m) for c, m in zip(chunks, per_chunk)})
+                            report.sentences_backfilled += 1
+                        bar(1, aid)
         finally:
             bar(0, None)
 

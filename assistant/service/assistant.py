@@ -44,8 +44,9 @@ class Assistant:
         """The ``k`` best passages for ``query`` (time words in it are not turned into filters here)."""
         if not query.strip() or self.store.count() == 0:
             return []
-        plan = self.analyzer.analyze(query, as_of=as_of)
-        return self.retriever.retrieve(plan, k or self.settings.retrieval_k, filters)
+        with self.bm25.pinned():  # one BM25 state for the whole request, whatever is swapped in meanwhile
+            plan = self.analyzer.analyze(query, as_of=as_of)
+            return self.retriever.retrieve(plan, k or self.settings.retrieval_k, filters)
 
     def ask(self, question: str, k: int | None = None, filters: SearchFilters | None = None,
             history: list | None = None, as_of: date | None = None) -> Answer:
@@ -65,6 +66,10 @@ class Assistant:
                  history: list | None = None, as_of: date | None = None) -> tuple[QueryPlan, list[Passage]]:
         """The plan of ``question`` and the passages ``ask`` answers it from (time words filter dates;
         when that leaves nothing, all dates are searched and the plan says so)."""
+        with self.bm25.pinned():  # one BM25 state for the whole request, whatever is swapped in meanwhile
+            return self._retrieve(question, k, filters, history, as_of)
+
+    def _retrieve(self, question, k, filters, history, as_of) -> tuple[QueryPlan, list[Passage]]:
         plan = self.analyzer.analyze(question, history, filters, as_of or self._reference_date())
         k = k or self.settings.retrieval_k
         passages = self.retriever.retrieve(plan, k, plan.filters) if self.store.count() else []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from assistant.errors import ConfigError
 from assistant.filters import SearchFilters
@@ -125,16 +125,22 @@ class SharedAssistant:
             return self.assistant.is_empty()
 
     # --- writing -------------------------------------------------------------------------
+    # The index's writer lock is taken before this process's own: while another process ingests,
+    # a write here waits for it without holding up this process's questions.
+    def _writer_session(self):
+        session = getattr(getattr(self.assistant, "store", None), "session", None)
+        return session() if session is not None else nullcontext()
+
     def ingest(self, paths=None, prune: bool = False, progress=False):
-        with self.lock.writing():
+        with self._writer_session(), self.lock.writing():
             return self.assistant.ingest(paths, prune=prune, progress=progress)
 
     def ingest_uploads(self, uploads: list[Upload], progress=None) -> UploadReport:
-        with self.lock.writing():
+        with self._writer_session(), self.lock.writing():
             return ingest_uploads(self.assistant, uploads, self.settings, progress)
 
     def delete_article(self, article_id: str) -> bool:
-        with self.lock.writing():
+        with self._writer_session(), self.lock.writing():
             return self.assistant.delete_article(article_id)
 
     def quotes(self, person: str, about: str | None = None) -> list:

@@ -15,6 +15,8 @@ MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the files' 
 DESCRIPTION = """Question answering over news articles; every answer cites the sentences it quotes.
 
 Errors are JSON: `{"error": {"message": ..., "type": ..., "status": ..., "details": [...]}}`.
+When the index cannot be reached (e.g. the Chroma server is down) the answer is 503 with the server
+named and a `Retry-After` header; the connection stays open and the next call works once it is back.
 When the server has an API key (ASSISTANT_API_KEY), send it on every call as `X-API-Key`
 or `Authorization: Bearer <key>`.
 """
@@ -27,7 +29,7 @@ def create_api(assistant, settings=None) -> FastAPI:
     app = FastAPI(title="News assistant", version="1", description=DESCRIPTION, docs_url="/docs",
                   redoc_url=None, openapi_url="/openapi.json")
     app.state.assistant = shared
-    install_error_handlers(app)
+    install_error_handlers(app, settings)
     app.include_router(build_router(shared, settings))
     app.add_middleware(
         BodyLimit, prefix="/api/", max_bytes=max_upload_bytes(settings) + MULTIPART_OVERHEAD,
