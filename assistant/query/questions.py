@@ -1,4 +1,6 @@
-"""What a question asks for: a person's statements on a topic, and which outlets it names."""
+"""What a question asks for: a person's statements on a topic ("What did the expert say about China?").
+
+The outlets a question names are read by :mod:`assistant.query.analysis`."""
 
 from __future__ import annotations
 
@@ -82,73 +84,3 @@ def names_match(asked: str, speaker: str) -> bool:
 def _fold(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9\s\-]", " ", plain)
-
-
-# --- outlets -------------------------------------------------------------------------------
-_OUTLET_NOUNS = r"(?:article|report|piece|story|stories|op-ed|column|coverage|podcast|editorial|analysis|review|reporting)"
-_NAME = r"(?P<name>(?:The\s+)?[A-Z][\w&\.’'\-]*(?:\s+(?:of\s+)?[A-Z][\w&\.’'\-]*){0,4})"
-_OUTLET_REFS = [
-    re.compile(rf"\b(?:an?|the|one|another)\s+{_NAME}\s+{_OUTLET_NOUNS}\b"),
-    re.compile(rf"\b{_OUTLET_NOUNS}s?\s+(?:from|by|in|published by|published in)\s+{_NAME}"),
-    re.compile(rf"\b(?:reported|published|covered|written)\s+(?:by|in)\s+{_NAME}"),
-]
-_CALENDAR = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-             "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-             "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
-_GENERIC = {"the", "a", "an", "this", "that", "another", "both", "each", "which", "what", "one", "first", "second",
-            "recent", "latest", "news", "same", "later", "earlier", "subsequent", "previous", "following"}
-
-
-def source_aliases(sources: list[str]) -> dict[str, str]:
-    """Lower-case ways a question may name each indexed outlet → the outlet's exact name."""
-    aliases: dict[str, str] = {}
-    for source in sources:
-        forms = {source}
-        head = re.split(r"\s+[|\-–:]\s+|:\s+", source)[0]
-        forms |= {head, re.sub(r"\.com$", "", head)}
-        for form in list(forms):
-            forms.add(re.sub(r"^the\s+", "", form, flags=re.IGNORECASE))
-        for form in forms:
-            if len(form) >= 3:
-                aliases.setdefault(form.lower().strip(), source)
-    return aliases
-
-
-@dataclass
-class OutletMentions:
-    known: list[str]  # indexed outlets the question names (exact source names)
-    unknown: list[str]  # outlets the question names that are not indexed
-
-
-def outlets_in(question: str, sources: list[str], people: set[str] | None = None) -> OutletMentions:
-    aliases = source_aliases(sources)
-    known: list[str] = []
-    spans: list[tuple[int, int]] = []
-    for alias in sorted(aliases, key=len, reverse=True):
-        pattern = re.compile(rf"(?<![\w]){re.escape(alias)}(?![\w])", re.IGNORECASE)
-        for match in pattern.finditer(question):
-            text = match.group(0)
-            if " " not in alias and not text[:1].isupper():
-                continue  # "fortune", "wired" as words
-            if any(s < match.end() and match.start() < e for s, e in spans):
-                continue
-            spans.append((match.start(), match.end()))
-            if aliases[alias] not in known:
-                known.append(aliases[alias])
-    unknown: list[str] = []
-    for pattern in _OUTLET_REFS:
-        for match in pattern.finditer(question):
-            name = match.group("name").strip()
-            start = match.start("name")
-            if any(s <= start < e or start <= s < start + len(name) for s, e in spans):
-                continue
-            words = [w for w in re.sub(r"^The\s+", "", name).split()]
-            if not words or words[0].lower() in _GENERIC or (people and name in people):
-                continue
-            if re.search(r"[’']s?$", name) or question[match.end("name"):].startswith(("’", "'")):
-                continue  # "Google's antitrust report": the subject, not the outlet
-            if words[0].lower().rstrip(".") in _CALENDAR:
-                continue
-            if name not in unknown and name.lower() not in aliases:
-                unknown.append(name)
-    return OutletMentions(known, unknown)
