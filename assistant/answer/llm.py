@@ -241,7 +241,9 @@ class LLMAnswerer:
         if self.hints.get("grammar") == "llama.cpp":
             from assistant.answer.local_llm import answer_grammar
 
-            return {"extra_body": {"grammar": answer_grammar(NO_ANSWER, shown, self.max_sentences)}}
+            # cache_prompt off: a reply depends on its prompt only, not on what the server answered before
+            return {"extra_body": {"grammar": answer_grammar(NO_ANSWER, shown, self.max_sentences),
+                                   "cache_prompt": False}}
         return {}
 
     def _model_text(self, messages, shown: int, state: dict, started) -> Iterator[str]:
