@@ -86,7 +86,8 @@ def test_real_prompt_fences_labelled_passages_and_is_kept_in_the_trace(streamed,
         assert fence and fence.group(1).strip() == passage.title and fence.group(2) == passage.text
     assert f"<<<PASSAGE {shown + 1} " not in user["content"]
     assert f"Question: {WHO}" in user["content"]
-    assert answer.trace["llm"]["model"].startswith("local:") or answer.trace["llm"]["model"]
+    assert answer.trace["llm"]["model_file"].endswith(".gguf")  # which model wrote it
+    assert answer.trace["llm"]["model"] in ("local:smollm2-135m-instruct-q4_1", "smollm2-135m-instruct-q4_1")
     assert answer.trace["raw_answer"].strip()
 
 

@@ -141,7 +141,7 @@ class LLMAnswerer:
         self.hints = dict((getattr(chat_model, "metadata", None) or {}).get(ANSWER_HINTS) or {})
         self.max_sentences = min(max_sentences, self.hints.get("max_sentences") or max_sentences)
         self.max_chars = max_chars or 400 * (self.max_sentences + 1)  # raw text read before the stream is cut
-        self.model_name = model_name or type(chat_model).__name__
+        self.model_name = model_name or getattr(chat_model, "model_name", None) or type(chat_model).__name__
         self.fallback = fallback  # answers when the chat model fails; default: the extractive answerer
 
     def answer(self, question: str, passages: list[Passage], request: AnswerRequest | None = None) -> Answer:
@@ -157,7 +157,8 @@ class LLMAnswerer:
         shown = passages[: self.max_passages]
         evidence = {n: p.text for n, p in enumerate(shown, start=1)}
         messages = self._messages(question, shown, request)
-        trace: dict = {"llm": {"model": self.model_name}, "prompt": [{"role": r, "content": c} for r, c in messages],
+        llm = {"model": self.model_name, **({"model_file": self.hints["model_file"]} if "model_file" in self.hints else {})}
+        trace: dict = {"llm": llm, "prompt": [{"role": r, "content": c} for r, c in messages],
                        "request": request.as_trace()}
         if request.unknown_outlets:
             names = " or ".join(request.unknown_outlets)
