@@ -39,8 +39,11 @@ needs_model = pytest.mark.skipif(bool(_missing()), reason=f"local model not inst
 @pytest.fixture(scope="module")
 def local(seed_index, embedder):
     """An LLM-mode assistant on the seed index whose chat model is the real local model."""
+    from assistant.answer.local_llm import stop_local_servers
+
     settings = Settings(data_dir=seed_index.settings.data_dir, answer_mode="llm", llm_provider="local")
-    return build_assistant(settings, embedder=embedder)
+    yield build_assistant(settings, embedder=embedder)
+    stop_local_servers()  # the rest of the suite runs without a model in memory
 
 
 @pytest.fixture(scope="module")
