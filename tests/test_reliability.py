@@ -12,8 +12,10 @@
 * With an API key, the web chat's page shows nothing of the index before login and its
   heartbeat is refused.
 
-Short by default; ``RELIABILITY_TRIALS=N`` adds N random-moment kill trials (default 8) and
-``RELIABILITY_CLIENT_SECONDS`` lengthens the server test's questioning after the writes.
+Short by default (about 3 minutes on 2 busy cores). Longer runs: ``RELIABILITY_TRIALS=N`` for N
+random-moment kill trials (default 8, next to the 12 at write steps), ``RELIABILITY_CLIENT_SECONDS``
+for more questioning after the writes (default 4), ``RELIABILITY_OUTAGE_SECONDS`` for a longer
+Chroma outage under two clients (default 3).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -42,6 +45,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 RANDOM_TRIALS = int(os.environ.get("RELIABILITY_TRIALS") or 8)
 CLIENT_SECONDS = float(os.environ.get("RELIABILITY_CLIENT_SECONDS") or 4)
+OUTAGE_SECONDS = float(os.environ.get("RELIABILITY_OUTAGE_SECONDS") or 3)
 OUTLETS = ["Harbour Ledger", "Valley Courier", "Northern Tribune"]
 
 
@@ -160,8 +164,8 @@ def test_server_answers_while_another_process_ingests_and_prunes(make_assistant,
     from assistant.apps.server import create_app
 
     folder, data = tmp_path / "stories", tmp_path / "data"
-    base, new = list(range(0, 20)), list(range(100, 160))
-    number_of = {place(n): n for n in base + new}
+    base, new, uploads = list(range(0, 20)), list(range(100, 160)), [200, 201]
+    number_of = {place(n): n for n in base + new + uploads}
     write_stories(folder, base)
     assistant = make_assistant(data_dir=data)
     assert assistant.ingest([folder]).added == 20
@@ -178,24 +182,34 @@ def test_server_answers_while_another_process_ingests_and_prunes(make_assistant,
         return time.time() - started
 
     with LiveServer(create_app(assistant, assistant.settings)) as live:
-        askers = [Asker(live.port, lambda i, r=random.Random(k): question_for(r.choice(base + new))) for k in range(2)]
+        askers = [Asker(live.port, lambda i, r=random.Random(k): question_for(r.choice(base + new + uploads)))
+                  for k in range(2)]
         probe = Asker(live.port, None)
         for asker in askers:
             asker.thread.start()
         time.sleep(1.0)
         write_stories(folder, new)
         times["ingest_start"] = time.time()
-        ingest = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(folder)], env=cli_env(data),
-                                capture_output=True, text=True, timeout=600, cwd=ROOT)
+        ingest = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", str(folder)], env=cli_env(data),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        # Meanwhile an upload through the API: it waits for the other process's ingest, questions do not.
+        time.sleep(2.0)
+        uploaded = {f"story_{n}.json": json.dumps(story(n)).encode() for n in uploads}
+        upload = httpx.post(f"http://127.0.0.1:{live.port}/api/articles", timeout=600,
+                            files=[("files", (name, body, "application/json")) for name, body in uploaded.items()])
+        times["upload_end"] = time.time()
+        out, err = ingest.communicate(timeout=600)
         times["ingest_end"] = time.time()
-        assert ingest.returncode == 0, ingest.stderr[-3000:]
-        assert "Indexed 60 new" in ingest.stdout, ingest.stdout
+        assert ingest.returncode == 0, err[-3000:]
+        assert "Indexed 60 new" in out, out
+        assert upload.status_code == 201 and upload.json()["added"] == 2, upload.text
         newcomer = next(n for n in new if n not in gone)
         caught_up = until(lambda: article_id(newcomer) in probe.ask(question_for(newcomer)).get("cited", ()),
                           "the server never answered from the new articles")
         times["ingest_seen"] = time.time()
         for n in gone:
             (folder / f"story_{n:03d}.json").unlink()
+        write_stories(folder, uploads)  # the uploaded articles are kept by the prune: their files are there too
         times["prune_start"] = time.time()
         prune = subprocess.run([sys.executable, "-m", "assistant", "ingest", str(folder), "--prune"],
                                env=cli_env(data), capture_output=True, text=True, timeout=600, cwd=ROOT)
@@ -220,7 +234,7 @@ def test_server_answers_while_another_process_ingests_and_prunes(make_assistant,
     for r in results:
         n = number_of[r["question"].split(" of ")[1].removesuffix(" welcome?")]
         present = n in base or (times["ingest_seen"] <= r["at"] and (n not in gone or r["at"] < times["prune_start"]))
-        absent = n in new and (r["at"] < times["ingest_start"] or (n in gone and r["at"] > times["prune_seen"]))
+        absent = n not in base and (r["at"] < times["ingest_start"] or (n in gone and r["at"] > times["prune_seen"]))
         if (present and article_id(n) not in r["cited"]) or (absent and article_id(n) in r["cited"]):
             wrong.append((n, r))
     assert not wrong, f"{len(wrong)} answers from the wrong index version: {wrong[:3]}"
@@ -234,7 +248,8 @@ def test_server_answers_while_another_process_ingests_and_prunes(make_assistant,
               f"answered from the wrong version; during the writes p50 {seconds[len(seconds) // 2]:.2f}s, p95 "
               f"{seconds[int(len(seconds) * 0.95)]:.2f}s; ingest of 60 took "
               f"{times['ingest_end'] - times['ingest_start']:.1f}s, prune of 10 "
-              f"{times['prune_end'] - times['prune_start']:.1f}s; answered from the new articles {caught_up:.1f}s "
+              f"{times['prune_end'] - times['prune_start']:.1f}s; an API upload sent 2s into the ingest returned "
+              f"{times['upload_end'] - times['ingest_start'] - 2:.1f}s later; answered from the new articles {caught_up:.1f}s "
               f"after the ingest ended, pruned ones gone {pruned_seen:.1f}s after the prune ended")
 
 
@@ -398,13 +413,17 @@ def test_kill_9_at_every_write_step_and_at_random_moments_loses_nothing(crash_se
 
     setup = crash_setup
     queries = [f"{place(n)} harbour plan" for n in (0, 1, 2, 10, 6)] + ["engineers second pier revision 2"]
-    calibration = tmp_path / "calibrate"
-    shutil.copytree(setup["root"] / "template", calibration)
-    ended, write_seconds = run_crash(setup, calibration, {})
-    assert ended == "done"
+    timings = []
+    for i in range(2):  # how long the writes take when nothing kills them (the second run is warm)
+        calibration = tmp_path / f"calibrate{i}"
+        shutil.copytree(setup["root"] / "template", calibration)
+        ended, seconds = run_crash(setup, calibration, {})
+        assert ended == "done"
+        timings.append(seconds)
+    write_seconds = min(timings)
     rng = random.Random(1717)
     trials = [("step", step, n) for step, n in STEPS] + \
-        [("random", "", rng.uniform(0.0, write_seconds * 1.3)) for _ in range(RANDOM_TRIALS)]
+        [("random", "", rng.uniform(0.0, write_seconds)) for _ in range(RANDOM_TRIALS)]
     outcomes = {"killed": 0, "crashed": 0, "done": 0}
     recovered_by_start = 0
     for i, (kind, step, value) in enumerate(trials):
@@ -432,7 +451,7 @@ def test_kill_9_at_every_write_step_and_at_random_moments_loses_nothing(crash_se
         shutil.rmtree(data, ignore_errors=True)
     with capsys.disabled():
         print(f"\n[reliability] kill -9 trials: {len(trials)} ({len(STEPS)} at write steps, {RANDOM_TRIALS} at random "
-              f"moments within {write_seconds * 1.3:.2f}s): {outcomes['crashed']} killed by the step hook, "
+              f"moments within {write_seconds:.2f}s): {outcomes['crashed']} killed by the step hook, "
               f"{outcomes['killed']} by SIGKILL, {outcomes['done']} finished first; after each, "
               f"{recovered_by_start} by a server start (journal), the rest by ingest again: index identical to a "
               "clean one (chunks, sentence vectors, BM25, dense), nothing lost or duplicated")
@@ -534,6 +553,20 @@ def test_chroma_killed_mid_question_gives_503_then_recovers(chroma, tmp_path, ma
         assert health.status == 503 and health_body["status"] == "unavailable"
         assert health.getheader("retry-after")
         assert client.dropped == 0 and client.conn.sock is sock, "the connection stayed open through the outage"
+        # Two clients keep asking through the outage: every answer is a 503, no connection drops.
+        outage = [Asker(live.port, lambda i: question_for(i % 10)) for _ in range(2)]
+        for asker in outage:
+            asker.thread.start()
+        time.sleep(OUTAGE_SECONDS)
+        for asker in outage:
+            asker.stop.set()
+            asker.thread.join(timeout=60)
+            asker.conn.close()
+        statuses = [r["status"] for asker in outage for r in asker.results]
+        assert statuses and set(statuses) == {503}, set(statuses)
+        assert sum(asker.dropped for asker in outage) == 0
+        client.conn.close()  # idle through the outage, maybe past uvicorn's keep-alive timeout (5 s)
+        client.conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=120)
         chroma.start()
         started = time.time()
         back = client.ask(question_for(3))
@@ -550,7 +583,8 @@ def test_chroma_killed_mid_question_gives_503_then_recovers(chroma, tmp_path, ma
     assert "Traceback" not in ask.stderr
     with capsys.disabled():
         print(f"\n[reliability] Chroma down mid-question: 4/4 answers 503 with the server named, health 503, "
-              f"connection kept; first answer after the restart in {recovered:.2f}s")
+              f"connection kept; two clients during {OUTAGE_SECONDS:.0f}s of outage: {len(statuses)} answers, all "
+              f"503, 0 dropped connections; first answer after the restart in {recovered:.2f}s")
 
 
 def test_in_process_reads_raise_index_unavailable_not_httpx(chroma, make_assistant, tmp_path):
@@ -595,13 +629,13 @@ def test_with_an_api_key_the_chat_shows_nothing_of_the_index_before_login(make_a
 # --- pieces of the above, each on its own ------------------------------------------------------------
 def test_a_request_keeps_its_bm25_state_while_a_new_one_is_swapped_in(make_assistant, tmp_path):
     folder = tmp_path / "stories"
-    write_stories(folder, range(5))
+    write_stories(folder, range(5), sentences=3)
     assistant = make_assistant()
     assistant.ingest([folder])
     bm25 = assistant.bm25
     with bm25.pinned() as state:
         rows = bm25.rows([c for c in state.ids])
-        write_stories(folder, range(5, 40))
+        write_stories(folder, range(30, 34), sentences=3)
         assistant.ingest([folder])  # rebuilds and swaps in a bigger state meanwhile
         assert bm25._state is not state and len(bm25._state.ids) > len(state.ids)
         scores = bm25.chunk_scores(f"{place(2)} harbour")

@@ -158,6 +158,18 @@ def is_connection_error(exc: BaseException) -> bool:
     return False
 
 
+class _Descriptors:
+    """A thread's open lock files, closed when the thread (and so its thread-local data) goes."""
+
+    def __init__(self):
+        self.open: dict[str, int] = {}
+
+    def __del__(self):
+        for fd in self.open.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
 @dataclass
 class StoredChunk:
     id: str
@@ -260,8 +272,22 @@ class ChunkStore:
 
     # --- coordination between processes --------------------------------------------------------
     def _lock_file(self, name: str) -> int:
-        self._locks.mkdir(parents=True, exist_ok=True)
-        return os.open(self._locks / name, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            return os.open(self._locks / name, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            self._locks.mkdir(parents=True, exist_ok=True)
+            return os.open(self._locks / name, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def _thread_lock_file(self, name: str) -> int:
+        """This thread's descriptor of a lock file, kept open (each thread's own: flock locks belong
+        to an open file description, so two threads of one process exclude each other too)."""
+        fds = self._tls.__dict__.get("fds")
+        if fds is None:
+            fds = self._tls.fds = _Descriptors()
+        fd = fds.open.get(name)
+        if fd is None:
+            fd = fds.open[name] = self._lock_file(name)
+        return fd
 
     def _generation(self) -> int:
         try:
@@ -318,13 +344,13 @@ class ChunkStore:
             return
         fd = None
         if self.embedded:
-            fd = self._lock_file("rw.lock")
-            turnstile = self._lock_file("turnstile.lock")
-            try:  # a writer waiting at the turnstile goes before readers that come after it
-                fcntl.flock(turnstile, fcntl.LOCK_SH)
+            fd = self._thread_lock_file("rw.lock")
+            turnstile = self._thread_lock_file("turnstile.lock")
+            fcntl.flock(turnstile, fcntl.LOCK_SH)  # a writer waiting at the turnstile goes before readers
+            try:                                  # that come after it
                 fcntl.flock(fd, fcntl.LOCK_SH)
             finally:
-                os.close(turnstile)
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
         tls.depth, tls.mode = 1, "read"
         try:
             self._catch_up()
@@ -333,7 +359,6 @@ class ChunkStore:
             tls.depth, tls.mode = 0, ""
             if fd is not None:
                 fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -380,7 +405,7 @@ class ChunkStore:
         with self.session():
             fd = turnstile = None
             if self.embedded:
-                turnstile, fd = self._lock_file("turnstile.lock"), self._lock_file("rw.lock")
+                turnstile, fd = self._thread_lock_file("turnstile.lock"), self._thread_lock_file("rw.lock")
                 fcntl.flock(turnstile, fcntl.LOCK_EX)
                 fcntl.flock(fd, fcntl.LOCK_EX)
             tls.depth, tls.mode = 1, "write"
@@ -403,7 +428,6 @@ class ChunkStore:
                     for lock in (fd, turnstile):
                         if lock is not None:
                             fcntl.flock(lock, fcntl.LOCK_UN)
-                            os.close(lock)
 
     # --- calling Chroma --------------------------------------------------------------------------
     def _translated(self, exc: BaseException) -> BaseException:
