@@ -89,7 +89,7 @@ class LoginWall:
                         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
-        if scope["method"] not in ("GET", "HEAD"):
+        if scope["method"] not in ("GET", "HEAD") or "." in path.rsplit("/", 1)[-1]:  # not a page (an asset)
             await self.app(scope, receive, send)
             return
         # A page: served uncompressed so that its scripts can be read, with the API description emptied.

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
 import signal
 import socket
@@ -46,6 +47,8 @@ import numpy as np
 from assistant.errors import ConfigError, IndexUnavailable
 from assistant.models import Article, Chunk, Passage, iso_to_ts
 from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
 
 _META_FIELDS = ("title", "source", "author", "published_at", "url", "category")
 WRITING_KEY = "writing"  # collection metadata: who is writing a section now ("" when settled)
@@ -303,17 +306,17 @@ class ChunkStore:
         os.replace(tmp, self._locks / "generation")
         return value
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, force: bool = False) -> None:
         """Open a fresh client when another process (or store) wrote since ours was opened.
 
         Called with the read or write lock held, so the generation cannot move meanwhile."""
         if not self.embedded:
             return
         generation = self._generation()
-        if generation == self._handles.token:
+        if generation == self._handles.token and not force:
             return
         with self._refresh_lock:
-            if generation == self._handles.token:
+            if generation == self._handles.token and not force:
                 return
             spelling = _free_spelling(self.settings)
             fresh = self._open(_new_client(self.settings, spelling), generation, spelling)
@@ -438,7 +441,17 @@ class ChunkStore:
     def _read(self, call: Callable[[_Handles], object]):
         with self.reading():
             try:
-                return call(self._handles)
+                try:
+                    return call(self._handles)
+                except Exception as exc:
+                    # A process that writes without this protocol (an older version, a script using
+                    # chromadb directly) leaves our client stale without telling: open a fresh one, once.
+                    if not (self.embedded and "error finding id" in str(exc).lower()
+                            and getattr(self._tls, "mode", "") == "read" and self._tls.depth == 1):
+                        raise
+                    log.warning("stale Chroma client (%s); opening a fresh one", exc)
+                    self._catch_up(force=True)
+                    return call(self._handles)
             except Exception as exc:
                 translated = self._translated(exc)
                 if translated is exc:
