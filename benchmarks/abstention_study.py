@@ -6,8 +6,8 @@ Two pieces of evidence that the passages answer the question are measured for ea
 (every unanswerable one, and as many answerable ones, sampled):
 - the relevance of the best sentence (cosine similarity with the question, what the extractive
   answer writer ranks sentences by);
-- whether every name the question uses appears in some retrieved passage
-  (:mod:`assistant.answer.abstention`).
+- whether at least half of the names the question uses appear in no retrieved passage
+  (:func:`assistant.answer.abstention.names_absent`).
 A rule declines when the best sentence is below a threshold (and, with the names check, when a
 name is missing). The threshold is chosen to maximise balanced accuracy (the mean of the share of
 unanswerable questions declined and of answerable ones answered) on the other sets, and scored on
@@ -28,15 +28,15 @@ GRID = [round(0.05 * i, 2) for i in range(0, 17)]
 
 
 def observe(assistant, questions) -> list[dict]:
-    from assistant.answer.abstention import missing_names
+    from assistant.answer.abstention import names_absent
 
     rows = []
     for q in questions:
         answer = assistant.ask(q.question, 10, q.filters, as_of=q.as_of)
         best = answer.trace.get("best_score")
         rows.append({"answerable": bool(q.answerable), "best": best,
-                     "missing": bool(missing_names(answer.trace.get("standalone_question") or q.question,
-                                                   answer.passages)),
+                     "missing": bool(names_absent(answer.trace.get("standalone_question") or q.question,
+                                                  answer.passages)),
                      "declined_anyway": answer.abstained and best is None})
     return rows
 
@@ -103,7 +103,8 @@ def main() -> None:
             others = {n: rows for n, rows in observed.items() if n != left}
             t = choose(others, names) if others else chosen_all
             held[left] = {"threshold": t, **rates(observed[left], t, names)}
-        result["rules"][rule] = {"threshold_on_all": chosen_all, "held_out": held,
+        grid = {str(t): {n: rates(rows, t, names) for n, rows in observed.items()} for t in GRID}
+        result["rules"][rule] = {"threshold_on_all": chosen_all, "held_out": held, "grid": grid,
                                  "in_sample": {n: rates(rows, chosen_all, names) for n, rows in observed.items()},
                                  "current": {n: rates(rows, profile.answer.abstain_threshold, profile.answer.require_names)
                                              for n, rows in observed.items()}}
@@ -125,6 +126,14 @@ def write(result: dict, path: Path) -> None:
         for name, row in data["held_out"].items():
             lines.append(f"| {name} | {row['threshold']} | {row['declines_unanswerable']} | {row['declines_answerable']} "
                          f"| {row['balanced_accuracy']} |")
+        sets = list(result["sets"])
+        lines += ["", "Every threshold (declines of unanswerable / of answerable questions, per set):", "",
+                  "| threshold | " + " | ".join(sets) + " | mean balanced accuracy |", "|---:|" + "---|" * len(sets) + "---:|"]
+        for t, per_set in data["grid"].items():
+            mean = sum(r["balanced_accuracy"] for r in per_set.values()) / len(per_set)
+            lines.append(f"| {t} | " + " | ".join(f"{per_set[n]['declines_unanswerable']:.2f} / "
+                                                   f"{per_set[n]['declines_answerable']:.2f}" for n in sets)
+                         + f" | {mean:.3f} |")
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     path.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -3,7 +3,7 @@ time against a reference date, clauses that keep both parties, follow-ups."""
 
 from datetime import date
 
-from assistant.answer.abstention import missing_names, names
+from assistant.answer.abstention import missing_names, names, names_absent
 from assistant.filters import SearchFilters
 from assistant.models import Passage
 from assistant.query.analyzer import QueryAnalyzer
@@ -88,4 +88,7 @@ def test_names_a_question_uses_and_which_the_passages_never_mention():
     passage = Passage(chunk_id="a:0", article_id="a", title="Haaland breaks record", source="Reuters",
                       text="The striker scored twice for City on Saturday.", start=0, end=46)
     assert missing_names("How much did Erling Haaland's move to Manchester City cost?", [passage]) == []
-    assert missing_names("What did Kylian Mbappé say about Madrid?", [passage]) == ["kylian mbappe", "madrid"]
+    assert missing_names("What did Kylian Mbappé say about Madrid?", [passage]) == ["Kylian Mbappé", "Madrid"]
+    assert names_absent("What did Kylian Mbappé say about Madrid?", [passage]) == ["Kylian Mbappé", "Madrid"]
+    # one part of a multi-part question outside the passages: not a reason to decline
+    assert names_absent("Did Haaland score for City while Mbappé was injured?", [passage]) == []

@@ -22,7 +22,7 @@ import numpy as np
 from assistant.embed.embedders import Embedder
 from assistant.models import Answer, Passage
 from assistant.text.sentences import split_sentences
-from assistant.answer.abstention import missing_names
+from assistant.answer.abstention import names_absent
 from assistant.answer.articles import ArticleContext
 from assistant.answer.attribution import NOBODY
 from assistant.answer.composer import Chosen, compose, join_heading
@@ -134,7 +134,7 @@ class ExtractiveAnswerer:
             names = " or ".join(request.unknown_outlets)
             trace.update(abstain_reason=f"no indexed articles from {names}", best_score=None, confidence=0.0)
             return self._abstain(question, passages, trace, f"no articles from {names} are indexed")
-        missing = missing_names(question, passages) if self.require_names else []
+        missing = names_absent(question, passages) if self.require_names else []
         if missing:
             named = ", ".join(f"'{name}'" for name in missing)
             trace.update(abstain_reason=f"no retrieved passage mentions {named}", best_score=None, confidence=0.0,
