@@ -269,6 +269,14 @@ class BM25Index:
         row_of = state.derived("row_of", lambda: {cid: i for i, cid in enumerate(state.ids)})
         return np.array([row_of.get(cid, -1) for cid in ids], dtype=np.int64)
 
+    def passing(self, ids: list[str], filters: SearchFilters) -> list[bool]:
+        """Whether each chunk of ``ids`` passes ``filters``, from the metadata held in memory (False for
+        a chunk this state does not know)."""
+        state = self.state()
+        mask = _mask(state, filters)
+        rows = self.rows(ids)
+        return [bool(r >= 0 and mask[r]) for r in rows]
+
     def chunk_scores(self, text: str) -> np.ndarray:
         """BM25 score of every indexed chunk for ``text`` (read-only; zeros when nothing matches)."""
         return self._cached(self.state(), "chunks", text)

@@ -325,13 +325,9 @@ class HybridRetriever:
         for chunk_id, sim in self.store.query_sentences(vector, n * 3):
             if chunk_id not in best:
                 best[chunk_id] = sim
-        if not filters.is_empty():
-            known = {cid: c.metadata for cid, c in ranking.chunks.items()}
-            missing = [cid for cid in best if cid not in known]
-            for chunk in self.store.get_chunks(missing):
-                ranking.chunks[chunk.id] = chunk
-                known[chunk.id] = chunk.metadata
-            best = {cid: s for cid, s in best.items() if cid in known and filters.matches(known[cid])}
+        if not filters.is_empty():  # the metadata the lexical index holds in memory: no store round trip
+            ids = list(best)
+            best = {cid: best[cid] for cid, ok in zip(ids, self.bm25.passing(ids, filters)) if ok}
         return sorted(best.items(), key=lambda item: -item[1])[:n]
 
     def _rank(self, query: str, vector, filters: SearchFilters) -> _Ranking:
