@@ -74,6 +74,7 @@ class BM25Index:
         self.catch_up_seconds = catch_up_seconds
         self._state: LexicalState | None = None
         self._build_lock = threading.Lock()  # one build at a time
+        self._start_lock = threading.Lock()  # one background catch-up started at a time
         self._building: threading.Thread | None = None
         self._pins = threading.local()
         self._stemmer = None
@@ -122,12 +123,15 @@ class BM25Index:
         return self._state
 
     def _start_background(self) -> None:
-        with contextlib.suppress(RuntimeError):
+        # One starter at a time, and the thread is published only once started: a request that
+        # joins it must never see a thread that has not started ("cannot join thread before it
+        # is started", seen under load).
+        with self._start_lock, contextlib.suppress(RuntimeError):
             if self._building is not None and self._building.is_alive():
                 return
             thread = threading.Thread(target=self._background, name="bm25-catch-up", daemon=True)
-            self._building = thread
             thread.start()
+            self._building = thread
 
     def _background(self) -> None:
         try:
