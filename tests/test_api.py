@@ -183,8 +183,11 @@ def test_upload_without_content_length_is_capped(make_client):
 
 
 def test_health_and_unknown_routes(client):
+    from assistant.answer.local_llm import installed
+
     health = client.get("/api/health").json()
-    assert health == {"status": "ok", "articles": 1, "chunks": health["chunks"], "answer_modes": ["extractive"],
+    modes = ["extractive"] + (["local"] if installed() is None else [])  # the local-llm extra offers its model
+    assert health == {"status": "ok", "articles": 1, "chunks": health["chunks"], "answer_modes": modes,
                       "auth_required": False} and health["chunks"] >= 1
     assert_error(client.get("/api/nothing/here"), 404, "not_found", "/api/nothing/here")
     assert_error(client.get("/api/ask"), 405, "method_not_allowed", "GET")

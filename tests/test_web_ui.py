@@ -129,10 +129,13 @@ def llm_assistant(seed_index, embedder, replies: int = 1):
                            chat_model=model)
 
 
-def test_answer_mode_is_chosen_per_question_only_when_an_llm_is_configured(seed_index, embedder):
+def test_answer_mode_is_chosen_per_question_only_when_an_llm_is_configured(seed_index, embedder, monkeypatch):
     from assistant import Settings, build_assistant
     from assistant.errors import ConfigError
+    from assistant.service import shared as shared_module
     from assistant.service.shared import SharedAssistant
+
+    monkeypatch.setattr(shared_module, "local_model_missing", lambda: "no local model")  # "local": test_local_mode.py
     from fakes import ScriptedChatModel, passage_number
 
     question = "What did the expert say about China?"

@@ -129,6 +129,7 @@ def fence(n: int, passage: Passage, speakers: list[str]) -> str:
 
 class LLMAnswerer:
     mode = "llm"
+    fallback_when_all_removed = False  # True: the extractive answer (stated) instead of declining; see SharedAssistant
 
     def __init__(self, chat_model, prompts: Prompts, verifier: Verifier, context: ArticleContext | None = None,
                  max_passages: int = 8, max_sentences: int = 6, model_name: str = "", max_chars: int = 0,
@@ -168,11 +169,11 @@ class LLMAnswerer:
             yield Answer(question=question, answer=text, abstained=True, passages=passages, trace=trace, mode=self.mode)
             return
         try:
-            yield from self._write(question, passages, shown, evidence, messages, trace)
+            yield from self._write(question, passages, shown, evidence, messages, trace, request)
         except ChatModelUnavailable as exc:
             yield from self._fall_back(question, passages, request, trace, str(exc))
 
-    def _write(self, question, passages, shown, evidence, messages, trace) -> Iterator[str | Answer]:
+    def _write(self, question, passages, shown, evidence, messages, trace, request=None) -> Iterator[str | Answer]:
         raw, out, written, checks = "", [], [], []  # out: the pieces streamed; written: the sentences kept
         buffer, cut, state = "", None, {}
 
@@ -226,6 +227,10 @@ class LLMAnswerer:
             text = NO_ANSWER
             trace.setdefault("abstain_reason", "the model found no answer" if raw.strip().startswith(NO_ANSWER[:20])
                              else "verification removed every sentence")
+            if self.fallback_when_all_removed and not out and trace["abstain_reason"].startswith("verification"):
+                yield from self._fall_back(question, passages, request, trace,
+                                           "verification removed every sentence the model wrote")
+                return
             if not out:
                 yield text
         else:

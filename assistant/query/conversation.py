@@ -87,7 +87,12 @@ def condense(question: str, history, chat_model=None, prompts=None) -> FollowUp:
     follow = _heuristic(question, turns)
     if chat_model is not None and prompts is not None:
         rendered = prompts.render("condense.txt", history=_history_text(turns), question=question)
-        reply = chat_model.invoke([("human", rendered)])
+        try:
+            reply = chat_model.invoke([("human", rendered)])
+        except Exception as exc:  # a model that is down or failing must not lose the question
+            reply = ""
+            follow.notes.append(f"condense prompt failed ({type(exc).__name__}: {str(exc)[:200]}); "
+                                "question kept without the model's rewrite")
         text = str(getattr(reply, "content", reply)).strip().strip('"')
         if text:
             follow.question, follow.how = text.splitlines()[0].strip(), "llm"

@@ -17,6 +17,17 @@ from assistant.models import Answer, Passage
 from assistant.apps.web.uploads import Upload, UploadReport, ingest_uploads
 
 
+def local_model_missing() -> str | None:
+    """None when the local provider's runtime and packaged model are installed; else what is missing."""
+    from assistant.answer.local_llm import installed
+
+    return installed()
+
+
+def local_model_available() -> bool:
+    return local_model_missing() is None
+
+
 class ReadWriteLock:
     """Many readers or one writer; a waiting writer goes before readers that come after it."""
 
@@ -69,21 +80,34 @@ class SharedAssistant:
 
     # --- answer modes ----------------------------------------------------------------------
     def answer_modes(self) -> list[str]:
-        """Modes a question may be answered in: extractive always, llm when it is configured."""
-        return ["extractive", "llm"] if self.settings.answer_mode == "llm" else ["extractive"]
+        """Modes a question may be answered in: extractive always, llm when it is configured, and
+        local (the packaged small model on this CPU) when the local-llm extra is installed."""
+        modes = ["extractive", "llm"] if self.settings.answer_mode == "llm" else ["extractive"]
+        if local_model_available() and not (self.settings.answer_mode == "llm"
+                                            and self.settings.llm_provider == "local"):  # else "llm" is it
+            modes.append("local")
+        return modes
 
     def _for_mode(self, mode: str | None):
         mode = mode or self.settings.answer_mode
         if mode not in self.answer_modes():
+            hint = (f" The local model needs the local-llm extra: {local_model_missing()}."
+                    if mode == "local" else "")
             raise ConfigError(f"Answer mode {mode!r} is not available here; LLM answers need "
-                              "ASSISTANT_ANSWER_MODE=llm and a configured chat model.")
-        if mode not in self._by_mode:  # only "extractive" next to a configured LLM
+                              f"ASSISTANT_ANSWER_MODE=llm and a configured chat model.{hint}")
+        if mode not in self._by_mode:  # "extractive" next to a configured LLM, or "local" (made on first use)
             from assistant.service.factory import make_answerer
 
             base = self.assistant
             sibling = copy.copy(base)  # same index, retriever and follow-up model; another answer writer
-            sibling.answerer = make_answerer(base.settings, base.indexer.embedder, base.store, mode=mode,
-                                             profile=base.profile)
+            settings = (base.settings.model_copy(update={"llm_provider": "local", "llm_model": ""})  # the served model
+                        if mode == "local" else base.settings)
+            sibling.answerer = make_answerer(settings, base.indexer.embedder, base.store,
+                                             mode="llm" if mode == "local" else mode, profile=base.profile)
+            if mode == "local" and base.answerer.mode == "extractive":
+                sibling.answerer.fallback = base.answerer  # the model failing → the extractive answer, stated
+            if mode == "local":  # a tiny model often writes nothing its passages support: quote them instead
+                sibling.answerer.fallback_when_all_removed = True
             self._by_mode[mode] = sibling
         return self._by_mode[mode]
 

@@ -126,7 +126,7 @@ def answer_turns(shared, question, history, answers, outlets, since, until, cate
         filters = make_filters(outlets, since, until, categories)
         answer = None
         earlier = answers[-HISTORY_TURNS:]
-        live = (mode or shared.settings.answer_mode) == "llm"
+        live = (mode or shared.settings.answer_mode) in ("llm", "local")
         stream = shared.ask_stream(question, int(k) if k else None, filters, mode=mode, history=earlier)
         for text, known in composed(stream, live):
             if known is not None and known.answer.strip() == text.strip():
@@ -245,12 +245,16 @@ def index_view(shared, rows: list[dict]) -> tuple[str, list[list[str]]]:
     return notice, [[q] for q in example_questions(rows)]
 
 
+MODE_LABELS = {"extractive": "Extractive (quotes the articles)", "llm": "LLM (writes from the passages)",
+               "local": "LLM — local SmolLM2-135M (this machine)"}
+
+
 def build_chat_tab(shared, settings):
     """Lay out the chat tab inside the current Blocks; return the components other tabs refresh."""
     import gradio as gr
 
     modes = shared.answer_modes()
-    llm_ready = "llm" in modes
+    llm_ready = len(modes) > 1
     rows = shared.articles()
     notice_html, samples = index_view(shared, rows)
     with gr.Row(equal_height=False):
@@ -288,7 +292,7 @@ def build_chat_tab(shared, settings):
                 k = gr.Slider(1, 30, value=min(settings.retrieval_k, 30), step=1, label="Passages retrieved",
                               elem_id="setting-k")
                 mode = gr.Radio(
-                    [("Extractive (quotes the articles)", "extractive"), ("LLM (writes from the passages)", "llm")],
+                    [(MODE_LABELS[m], m) for m in (modes if llm_ready else ["extractive", "llm"])],  # only usable ones
                     value=settings.answer_mode, label="Answer mode", interactive=llm_ready, elem_id="setting-mode",
                     info=None if llm_ready else "LLM answers are disabled: not configured "
                                                 "(set ASSISTANT_ANSWER_MODE=llm and a chat model).",
