@@ -69,8 +69,9 @@ class AskRequest(BaseModel):
     k: int | None = Field(None, ge=1, le=100, description="Passages to retrieve (default: ASSISTANT_RETRIEVAL_K).")
     filters: RequestFilters = Field(default_factory=RequestFilters,
                                     description="Outlets, date range, categories (at most 200 outlets and 200 categories).")
-    mode: Literal["extractive", "llm"] | None = Field(
-        None, description="How to write the answer; 'llm' only when configured. Default: ASSISTANT_ANSWER_MODE.")
+    mode: Literal["extractive", "llm", "local"] | None = Field(
+        None, description="How to write the answer: one of /api/health's answer_modes ('llm' when configured, "
+                          "'local' when the local-llm extra is installed). Default: ASSISTANT_ANSWER_MODE.")
     history: list[Turn] = Field(default_factory=list, max_length=MAX_HISTORY_TURNS,
                                 description="Earlier turns of the conversation, oldest first.")
 
