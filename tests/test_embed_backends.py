@@ -215,10 +215,9 @@ def test_an_index_from_before_identities_counts_as_pytorch(make_assistant, embed
     from assistant.index.store import check_embedder
 
     assistant = make_assistant()
-    assistant.ingest([SEED])
+    assistant.indexer.ingest_paths([SEED])  # the indexer alone writes no identity, as ingest did before backends
     store = assistant.store
-    if store.embedder_identity() is not None:
-        pytest.skip("ingest records the embedder now; covered by the tests above")
+    assert store.embedder_identity() is None
     with pytest.raises(ConfigError) as refused:
         check_embedder(store, onnx_int8, record=True)
     assert _fix_named(str(refused.value), "torch") and store.embedder_identity() is None
