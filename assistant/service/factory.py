@@ -25,7 +25,7 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
     settings = settings or Settings()
     profile = load_profile(settings.profile)
     embedder = embedder or make_embedder(settings.embedding_model, settings.embedding_backend,
-                                         settings.embedding_batch_size, Path(settings.data_dir) / "models")
+                                         settings.embedding_batch_size, None)  # ONNX exports: one per machine
     store = ChunkStore(make_client(settings), settings.collection)
     check_embedder(store, embedder)  # never mix vectors of two embedders in one index
     bm25 = BM25Index(store, Path(settings.data_dir) / "bm25" / _bm25_folder(settings))
