@@ -112,9 +112,10 @@ class LocalSite:
 
     def stop(self) -> None:
         self._stopping.set()  # slow routes give up at once
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join(timeout=5)
         self._server.server_close()
-        self._thread.join(timeout=5)
 
     # --- routes ------------------------------------------------------------------------------
 

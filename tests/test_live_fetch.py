@@ -201,7 +201,7 @@ def test_requests_to_one_host_are_spaced_by_the_host_delay(site):
             fetcher.fetch(url)
     arrivals = [r.at for r in site.requests]
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
-    assert len(gaps) == 2 and min(gaps) >= 0.18, gaps
+    assert len(gaps) == 2 and min(gaps) >= 0.15, gaps  # without the delay they are a few ms
 
 
 def test_host_delay_holds_across_threads(site):
@@ -214,7 +214,7 @@ def test_host_delay_holds_across_threads(site):
             thread.join()
     arrivals = sorted(r.at for r in site.requests)
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
-    assert len(arrivals) == 4 and min(gaps) >= 0.18, gaps
+    assert len(arrivals) == 4 and min(gaps) >= 0.15, gaps
 
 
 def test_other_hosts_do_not_wait(site):

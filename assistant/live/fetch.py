@@ -193,7 +193,8 @@ class Fetcher:
     def _fetched(self, asked: str, final: str, response: httpx.Response, body: bytes) -> Fetched:
         media, charset = _content_type(response.headers.get("content-type", ""))
         return Fetched(url=asked, final_url=final, status=response.status_code, body=body, content_type=media,
-                       charset=charset, etag=_header(response, "etag"), last_modified=_header(response, "last-modified"))
+                       charset=charset, etag=_header(response, "etag"),
+                       last_modified=_header(response, "last-modified"))
 
     def _wait_for_host(self, url: str) -> None:
         host = (urlsplit(url).hostname or "").lower()
