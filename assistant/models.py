@@ -81,6 +81,14 @@ class Passage(BaseModel):
         return self.model_dump(exclude={"text"})
 
 
+class PublishedCopy(BaseModel):
+    """Another outlet's copy of a story (a syndicated or republished article)."""
+
+    source: str | None = None
+    url: str | None = None
+    published_at: str | None = None
+
+
 class Citation(BaseModel):
     n: int
     article_id: str
@@ -96,6 +104,8 @@ class Citation(BaseModel):
     score: float
     speaker: str | None = Field(None, description="Who says the quoted words (quotation or reported speech), if anyone.")
     speaker_role: str | None = Field(None, description="How the article introduces the speaker.")
+    also_published_by: list[PublishedCopy] = Field(
+        default_factory=list, description="Other outlets that carried the same story (syndicated copies).")
 
 
 class Answer(BaseModel):

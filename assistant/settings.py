@@ -93,6 +93,14 @@ class Settings(BaseSettings):
                                    "is CPU-bound, so more than the number of cores only adds latency.",
     )
 
+    # live news (feeds and article pages)
+    feed_refresh_minutes: float = Field(
+        30.0, ge=0, description="How often 'assistant serve' refreshes the subscribed feeds in the background; "
+        "0 = never (refresh with 'assistant feeds refresh').")
+    fetch_timeout: float = Field(10.0, gt=0, le=300, description="Seconds one feed or page fetch may take, in all.")
+    fetch_max_mb: float = Field(5.0, gt=0, le=100, description="Largest feed or page fetched, in MB.")
+    fetch_host_delay: float = Field(1.0, ge=0, le=60, description="Seconds between two requests to the same host.")
+
     # answers and LLM
     llm_provider: Literal["none", "ollama", "openai", "local"] = Field(
         "none", description="Chat model for ASSISTANT_ANSWER_MODE=llm: 'ollama' (local) or 'openai' (any "

@@ -158,10 +158,24 @@ class ExtractiveAnswerer:
                 chosen += [c for c in by_meaning if c not in chosen][: max(0, self.max_sentences - len(chosen))]
                 if chosen and request.compares:
                     chosen = self._per_outlet(candidates, request.outlets) or chosen
+                if chosen and request.timeframe is not None and request.timeframe.recency:
+                    chosen = self._newest_included(candidates, chosen)
         if not chosen:
             trace.setdefault("abstain_reason", reason or "no sentence is relevant enough")
             return self._abstain(question, passages, trace, reason)
         return self._write(question, passages, chosen, request, trace)
+
+    def _newest_included(self, candidates: list[Candidate], chosen: list[Candidate]) -> list[Candidate]:
+        """For "the latest on …": the best sentence of the newest article that has a relevant one
+        leads the answer, even when older coverage matches the question's words better."""
+        relevant = [c for c in candidates if c.passage.published_at and c.score >= self.abstain_threshold]
+        if not relevant:
+            return chosen
+        newest = max(c.passage.published_at for c in relevant)
+        if any(c.passage.published_at == newest for c in chosen):
+            return chosen
+        best = max((c for c in relevant if c.passage.published_at == newest), key=lambda c: c.score)
+        return [best] + chosen[: self.max_sentences - 1]
 
     def answer_stream(self, question: str, passages: list[Passage],
                       request: AnswerRequest | None = None) -> Iterator[str | Answer]:

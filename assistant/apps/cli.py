@@ -92,15 +92,18 @@ def main():
 
 
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1)
 @click.option("--prune", is_flag=True, help="Remove indexed articles that are no longer in PATHS.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @handle_errors
 def ingest(paths, prune, as_json):
-    """Index articles from files and folders (default: the bundled corpus/).
+    """Index articles from files, folders, feeds and web pages (default: the bundled corpus/).
 
-    Formats: .json, .jsonl, .md, .txt, .html. Unchanged articles are not embedded again.
-    Exit status 1 when some files or records failed (the rest is indexed).
+    PATHS are files and folders (.json, .jsonl, .md, .txt, .html), http(s) URLs of RSS/Atom feeds
+    or article pages, and feed files (.xml, .rss, .atom) whose items are fetched. Unchanged articles
+    are not embedded again; a copy of an indexed article under another URL is recorded, not indexed.
+    --json lists every item: {url, status: added|updated|unchanged|duplicate|failed, article_id, reason}.
+    Exit status 1 when some files, records or URLs failed (the rest is indexed).
     """
     assistant = _assistant()
     report = assistant.ingest(paths or None, prune=prune, progress=not as_json)
@@ -189,6 +192,9 @@ from assistant.apps.chat_cli import chat_command  # noqa: E402  (the interactive
 main.add_command(chat_command)
 from assistant.apps.quotes_cli import quotes_command  # noqa: E402  (who said what lives in its own module)
 main.add_command(quotes_command)
+from assistant.apps.feeds_cli import articles_command, feeds_command  # noqa: E402  (live news)
+main.add_command(feeds_command)
+main.add_command(articles_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -157,6 +157,18 @@ def serve(settings=None, host: str | None = None, port: int | None = None, echo=
     assistant = build_assistant(settings)
     prepare_index(assistant, echo)
     host, port = host or settings.web_host, port or settings.web_port
-    app = create_app(assistant, settings)
+    shared = SharedAssistant.wrap(assistant)
+    app = create_app(shared, settings)
+    scheduler = None
+    if settings.feed_refresh_minutes > 0:
+        from assistant.live.schedule import FeedScheduler
+
+        scheduler = FeedScheduler(shared.refresh_feeds, settings.feed_refresh_minutes).start()
+        echo(f"Subscribed feeds are refreshed every {settings.feed_refresh_minutes:g} minutes "
+             "(ASSISTANT_FEED_REFRESH_MINUTES).")
     echo(f"Web chat on http://{host}:{port}/  ·  REST API on /api  ·  API docs on /docs")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if scheduler is not None:
+            scheduler.stop()

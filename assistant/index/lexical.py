@@ -281,6 +281,17 @@ class BM25Index:
         rows = self.rows(ids)
         return [bool(r >= 0 and mask[r]) for r in rows]
 
+    def published_ts(self, ids: list[str]) -> np.ndarray:
+        """Publication time (Unix seconds) of each chunk of ``ids``, from the metadata held in memory
+        (-1 for an undated chunk or one this state does not know)."""
+        state = self.state()
+        column = state.derived("published_ts", lambda: np.array([m.get("published_ts", -1) for m in state.metas],
+                                                                 dtype=np.int64))
+        rows = self.rows(ids)
+        if not len(column):
+            return np.full(len(ids), -1, dtype=np.int64)
+        return np.where(rows >= 0, column[np.maximum(rows, 0)], -1)
+
     def chunk_scores(self, text: str) -> np.ndarray:
         """BM25 score of every indexed chunk for ``text`` (read-only; zeros when nothing matches)."""
         return self._cached(self.state(), "chunks", text)

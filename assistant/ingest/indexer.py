@@ -58,8 +58,24 @@ class IngestReport:
     sentences_embedded: int = 0
     sentences_backfilled: int = 0  # articles indexed earlier that got their sentence vectors now
     recovered: int = 0  # articles of an interrupted ingest written now (from its journal)
+    duplicates: int = 0  # copies of an indexed article under another url (same text): recorded, not indexed
     seconds: float = 0.0
     errors: list[InputError] = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)  # per article: {url, origin, status, article_id, reason}
+
+    def absorb(self, other: IngestReport) -> IngestReport:
+        """This report with ``other``'s counts, errors and items added (two ingests reported as one)."""
+        for name, value in other.__dict__.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                setattr(self, name, getattr(self, name) + value)
+        self.errors += other.errors
+        self.items += other.items
+        return self
+
+    def item(self, article: Article, status: str, reason: str | None = None) -> None:
+        """Record what became of ``article``: added, updated, unchanged, duplicate or failed."""
+        self.items.append({"url": article.url, "origin": article.origin, "status": status,
+                           "article_id": article.id, "reason": reason})
 
     @property
     def chunks_per_second(self) -> float:
@@ -78,6 +94,8 @@ class IngestReport:
             head += f"; sentence vectors added to {self.sentences_backfilled} articles indexed earlier"
         if self.recovered:
             head += f"; finished an interrupted ingest ({self.recovered} articles written again)"
+        if self.duplicates:
+            head += f"; {self.duplicates} copies of indexed articles recorded, not indexed again"
         failed = f"{self.failed} failed; " if self.failed else ""
         origin = f" from {self.files} files" if self.files else ""
         return f"{failed}{head} in {self.seconds:.1f}s{origin}."
@@ -141,10 +159,11 @@ class Journal:
 
 
 class Indexer:
-    def __init__(self, store: ChunkStore, embedder: Embedder, chunker: SentenceChunker):
+    def __init__(self, store: ChunkStore, embedder: Embedder, chunker: SentenceChunker, syndication=None):
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
+        self.syndication = syndication  # a SyndicationIndex: copies of one story grouped, exact copies not indexed
         self.journal = Journal(store.state_dir / "journal")
 
     def ingest_paths(self, paths: Iterable[str | Path], prune: bool = False, progress: bool | Progress = False) -> IngestReport:
@@ -166,6 +185,8 @@ class Indexer:
         report = self.ingest_articles(read.articles, prune=prune, progress=progress, flawed=read.flawed, keep=keep)
         report.files = read.files
         report.errors = read.errors + report.errors
+        report.items = [{"url": None, "origin": e.where, "status": "failed", "article_id": None, "reason": e.problem}
+                        for e in read.errors] + report.items
         report.failed = failures(report.errors)
         report.seconds = time.perf_counter() - started
         return report
@@ -208,9 +229,11 @@ class Indexer:
             if kept.content_hash == article.content_hash:
                 report.errors.append(InputError(article.origin, f"duplicate of {kept.origin} (same {same} and text)",
                                                 "remove one copy; the first one is indexed"))
+                report.item(article, "duplicate", f"same {same} and text as {kept.origin}")
                 continue
             winner, loser, why = _preferred(kept, article, indexed, flawed)
             chosen[article.id] = winner
+            report.item(loser, "failed", f"same {same} as {winner.origin} but different content ({why})")
             report.errors.append(InputError(
                 loser.origin, f"same {same} as {winner.origin} but different content; {winner.origin} is indexed "
                 f"({why})", "give each article its own url, or remove the copy you do not want"))
@@ -218,8 +241,10 @@ class Indexer:
         for aid, article in chosen.items():
             if indexed.get(aid) == article.content_hash:
                 report.unchanged += 1
+                report.item(article, "unchanged")
             else:
                 todo[aid] = article
+        self._group_copies(chosen, todo, indexed, report)
         stale = [aid for aid in indexed if aid not in chosen] if prune else []
         if stale and keep is not None:
             stale = [aid for aid in stale if not keep(self._origin_of(aid))]
@@ -232,6 +257,8 @@ class Indexer:
             self.store.delete_articles(stale)
             crash_point("prune")
             report.removed = len(stale)
+            if self.syndication is not None:
+                self.syndication.forget(stale)
         if entry is not None:
             self.journal.done(entry)
         lacking = [aid for aid, (content_hash, has) in states.items()
@@ -277,6 +304,27 @@ class Indexer:
             report.seconds = time.perf_counter() - started
             return report
 
+    def _group_copies(self, chosen: dict[str, Article], todo: dict[str, Article], indexed: dict[str, str],
+                      report: IngestReport) -> None:
+        """Record every article in the syndication index (copies of one story form a group); a new
+        article whose text is exactly that of another article is a ``duplicate``: recorded as a copy
+        (its outlet, url and date are listed with the other's citations), taken out of ``todo``."""
+        if self.syndication is None:
+            return
+        known = self.syndication.group_of(chosen)
+        for aid, article in chosen.items():
+            if aid not in todo and aid in known:
+                continue  # unchanged and already recorded
+            match = self.syndication.match(article) if aid not in indexed else None
+            if match is not None and match.kind == "exact":
+                del todo[aid]
+                self.syndication.record(article, indexed=False)
+                report.duplicates += 1
+                report.item(article, "duplicate", f"same text as the indexed article {match.article_id}; "
+                            "recorded as a copy, not indexed again")
+                continue
+            self.syndication.record(article)
+
     def _origin_of(self, article_id: str) -> str:
         chunks = self.store.article_chunks(article_id)
         return str(chunks[0].metadata.get("origin", "")) if chunks else ""
@@ -319,6 +367,8 @@ class Indexer:
                     errors.append(InputError(article.origin, f"could not be split into chunks "
                                              f"({type(error).__name__}: {detail})",
                                              "check the article's text; the other articles were indexed"))
+                    if self.syndication is not None:
+                        self.syndication.forget([article.id])
         return planned
 
     def _vectors(self, group: list[tuple[Article, list]]) -> list[Ready]:
@@ -339,6 +389,10 @@ class Indexer:
         done = {a.id: ahead.ready[(a.id, a.content_hash)] for a in articles
                 if ahead is not None and (a.id, a.content_hash) in ahead.ready}
         planned = self._plan([a for a in articles if a.id not in done], report.errors)
+        chunked = {a.id for a, _ in planned} | set(done)
+        for article in articles:
+            if article.id not in chunked:
+                report.item(article, "failed", "could not be split into chunks")
         total = sum(len(r.chunks) for r in done.values()) + sum(len(chunks) for _, chunks in planned)
         bar = _progress_bar(total, progress)
         try:
@@ -363,10 +417,12 @@ class Indexer:
             else:
                 self.store.delete_articles([article.id])
             report.updated += 1
+            report.item(article, "updated")
         else:
             if ready.chunks:
                 self.store.add_article(article, ready.chunks, ready.vectors, ready.sentence_vectors)
             report.added += 1
+            report.item(article, "added")
         report.chunks_embedded += len(ready.chunks)
         report.sentences_embedded += ready.sentences
         bar(len(ready.chunks), article.title)

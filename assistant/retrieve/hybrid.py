@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from datetime import date, datetime, timezone
+
 import numpy as np
 
 from assistant.rerank.bridging import Bridge, asks_for_name, shared_name
@@ -48,6 +50,8 @@ class RetrievalConfig:
     clause_candidates: int = 10  # per clause, best chunks by dense and by sentence BM25 added to that pool
     outlet_quota: int = 3  # places in the reranked top k kept for each outlet the question names
     neighbour_penalty: float = 0.5  # log-odds a chunk loses for each neighbour of it ranked above (0 = off)
+    recency_half_life_days: float = 0.0  # questions asking for the latest: score halves per this many days of age
+    general_half_life_days: float = 0.0  # the same for every question (0 = off)
 
 
 def space_neighbours(logits: np.ndarray, places: list[tuple[str, int]], penalty: float, k: int) -> list[int]:
@@ -176,6 +180,7 @@ class HybridRetriever:
         if rerank:
             best = self._rerank(found, k)
         else:
+            found.scores = self._fresher(found.scores, found.ranking, plan)
             best = self._diversify(found.scores, found.ranking, k)
         ranking = found.ranking
         missing = [cid for cid in best if cid not in ranking.chunks]
@@ -280,6 +285,31 @@ class HybridRetriever:
             ranking.scores.setdefault(chunk.id, {})["rerank"] = round(float(probabilities[i]), 6)
             best.append(chunk.id)
         return best
+
+    def _fresher(self, fused: dict[str, float], ranking: "_Ranking", plan: QueryPlan) -> dict[str, float]:
+        """``fused`` with newer articles ranked higher, when the question asks for the latest news (or a
+        general decay is set): each score halves per half-life of age before the reference date
+        (undated articles count as the oldest candidate; articles after that date as new)."""
+        asks = bool(plan.timeframe and plan.timeframe.recency)
+        half_life = self.config.recency_half_life_days if asks else self.config.general_half_life_days
+        if half_life <= 0 or len(fused) < 2:
+            return fused
+        ids = list(fused)
+        published = self.bm25.published_ts(ids).astype(np.float64)
+        reference = plan.reference_date or date.today()
+        now = datetime(reference.year, reference.month, reference.day, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+        age = np.clip(now - published, 0, None) / 86400.0
+        dated = published >= 0
+        if not dated.any():
+            return fused
+        age[~dated] = age[dated].max()
+        factor = 0.5 ** (age / half_life)
+        factor /= factor.max()  # relative to the newest candidate: scores stay comparable in scale
+        plan.notes["recency"] = {"reference_date": reference.isoformat(), "half_life_days": half_life,
+                                 "asked": asks}
+        for cid, f in zip(ids, factor):
+            ranking.scores.setdefault(cid, {})["recency"] = round(float(f), 6)
+        return {cid: fused[cid] * float(f) for cid, f in zip(ids, factor)}
 
     def _diversify(self, fused: dict[str, float], ranking: "_Ranking", k: int) -> list[str]:
         """Top k after demoting repeated chunks of one article (multi-hop evidence spans articles)."""

@@ -10,7 +10,8 @@ from pathlib import Path
 from assistant.answer.request import no_answer
 from assistant.filters import SearchFilters, describe_filters
 from assistant.ingest.indexer import IngestReport
-from assistant.models import Answer, Passage
+from assistant.errors import ConfigError, InputError
+from assistant.models import Answer, Passage, PublishedCopy
 from assistant.query.analysis import QueryPlan
 from assistant.settings import Settings
 
@@ -19,7 +20,7 @@ class Assistant:
     """Facade over the index, the retriever and the answer writer. Build it with ``build_assistant``."""
 
     def __init__(self, settings: Settings, store, bm25, retriever, answerer, indexer, analyzer,
-                 chat_model=None, profile=None):
+                 chat_model=None, profile=None, syndication=None):
         self.settings = settings
         self.store = store
         self.bm25 = bm25
@@ -29,15 +30,85 @@ class Assistant:
         self.analyzer = analyzer  # the one question reader (assistant.query.analyzer)
         self.chat_model = chat_model  # rewrites follow-up questions when set (LLM mode)
         self.profile = profile  # the retrieval profile the parts were built from
+        self.syndication = syndication  # copies of one story across outlets (assistant.live.syndication)
+        self._live = None
 
     def ingest(self, paths: Iterable[str | Path] | None = None, prune: bool = False, progress=False) -> IngestReport:
+        """Index files and folders, and live sources: http(s) URLs of feeds or article pages and
+        local .xml/.rss/.atom feed files (``report.items`` says what became of each article)."""
         from assistant.index.store import check_embedder
+        from assistant.live import is_live_source
 
-        paths = list(paths) if paths else [self.settings.corpus_dir]
+        sources = list(paths) if paths else [self.settings.corpus_dir]
+        live = [s for s in sources if is_live_source(s)]
+        files = [s for s in sources if not is_live_source(s)]
+        if live and prune:
+            raise ConfigError("--prune removes what is not in the files and folders given, so it cannot be "
+                              f"used with URLs or feeds ({live[0]}); ingest them without --prune")
         check_embedder(self.store, self.indexer.embedder, record=True)
-        report = self.indexer.ingest_paths(paths, prune=prune, progress=progress)
+        report = self.indexer.ingest_paths(files, prune=prune, progress=progress) if files else IngestReport()
+        if live:
+            started = time.perf_counter()
+            fetched = self.live(progress=progress).ingest(live, progress=_fetch_progress(progress))
+            report.absorb(fetched)
+            report.seconds += time.perf_counter() - started
         self.bm25.ensure_fresh()
         return report
+
+    # --- live news ---------------------------------------------------------------------------
+    def live(self, write=None, progress=False):
+        """The :class:`~assistant.live.ingest.LiveIngest` of this index: ``write(articles)`` indexes
+        what it fetched (default: this process's indexer; a server passes its locked wrapper)."""
+        from assistant.live.fetch import Fetcher, FetchPolicy
+        from assistant.live.ingest import LiveIngest
+        from assistant.live.sources import LiveReader
+        from assistant.live.subscriptions import FeedRegistry
+
+        if self._live is None:
+            s = self.settings
+            fetcher = Fetcher(FetchPolicy(timeout=s.fetch_timeout, max_bytes=int(s.fetch_max_mb * 2**20),
+                                          host_delay=s.fetch_host_delay))
+            registry = FeedRegistry(self.store.state_dir / "feeds.sqlite3")
+            self._live = (fetcher, registry)
+        fetcher, registry = self._live
+        reader = LiveReader(fetcher, registry, indexed=self._recorded)
+        return LiveIngest(reader, registry, write or (lambda articles: self._write_fetched(articles, progress)))
+
+    def _write_fetched(self, articles, progress) -> IngestReport:
+        from assistant.index.store import check_embedder
+
+        check_embedder(self.store, self.indexer.embedder, record=True)
+        report = self.indexer.ingest_articles(articles, progress=progress)
+        self.bm25.ensure_fresh()
+        return report
+
+    def _recorded(self, article_id: str) -> bool:
+        """Whether an article fetched before is still in the index (or recorded as a copy)."""
+        if self.syndication is not None:
+            return bool(self.syndication.group_of([article_id]))
+        return bool(self.store.article_chunks(article_id))
+
+    def feeds(self) -> list:
+        """The subscribed feeds (:class:`~assistant.live.subscriptions.FeedRecord`), oldest first."""
+        return self.live().registry.feeds()
+
+    def add_feed(self, url: str, fetch: bool = True, write=None):
+        """Subscribe to the feed at ``url`` and (``fetch``) read it now: its
+        :class:`~assistant.live.ingest.FeedRefresh`, or its record when not fetched."""
+        url = check_feed_url(url)
+        live = self.live(write=write)
+        record, _ = live.registry.add(url)
+        if not fetch:
+            return record
+        return live.refresh([url])[0]
+
+    def remove_feed(self, url: str) -> bool:
+        """Unsubscribe; what the feed brought stays indexed. False when it was not subscribed."""
+        return self.live().registry.remove(url.strip())
+
+    def refresh_feeds(self, urls: Iterable[str] | None = None, progress=None, write=None) -> list:
+        """Fetch the subscribed feeds again (all, or ``urls``) and index what is new or changed."""
+        return self.live(write=write).refresh(urls, progress=progress)
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                as_of: date | None = None) -> list[Passage]:
@@ -72,13 +143,37 @@ class Assistant:
     def _retrieve(self, question, k, filters, history, as_of) -> tuple[QueryPlan, list[Passage]]:
         plan = self.analyzer.analyze(question, history, filters, as_of or self._reference_date())
         k = k or self.settings.retrieval_k
-        passages = self.retriever.retrieve(plan, k, plan.filters) if self.store.count() else []
+        passages = self._one_copy_per_story(plan, k, plan.filters) if self.store.count() else []
         if not passages and "time_filter" in plan.notes:
             # Nothing published then: search all dates rather than answer from nothing.
             plan.filters = filters
             plan.notes["time_filter"]["relaxed"] = True
-            passages = self.retriever.retrieve(plan, k, plan.filters)
+            passages = self._one_copy_per_story(plan, k, plan.filters)
         return plan, passages
+
+    def _one_copy_per_story(self, plan: QueryPlan, k: int, filters) -> list[Passage]:
+        """The retriever's passages with syndicated copies of a story left out: of the articles of
+        one group, only the best-ranked one's passages stay (its citations list the others).
+        When copies were left out, the retriever is asked once more for as many more passages."""
+        passages = self.retriever.retrieve(plan, k, filters)
+        kept, dropped = _first_copies(passages, self._groups(passages))
+        if dropped and len(passages) == k:
+            more = self.retriever.retrieve(plan, min(k + dropped, 100), filters)
+            kept, _ = _first_copies(more, self._groups(more))
+            kept = kept[:k]
+        return kept
+
+    def _groups(self, passages: list[Passage]) -> dict[str, str]:
+        if self.syndication is None or len({p.article_id for p in passages}) < 2:
+            return {}
+        return self.syndication.group_of({p.article_id for p in passages})
+
+    def copies_of(self, article_id: str) -> list[PublishedCopy]:
+        """Other outlets' copies of the article's story, oldest first."""
+        if self.syndication is None:
+            return []
+        return [PublishedCopy(source=c.source, url=c.url, published_at=c.published_at)
+                for c in self.syndication.copies(article_id)]
 
     def _answer(self, question, k, filters, history, as_of, stream: bool) -> Iterator[str | Answer]:
         started = time.perf_counter()
@@ -103,8 +198,16 @@ class Assistant:
             answer = self.answerer.answer(plan.query, passages, request)
             if stream:
                 yield answer.answer
+        recency = plan.notes.get("recency") or {}
+        if recency.get("asked") and not answer.abstained:  # say what "latest" was measured from
+            note = f"\n\n(Newest coverage first, relative to {recency['reference_date']}.)"
+            answer.answer += note
+            if stream:
+                yield note
         done = time.perf_counter()
         answer.question = question
+        for citation in answer.citations:
+            citation.also_published_by = self.copies_of(citation.article_id)
         answer.timings_ms.update(retrieve=round((retrieved - started) * 1000, 1),
                                  answer=round((done - retrieved) * 1000, 1),
                                  total=round((done - started) * 1000, 1))
@@ -156,18 +259,26 @@ class Assistant:
     def is_empty(self) -> bool:
         return self.store.count() == 0
 
-    def articles(self) -> list[dict]:
-        """One row per indexed article: id, title, source, published_at, category, url, chunks."""
+    def articles(self, duplicates: bool = False) -> list[dict]:
+        """One row per indexed article: id (and article_id), title, source, author, published_at,
+        category, url, chunks; with ``duplicates``, also the other outlets' copies of its story
+        (``[{source, url, published_at}]``)."""
         rows: dict[str, dict] = {}
         for chunk in self.store.iter_chunks():
             m = chunk.metadata
             row = rows.setdefault(m["article_id"], {
-                "id": m["article_id"], "title": m.get("title", ""), "source": m.get("source") or None,
-                "author": m.get("author") or None, "published_at": m.get("published_at") or None,
-                "category": m.get("category") or None, "url": m.get("url") or None, "chunks": 0,
+                "id": m["article_id"], "article_id": m["article_id"], "title": m.get("title", ""),
+                "source": m.get("source") or None, "author": m.get("author") or None,
+                "published_at": m.get("published_at") or None, "category": m.get("category") or None,
+                "url": m.get("url") or None, "chunks": 0,
             })
             row["chunks"] += 1
-        return sorted(rows.values(), key=lambda r: (r["published_at"] or "", r["title"]), reverse=True)
+        ordered = sorted(rows.values(), key=lambda r: (r["published_at"] or "", r["title"]), reverse=True)
+        if duplicates:
+            any_copies = self.syndication is not None and self.syndication.stats()["groups_with_copies"] > 0
+            for row in ordered:
+                row["duplicates"] = [c.model_dump() for c in self.copies_of(row["id"])] if any_copies else []
+        return ordered
 
     def sources(self) -> list[str]:
         return list(self._catalog()["sources"])
@@ -177,6 +288,8 @@ class Assistant:
             return False
         self.store.delete_articles([article_id])
         self.store.bump_revision()
+        if self.syndication is not None:
+            self.syndication.forget([article_id])
         return True
 
     def quotes(self, person: str, about: str | None = None) -> list:
@@ -193,3 +306,32 @@ def _article_metadata(row: dict) -> dict:
 
     return {"source": row["source"], "category": row["category"],
             "published_ts": iso_to_ts(row["published_at"]) if row["published_at"] else -1}
+
+
+def _first_copies(passages: list[Passage], groups: dict[str, str]) -> tuple[list[Passage], int]:
+    """``passages`` without those of a later copy of a story already represented; how many were left out."""
+    chosen: dict[str, str] = {}  # group -> the article that represents it
+    kept = []
+    for p in passages:
+        group = groups.get(p.article_id, p.article_id)
+        if chosen.setdefault(group, p.article_id) == p.article_id:
+            kept.append(p)
+    return kept, len(passages) - len(kept)
+
+
+def check_feed_url(url: str) -> str:
+    """``url`` stripped, or an InputError naming it when it is not an http(s) URL."""
+    url = (url or "").strip()
+    if not url.lower().startswith(("http://", "https://")) or len(url) > 2000 or any(c.isspace() for c in url):
+        raise InputError(url[:200] or "(empty)", "not an http(s) URL of a feed",
+                         "give the feed's address, e.g. https://example.com/rss.xml")
+    return url
+
+
+def _fetch_progress(progress):
+    """Fetching URLs: one line per URL on stderr when progress is shown in a terminal."""
+    if progress is True:
+        import sys
+
+        return lambda url: print(f"Fetching {url}", file=sys.stderr, flush=True)
+    return None

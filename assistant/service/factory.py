@@ -18,6 +18,7 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
     from assistant.index.lexical import BM25Index
     from assistant.index.store import ChunkStore, check_embedder, make_client
     from assistant.ingest.indexer import Indexer
+    from assistant.live.syndication import SyndicationIndex
     from assistant.query.analyzer import QueryAnalyzer
     from assistant.retrieve.profile import load_profile
     from assistant.service.assistant import Assistant
@@ -39,8 +40,9 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
     llm = chat_model if settings.answer_mode == "llm" else None
     analyzer = QueryAnalyzer(bm25.sources, chat_model=llm, prompts=getattr(answerer, "prompts", None),
                              time_filters=profile.answer.time_filters)
-    return Assistant(settings, store, bm25, retriever, answerer, Indexer(store, embedder, chunker), analyzer,
-                     chat_model=llm, profile=profile)
+    syndication = SyndicationIndex(store.state_dir / "syndication.sqlite3")
+    return Assistant(settings, store, bm25, retriever, answerer, Indexer(store, embedder, chunker, syndication),
+                     analyzer, chat_model=llm, profile=profile, syndication=syndication)
 
 
 def make_retriever(profile, store, bm25, embedder):

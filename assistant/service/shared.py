@@ -73,6 +73,7 @@ class SharedAssistant:
         self.profile = assistant.profile
         self.lock = ReadWriteLock()
         self._by_mode = {assistant.settings.answer_mode: assistant}
+        self._refreshing = threading.Lock()
 
     @classmethod
     def wrap(cls, assistant) -> "SharedAssistant":
@@ -166,6 +167,40 @@ class SharedAssistant:
     def delete_article(self, article_id: str) -> bool:
         with self._writer_session(), self.lock.writing():
             return self.assistant.delete_article(article_id)
+
+    # --- live news ---------------------------------------------------------------------------
+    # Fetching takes no lock; embedding is done before the locks are taken (embed_ahead), so a
+    # refresh holds questions back only while its chunks are written.
+    def _write_fetched(self, articles):
+        from assistant.index.store import check_embedder
+
+        indexer = self.assistant.indexer
+        ahead = indexer.embed_ahead(articles)
+        with self._writer_session(), self.lock.writing():
+            check_embedder(self.assistant.store, indexer.embedder, record=True)
+            report = indexer.ingest_articles(articles, ahead=ahead)
+            self.assistant.bm25.ensure_fresh()
+            return report
+
+    def feeds(self) -> list:
+        return self.assistant.feeds()
+
+    def add_feed(self, url: str, fetch: bool = True):
+        """Subscribe to ``url`` and (``fetch``) read it now; see ``Assistant.add_feed``."""
+        with self._refreshing:
+            return self.assistant.add_feed(url, fetch, write=self._write_fetched)
+
+    def remove_feed(self, url: str) -> bool:
+        return self.assistant.remove_feed(url)
+
+    def refresh_feeds(self, urls=None) -> list:
+        """Refresh the subscribed feeds (one refresh at a time in this process)."""
+        with self._refreshing:
+            return self.assistant.refresh_feeds(urls, write=self._write_fetched)
+
+    def ingest_urls(self, urls: list[str]):
+        """Fetch article pages or feeds at ``urls`` and index them (an IngestReport with items)."""
+        return self.assistant.live(write=self._write_fetched).ingest(urls)
 
     def quotes(self, person: str, about: str | None = None) -> list:
         """Statements attributed to ``person`` across the index (see ``Assistant.quotes``)."""
