@@ -282,3 +282,35 @@ def test_questions_asking_for_the_latest_rank_newer_coverage_first(make_assistan
     answer = assistant.ask("What is the latest on the Riverton desalination plant?", as_of=today)
     assert answer.citations[0].published_at == dates["autumn"]
     assert "2024-09-10" in answer.answer  # the date "latest" is measured from is said
+
+
+def test_a_saved_atom_feed_file_is_read_and_its_items_fetched(site, cli, tmp_path):
+    site.add("/a/council", page("Riverton approves desalination plant", WIRE, "Riverton Post"))
+    site.add("/a/snow", page("Snow closes mountain pass again", OTHER, "Riverton Post"))
+    feed = tmp_path / "riverton.atom"
+    feed.write_text(
+        "<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+        f"<title>Riverton Post</title><link href='{site.url('/')}'/><id>urn:riverton</id>"
+        "<updated>2024-11-06T08:00:00Z</updated>"
+        f"<entry><title>Council votes</title><link href='{site.url('/a/council')}'/><id>urn:1</id>"
+        "<published>2024-11-05T10:00:00Z</published><author><name>Ann Lee</name></author></entry>"
+        "<entry><title>Snow again</title><link href='a/snow'/><id>urn:2</id>"  # relative to the site
+        "<updated>2024-11-06T08:00:00Z</updated></entry></feed>", encoding="utf-8")
+    result = cli("ingest", str(feed), "--json")
+    assert result.exit_code == 0, result.output
+    items = json.loads(result.stdout)["items"]
+    assert [(row["url"], row["status"]) for row in items] == [(site.url("/a/council"), "added"),
+                                                              (site.url("/a/snow"), "added")]
+    listed = {a["title"]: a for a in json.loads(cli("articles", "--json").output)}
+    assert listed["Council votes"]["author"] == "Ann Lee" and listed["Council votes"]["source"] == "Riverton Post"
+
+
+def test_a_page_over_the_size_limit_is_refused_and_named(site, cli, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_FETCH_MAX_MB", "0.1")
+    big = site.add("/a/big", page("Huge", WIRE * 150, "Riverton Post"))
+    small = site.add("/a/small", page("Riverton approves desalination plant", WIRE, "Riverton Post"))
+    result = cli("ingest", big, small, "--json")
+    assert result.exit_code == 1
+    status = {row["url"]: (row["status"], row["reason"]) for row in json.loads(result.stdout)["items"]}
+    assert status[small][0] == "added"
+    assert status[big][0] == "failed" and "limit" in status[big][1]

@@ -78,7 +78,8 @@ class LiveIngest:
                                                 "the other items were read; fix or remove this URL"))
             elif outcome.status == "unchanged":
                 report.unchanged += 1
-        report.items = rows + report.items
+        place = {url: i for i, url in reversed(list(enumerate(read.order)))}
+        report.items = sorted(rows + report.items, key=lambda row: place.get(row["url"], len(place)))
         report.articles += len(read.outcomes)
         report.failed = failures(report.errors)
         self._remember(read, report)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.live import FEED_SUFFIXES, is_live_source  # noqa: F401 (re-exported)
+from assistant.live import is_live_source  # noqa: F401 (re-exported)
 from assistant.live.feeds import Feed, FeedError, FeedItem, looks_like_feed, parse_feed
 from assistant.live.fetch import Fetched, FetchError, Fetcher
 from assistant.live.pages import PageError, extract_article
@@ -62,6 +62,7 @@ class LiveRead:
     outcomes: list[ItemOutcome] = field(default_factory=list)  # failed and unchanged (304) items
     feeds: list[FeedFetch] = field(default_factory=list)
     validators: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # url -> (etag, last-modified)
+    order: list[str] = field(default_factory=list)  # item URLs in the order they were read (feed order)
 
     def extend(self, other: LiveRead) -> None:
         self.articles += other.articles
@@ -69,6 +70,7 @@ class LiveRead:
         self.outcomes += other.outcomes
         self.feeds += other.feeds
         self.validators.update(other.validators)
+        self.order += other.order
 
 
 class LiveReader:
@@ -93,7 +95,7 @@ class LiveReader:
 
     def read_url(self, url: str, progress: Progress | None = None) -> LiveRead:
         """A feed or an article page at ``url``."""
-        result = LiveRead()
+        result = LiveRead(order=[url])
         if progress:
             progress(url)
         try:
@@ -122,13 +124,18 @@ class LiveReader:
         return result
 
     def read_feed_file(self, path: Path, progress: Progress | None = None) -> LiveRead:
-        """A feed saved as a local file; its items are fetched from the web."""
-        result = LiveRead()
+        """A feed saved as a local file; its items are fetched from the web (relative links are
+        taken from the feed's own site link)."""
+        result = LiveRead(order=[str(path)])
         where = str(path)
         try:
             if path.stat().st_size > MAX_FEED_FILE_BYTES:
                 raise FeedError(f"larger than the {MAX_FEED_FILE_BYTES // 2**20} MB limit of a feed file")
-            feed = parse_feed(path.read_bytes(), path.absolute().as_uri(), max_items=self.max_items)
+            data = path.read_bytes()
+            feed = parse_feed(data, path.absolute().as_uri(), max_items=self.max_items)
+            if feed.link and feed.link.lower().startswith(("http://", "https://")):
+                # Relative item links resolve against the site the feed describes, not the file.
+                feed = parse_feed(data, feed.link, max_items=self.max_items)
         except (OSError, FeedError) as error:
             reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
             result.outcomes.append(ItemOutcome(where, "failed", reason=f"{reason}; check the feed file"))
@@ -140,6 +147,7 @@ class LiveReader:
     def _items(self, feed_url: str, feed: Feed, progress: Progress | None) -> LiveRead:
         result = LiveRead(feeds=[FeedFetch(feed_url, "ok", feed.title, len(feed.items))])
         for item in feed.items:
+            result.order.append(item.link)
             if progress:
                 progress(item.link)
             try:

@@ -130,9 +130,9 @@ class SharedAssistant:
         with self.lock.reading():
             return self.assistant.search(query, k, filters)
 
-    def articles(self) -> list[dict]:
+    def articles(self, duplicates: bool = False) -> list[dict]:
         with self.lock.reading():
-            return self.assistant.articles()
+            return self.assistant.articles(duplicates=duplicates)
 
     def sources(self) -> list[str]:
         return sorted({a["source"] for a in self.articles() if a["source"]})

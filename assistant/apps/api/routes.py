@@ -60,6 +60,9 @@ def build_router(shared, settings) -> APIRouter:
         answer = shared.ask(question, request.k, request.filters, mode=request.mode, history=history)
         for item in [*answer.citations, *answer.passages]:
             item.url = web_url(item.url)
+        for citation in answer.citations:
+            for copy in citation.also_published_by:
+                copy.url = web_url(copy.url)
         return answer
 
     @router.get("/search", response_model=schemas.SearchResponse, tags=["questions"],
@@ -82,7 +85,9 @@ def build_router(shared, settings) -> APIRouter:
 
     @router.get("/articles", response_model=schemas.ArticleList, tags=["articles"], summary="The indexed articles")
     def list_articles():
-        rows = [{**row, "url": web_url(row.get("url"))} for row in shared.articles()]
+        rows = [{**row, "url": web_url(row.get("url")),
+                 "duplicates": [{**c, "url": web_url(c["url"])} for c in row.get("duplicates", [])]}
+                for row in shared.articles(duplicates=True)]
         return schemas.ArticleList(total=len(rows), articles=rows)
 
     @router.post(
@@ -128,6 +133,40 @@ def build_router(shared, settings) -> APIRouter:
         if not shared.delete_article(article_id):
             raise ApiError(404, f"No indexed article has the id {article_id!r}; GET /api/articles lists them.")
         return schemas.Deleted(deleted=article_id)
+
+    def refreshed(done) -> schemas.FeedRefreshed:
+        return schemas.FeedRefreshed(feed=done.feed.as_dict(), items=[
+            {**row, "url": web_url(row["url"]) or row["url"]} for row in done.report.items])
+
+    @router.get("/feeds", response_model=schemas.FeedList, tags=["feeds"], summary="The subscribed feeds")
+    def list_feeds():
+        return schemas.FeedList(feeds=[f.as_dict() for f in shared.feeds()])
+
+    @router.post("/feeds", response_model=schemas.FeedRefreshed | schemas.Feed, tags=["feeds"], status_code=201,
+                 summary="Subscribe to an RSS or Atom feed (and fetch it now)",
+                 description="The server refreshes subscribed feeds every ASSISTANT_FEED_REFRESH_MINUTES. With "
+                             "`fetch` (default) the feed is read at once and the answer lists what became of "
+                             "each item; a feed that cannot be read is subscribed anyway, its error in `feed`.")
+    def add_feed(request: schemas.FeedRequest):
+        done = shared.add_feed(request.url, fetch=request.fetch)
+        return refreshed(done) if request.fetch else schemas.Feed(**done.as_dict())
+
+    @router.delete("/feeds", response_model=schemas.Deleted, tags=["feeds"],
+                   summary="Unsubscribe from a feed (what it brought stays indexed)",
+                   responses={404: {"model": schemas.ErrorResponse, "description": "Not a subscribed feed"}})
+    def remove_feed(url: Annotated[str, Query(min_length=1, max_length=2000, description="The feed's URL.")]):
+        if not shared.remove_feed(url):
+            raise ApiError(404, f"{url!r} is not a subscribed feed; GET /api/feeds lists them.")
+        return schemas.Deleted(deleted=url)
+
+    @router.post("/feeds/refresh", response_model=list[schemas.FeedRefreshed], tags=["feeds"],
+                 summary="Fetch subscribed feeds now (all, or those listed)")
+    def refresh_feeds(request: schemas.FeedRefreshRequest):
+        known = {f.url for f in shared.feeds()}
+        unknown = [u for u in request.urls if u not in known]
+        if unknown:
+            raise ApiError(404, f"{unknown[0]!r} is not a subscribed feed; POST /api/feeds subscribes to it.")
+        return [refreshed(done) for done in shared.refresh_feeds(request.urls or None)]
 
     @router.get("/health", response_model=schemas.Health, tags=["service"], summary="Is the index reachable?")
     def health():

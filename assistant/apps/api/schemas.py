@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from assistant.filters import SearchFilters
-from assistant.models import Answer, Citation, Passage
+from assistant.models import Answer, Citation, Passage, PublishedCopy
 
 # Every list and string a request may send is bounded, so that no request can make a query too big
 # for the index (40,000 outlets once failed in SQLite: "too many SQL variables") or the server.
@@ -94,6 +94,8 @@ class ArticleRow(BaseModel):
     category: str | None = None
     url: str | None = None
     chunks: int = Field(description="Chunks of the article in the index.")
+    duplicates: list[PublishedCopy] = Field(default_factory=list,
+                                            description="Other outlets' copies of the story (syndication).")
 
 
 class ArticleList(BaseModel):
@@ -128,6 +130,44 @@ class UploadResponse(BaseModel):
 
 class Deleted(BaseModel):
     deleted: str
+
+
+class FeedRequest(BaseModel):
+    url: Annotated[str, StringConstraints(max_length=2_000)] = Field(description="The feed's http(s) address.")
+    fetch: bool = Field(True, description="Fetch it now (else at the next refresh).")
+
+
+class FeedRefreshRequest(BaseModel):
+    urls: list[Annotated[str, StringConstraints(max_length=2_000)]] = Field(
+        default_factory=list, max_length=MAX_FILTER_VALUES, description="Feeds to refresh; empty: all.")
+
+
+class Feed(BaseModel):
+    url: str
+    title: str | None = None
+    added_at: str
+    last_fetch_at: str | None = None
+    last_status: str | None = Field(None, description="ok, not modified or failed; null before the first fetch.")
+    last_error: str | None = None
+    items: int = Field(0, description="Items the feed listed at its last fetch.")
+    new_items: int = Field(0, description="Articles the last refresh added or updated.")
+    failed_items: int = Field(0, description="Items of the last refresh that could not be fetched or read.")
+
+
+class FeedItem(BaseModel):
+    url: str | None
+    status: Literal["added", "updated", "unchanged", "duplicate", "failed"]
+    article_id: str | None = None
+    reason: str | None = None
+
+
+class FeedRefreshed(BaseModel):
+    feed: Feed
+    items: list[FeedItem] = Field(description="What became of each item the fetch brought.")
+
+
+class FeedList(BaseModel):
+    feeds: list[Feed]
 
 
 class Health(BaseModel):
