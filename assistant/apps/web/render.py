@@ -152,6 +152,7 @@ def citation_html(answer: Answer, n: int, turn: int) -> str:
         + (f'<p class="meta">{meta}</p>' if meta else "")
         + f"{speaker_line(citation)}"
         f"{f'<p>{link}</p>' if link else ''}"
+        f"{also_published_html(citation.also_published_by)}"
         f'<blockquote class="passage">{highlighted_passage(citation, passage)}</blockquote>'
         f'<p class="span">Quoted characters {citation.start}–{citation.end} of the article.</p>'
         + (f'<p class="others">Other sources of this answer: {others}</p>' if others else "")
@@ -185,6 +186,7 @@ def source_card_html(group: list[Citation], turn: int) -> str:
             f'<h4 class="card-title">{title}</h4>'
             + (f'<p class="meta">{meta}</p>' if meta else "")
             + (f'<p class="card-link">{link}</p>' if link else "")
+            + also_published_html(first.also_published_by)
             + f'<ul class="cited">{quotes}</ul></article>')
 
 
@@ -278,3 +280,77 @@ def index_notice_html(rows: list[dict], bundled_only: bool, data_dir: str, suffi
     span = f", published {esc(dates[0])} to {esc(dates[-1])}" if dates else ""
     return (f'<p class="index-notice">{len(rows)} article{"s" if len(rows) != 1 else ""} indexed from {outlets} '
             f'outlet{"s" if outlets != 1 else ""}{span}.</p>')
+
+
+# --- live news: other outlets' copies, subscribed feeds, what a refresh did ---------------------
+
+
+def also_published_html(copies) -> str:
+    """'Also published by: Outlet (date), …' for a cited story's copies in other outlets (each a
+    ``PublishedCopy`` or its dict), the outlet linked when its copy's address is http(s)."""
+    shown = []
+    for copy in copies or []:
+        get = copy.get if isinstance(copy, dict) else (lambda name, c=copy: getattr(c, name, None))
+        url = safe_url(get("url"))
+        name = get("source") or (urlsplit(url).netloc if url else None) or "another outlet"
+        label = (f'<a class="copy-link" href="{esc(url)}" target="_blank" rel="noopener noreferrer nofollow">'
+                 f"{esc(name)}</a>" if url else esc(name))
+        date = (get("published_at") or "")[:10]
+        shown.append(label + (f" ({esc(date)})" if date else ""))
+    return f'<p class="also-published">Also published by: {", ".join(shown)}</p>' if shown else ""
+
+
+FEED_STATUS = {"ok": "ok", "not modified": "not modified", "failed": "failed", None: "never fetched"}
+
+
+def feeds_html(feeds: list[dict]) -> str:
+    """The subscribed feeds (``FeedRecord.as_dict()`` rows) as a table: feed, last fetch, status,
+    items, new, failed, error."""
+    if not feeds:
+        return placeholder_html("No feeds yet. Add a feed's address above (RSS or Atom).")
+    rows = []
+    for f in feeds:
+        status = f.get("last_status")
+        title = f'<span class="feed-title">{esc(f["title"])}</span><br>' if f.get("title") else ""
+        fetched = esc((f.get("last_fetch_at") or "").replace("T", " ").replace("Z", " UTC")) or "—"
+        rows.append(
+            f'<tr class="feed status-{esc((status or "never").replace(" ", "-"))}">'
+            f'<td>{title}<span class="feed-url">{link_html(f["url"])}</span></td>'
+            f"<td>{fetched}</td><td class='status'>{esc(FEED_STATUS.get(status, status))}</td>"
+            f"<td class='num items'>{int(f.get('items') or 0)}</td>"
+            f"<td class='num new'>{int(f.get('new_items') or 0)}</td>"
+            f"<td class='num failed'>{int(f.get('failed_items') or 0)}</td>"
+            f"<td class='error'>{esc(f.get('last_error') or '')}</td></tr>")
+    return ('<table class="feeds"><thead><tr><th>Feed</th><th>Last fetch</th><th>Status</th><th>Items</th>'
+            f'<th>New</th><th>Failed</th><th>Error</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+
+
+def feed_refresh_html(refreshes: list[dict]) -> str:
+    """What adding or refreshing feeds did (``FeedRefresh.as_dict()`` each): per feed its outcome
+    and counts, then every item that failed with its address and reason."""
+    if not refreshes:
+        return placeholder_html("No feeds to refresh. Add a feed's address above.")
+    blocks = []
+    for r in refreshes:
+        report = r.get("report") or {}
+        name = esc(r.get("title") or r["url"])
+        if r.get("last_status") == "failed":
+            blocks.append(f'<div class="feed-outcome failed"><p class="warn">✗ <strong>{name}</strong>: '
+                          f'{esc(r.get("last_error") or "could not be read")}. What it brought before stays '
+                          "indexed.</p></div>")
+            continue
+        if r.get("last_status") == "not modified":
+            head = "not modified since the last fetch; nothing fetched or embedded again."
+        else:
+            head = (f"{int(r.get('items') or 0)} items: {int(r.get('new_items') or 0)} new or changed, "
+                    f"{int(report.get('unchanged') or 0)} unchanged, {int(report.get('duplicates') or 0)} copies "
+                    f"of indexed articles, {int(r.get('failed_items') or 0)} failed; "
+                    f"{int(report.get('chunks_embedded') or 0)} chunk(s) embedded "
+                    f"in {float(report.get('seconds') or 0):.1f}s.")
+        failed = [item for item in report.get("items") or [] if item.get("status") == "failed"]
+        errors = "".join(f"<li>{link_html(item.get('url') or item.get('origin'))}: "
+                         f"{esc(item.get('reason') or 'failed')}</li>" for item in failed)
+        state = "warn" if failed else "ok"
+        blocks.append(f'<div class="feed-outcome {state}"><p class="{state}">✓ <strong>{name}</strong>: '
+                      f"{esc(head)}</p>" + (f'<ul class="errors">{errors}</ul>' if errors else "") + "</div>")
+    return "".join(blocks)

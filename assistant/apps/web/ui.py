@@ -7,6 +7,7 @@ import hmac
 from assistant.apps.web.chat import build_chat_tab
 from assistant.apps.web.corpus import build_corpus_tab
 from assistant.apps.web.evaluation import build_evaluation_tab, reports_dir
+from assistant.apps.web.feeds import build_feeds_tab
 from assistant.apps.web.quotes import build_quotes_tab
 
 # Runs once on page load. A click on a marker rendered by render.cite_link (href "#cite-TURN-N";
@@ -103,6 +104,11 @@ table.articles { width: 100%; border-collapse: collapse; font-size: .9em; }
 table.articles th, table.articles td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #e5e7eb; }
 table.articles td.num { text-align: right; }
 #upload-report .errors { color: #b91c1c; }
+#sources-panel .also-published { font-size: .85em; opacity: .8; margin: 0 0 .2em; }
+table.feeds { width: 100%; border-collapse: collapse; font-size: .9em; }
+table.feeds th, table.feeds td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
+table.feeds td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.feeds tr.status-failed td.status, table.feeds td.error, #feed-report .errors, #feed-report .warn { color: #b91c1c; }
 """
 
 
@@ -118,9 +124,13 @@ def build_ui(shared, settings):
             build_quotes_tab(shared)  # who said what (assistant/apps/web/quotes.py)
             with gr.Tab("Corpus", id="corpus-tab"):
                 refresh_lists, list_outputs = build_corpus_tab(shared, settings, chat_controls)
+            with gr.Tab("Feeds", id="feeds-tab") as feeds_tab:
+                feed_lists, feed_outputs = build_feeds_tab(shared, settings, feeds_tab, refresh_lists, list_outputs)
             with gr.Tab("Evaluation", id="evaluation-tab"):
                 build_evaluation_tab(shared, settings)
         demo.load(refresh_lists, None, list_outputs, api_visibility="private", concurrency_limit=None,
+                  show_progress="hidden")
+        demo.load(feed_lists, None, feed_outputs, api_visibility="private", concurrency_limit=None,
                   show_progress="hidden")
     # Events without their own limit (cheap renders) share this one; answering and writing set theirs.
     demo.queue(default_concurrency_limit=4, max_size=64)
