@@ -112,28 +112,31 @@ def test_bm25_filter_mask_follows_the_filter_rules(news, filters):
     """The lexical index filters whole columns at once; it must agree with SearchFilters.matches."""
     bm25 = news.bm25
     bm25.ensure_fresh()
-    assert bm25._mask(filters).tolist() == [filters.matches(m) for m in bm25._metas]
-
-
-def test_sentence_overlap_sums_the_idf_of_question_words_one_sentence_holds(news):
-    """A word counts once and sentence length is not penalised; idf is over the distinct sentences."""
-    import math
-
-    from assistant.index.lexical import _sentences
-
-    bm25 = news.bm25
-    question = "Did the harbour wall need storm repairs for weeks?"
-    overlap = bm25.sentence_overlap(question)
     chunks = list(news.store.iter_chunks())
-    texts, holders = _sentences(chunks)
-    words = [set(t) for t in bm25._tokenize(texts)]
-    asked = set(bm25._tokenize([question])[0])
-    idf = {w: math.log(len(texts) / sum(w in s for s in words)) for w in asked if any(w in s for s in words)}
-    row = {cid: i for i, cid in enumerate(bm25._ids)}
-    for chunk in chunks:
-        mine = [words[s] for s, held in enumerate(holders) if row[chunk.id] in [row[chunks[c].id] for c in held]]
-        expected = max(sum(idf.get(w, 0.0) for w in s & asked) for s in mine)
-        assert overlap[row[chunk.id]] == pytest.approx(expected, rel=1e-5)
-    storm = row[next(c.id for c in chunks if c.metadata["title"] == "Storm damages harbour")]
-    assert int(overlap.argmax()) == storm
+    assert bm25.passing([c.id for c in chunks], filters) == [filters.matches(c.metadata) for c in chunks]
+
+
+def test_sentence_overlap_counts_each_question_word_once_and_does_not_mark_long_sentences_down(make_assistant):
+    """A chunk's overlap is that of its best sentence: the idf of the question's words it holds, each
+    once, whatever the sentence's length; a word repeated in a sentence does not count twice."""
+    assistant = make_assistant()
+    bodies = {
+        "short": "The harbour wall needed storm repairs. Fishing boats stayed in port.",
+        "long": "After the gale that swept the coast on Sunday night, engineers from the county council found "
+                "that the old harbour wall, built in 1887 from local granite, needed storm repairs before the "
+                "fishing season. Fishing boats stayed in port.",
+        "repeats": "Storm after storm after storm hit the coast. Repairs to roads began.",
+        "unrelated": "The library opened a new reading room. Children's books fill the shelves.",
+    }
+    assistant.indexer.ingest_articles([Article(title=name, body=body, source="Coast News",
+                                               published_at="2024-01-0%dT00:00:00Z" % (i + 1))
+                                       for i, (name, body) in enumerate(bodies.items())])
+    bm25 = assistant.bm25
+    bm25.ensure_fresh()
+    chunk_of = {c.metadata["title"]: c.id for c in assistant.store.iter_chunks()}
+    overlap = bm25.sentence_overlap("Did the harbour wall need storm repairs?")
+    score = {name: float(overlap[bm25.rows([cid])[0]]) for name, cid in chunk_of.items()}
+    assert score["short"] == pytest.approx(score["long"], rel=1e-6)  # length is not marked down
+    assert score["short"] > score["repeats"] > 0.0  # "storm" three times counts once; "repairs" is elsewhere
+    assert score["unrelated"] == 0.0
     assert bm25.sentence_overlap("zebra quantum").max() == 0.0  # no word indexed
