@@ -23,6 +23,19 @@ other (docs/reliability.md has the whole story):
   first, then the old chunks go and the new ones take their ids; readers never see staged
   records, and :meth:`ChunkStore.repair` finishes or rolls back whatever a crash interrupted.
 * **A Chroma server that cannot be reached** becomes :class:`IndexUnavailable` naming it.
+
+**The article table** (``NAME_articles``, :mod:`assistant.index.articles`): one record per article
+— its fields, content hash, chunk count and body — so that listing, counting and looking up
+articles never read every chunk. It follows the chunks' rules: an article's record is written in
+the section that writes its chunks (before them for a new article; for a changed one, a staged
+record with the staged chunks and the record in place once the new chunks are), deleted after
+them, and :meth:`ChunkStore.repair` makes the table say exactly what the chunks say. Readers trust
+the table only while the chunk collection's metadata says it is current (``articles_table``: the
+table's collection id, ``articles_at``: the revision it was last known complete at, carried
+forward by every section that starts on a settled index). An index written before the table
+existed, or by a writer that does not keep it, fails that test: readers then derive what they
+need from the chunks as before (never an empty list), and the next writer session fills the
+table once from the chunks (:meth:`ChunkStore.session`).
 """
 
 from __future__ import annotations
@@ -45,6 +58,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import ConfigError, IndexUnavailable
+from assistant.index.articles import (PLACEHOLDER_VECTOR, TABLE_SUFFIX, ArticleRecord, record_from_chunks,
+                                      staged_record_id)
 from assistant.models import Article, Chunk, Passage, iso_to_ts
 from assistant.settings import Settings
 
@@ -53,6 +68,8 @@ log = logging.getLogger(__name__)
 _META_FIELDS = ("title", "source", "author", "published_at", "url", "category")
 WRITING_KEY = "writing"  # collection metadata: who is writing a section now ("" when settled)
 STAGED = "staged"  # chunk and sentence metadata: part of a new version not yet in place
+TABLE_ID_KEY = "articles_table"  # collection metadata: id of the article table the next key speaks of
+TABLE_AT_KEY = "articles_at"  # collection metadata: the revision the article table was complete at (-1: behind)
 
 # Test-only hook: ``ASSISTANT_TEST_CRASH_AT=STEP`` makes the process kill itself (SIGKILL, as
 # ``kill -9`` would) the N-th time (``ASSISTANT_TEST_CRASH_AFTER=N``, default 1) it reaches that
@@ -61,7 +78,8 @@ STAGED = "staged"  # chunk and sentence metadata: part of a new version not yet 
 # written, its chunks not), ``staged`` (a changed article's new version is complete under staged
 # ids), ``delete`` (its old chunks are deleted), ``chunks`` (an article's chunks are written),
 # ``prune`` (pruned articles are deleted), ``bump`` (a section's writes are done, the revision
-# not bumped). tests/test_reliability.py uses it; nothing else sets it.
+# not bumped), ``deleted`` (deleted articles' chunks are gone, their article records not).
+# tests/test_reliability.py and tests/test_article_table.py use it; nothing else sets it.
 CRASH_ENV, CRASH_AFTER_ENV = "ASSISTANT_TEST_CRASH_AT", "ASSISTANT_TEST_CRASH_AFTER"
 _crash_counts: dict[str, int] = {}
 
@@ -182,11 +200,12 @@ class StoredChunk:
 
 @dataclass
 class _Handles:
-    """One client and its two collections, opened when the generation on disk was ``token``."""
+    """One client and its three collections, opened when the generation on disk was ``token``."""
 
     client: object
     collection: object
     sentences: object
+    articles: object
     token: int
     spelling: int = 0
 
@@ -256,9 +275,10 @@ class ChunkStore:
             sentences = client.get_or_create_collection(
                 f"{self.name}_sentences", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
             )
+            articles = client.get_or_create_collection(f"{self.name}{TABLE_SUFFIX}", embedding_function=None)
         except Exception as exc:
             raise self._translated(exc) from exc
-        return _Handles(client, chunks, sentences, token, spelling)
+        return _Handles(client, chunks, sentences, articles, token, spelling)
 
     # --- the current client (tests and tools may use these directly) --------------------------
     @property
@@ -272,6 +292,11 @@ class ChunkStore:
     @property
     def sentences(self):
         return self._handles.sentences
+
+    @property
+    def article_table(self):
+        """The Chroma collection of article records (:mod:`assistant.index.articles`)."""
+        return self._handles.articles
 
     # --- coordination between processes --------------------------------------------------------
     def _lock_file(self, name: str) -> int:
@@ -367,7 +392,8 @@ class ChunkStore:
     def session(self) -> Iterator[None]:
         """The writer's lock: one ingest (or delete, or repair) at a time per index on this machine.
 
-        Reentrant within a thread; other threads and processes wait."""
+        Reentrant within a thread; other threads and processes wait. On entry, fills the article
+        table from the chunks when it is not current (:meth:`_ensure_article_table`)."""
         tls = self._tls
         if getattr(tls, "session", 0):
             tls.session += 1
@@ -381,6 +407,7 @@ class ChunkStore:
             fcntl.flock(fd, fcntl.LOCK_EX)
             tls.session = 1
             try:
+                self._ensure_article_table()
                 yield
             finally:
                 tls.session = 0
@@ -411,18 +438,16 @@ class ChunkStore:
                 turnstile, fd = self._thread_lock_file("turnstile.lock"), self._thread_lock_file("rw.lock")
                 fcntl.flock(turnstile, fcntl.LOCK_EX)
                 fcntl.flock(fd, fcntl.LOCK_EX)
-            tls.depth, tls.mode = 1, "write"
+            tls.depth, tls.mode, tls.table_filled = 1, "write", False
             try:
                 self._catch_up()
-                self._set_metadata(lambda m: {**m, "revision": int(m.get("revision", 0)) + 1,
-                                              WRITING_KEY: _writer_token()})
+                self._set_metadata(lambda m: self._next_revision(m, _writer_token()))
                 yield
                 crash_point("bump")
-                revision = self._set_metadata(lambda m: {**m, "revision": int(m.get("revision", 0)) + 1,
-                                                         WRITING_KEY: ""})
+                revision = self._set_metadata(lambda m: self._next_revision(m, ""))
                 self.written_revisions.add(revision)
             finally:
-                tls.depth, tls.mode = 0, ""
+                tls.depth, tls.mode, tls.table_filled = 0, "", False
                 try:
                     if self.embedded:
                         # Our own client saw every write; readers elsewhere must open a fresh one.
@@ -431,6 +456,35 @@ class ChunkStore:
                     for lock in (fd, turnstile):
                         if lock is not None:
                             fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _next_revision(self, metadata: dict, writing: str) -> dict:
+        """The collection's metadata one revision on: a section starts (``writing`` names it) or
+        settles (``writing`` is ""). The article table stays current when it was current and the
+        index settled as the section started, or when the section filled it whole."""
+        revision = int(metadata.get("revision", 0)) + 1
+        current = self._table_current(metadata) and (not metadata.get(WRITING_KEY) if writing else True)
+        if getattr(self._tls, "table_filled", False):
+            current = True
+            metadata = {**metadata, TABLE_ID_KEY: str(self._handles.articles.id)}
+        return {**metadata, "revision": revision, WRITING_KEY: writing, TABLE_AT_KEY: revision if current else -1}
+
+    def _table_current(self, metadata: dict) -> bool:
+        """Whether the article table holds every article in place, by the chunk collection's ``metadata``."""
+        return (metadata.get(TABLE_ID_KEY) == str(self._handles.articles.id)
+                and metadata.get(TABLE_AT_KEY) == int(metadata.get("revision", 0)))
+
+    def _ensure_article_table(self) -> None:
+        """Fill the article table from the chunks when it is not current: an index written before
+        it existed, or by a writer that does not keep it (once; O(chunks)). An interrupted index is
+        left to :meth:`repair`, which fills it too."""
+        if getattr(self._tls, "mode", ""):
+            return  # a writer's session inside a reader's hold or a section: not the outermost entry
+        metadata = self._metadata()
+        if self._table_current(metadata) or metadata.get(WRITING_KEY):
+            return
+        with self.section():
+            done = self._reconcile_articles()
+        log.info("article table filled from the chunks: %s", done)
 
     # --- calling Chroma --------------------------------------------------------------------------
     def _translated(self, exc: BaseException) -> BaseException:
@@ -476,8 +530,11 @@ class ChunkStore:
                     sentence_vectors: Sequence[np.ndarray] | None = None) -> None:
         """Write an article's chunks under their ids; ``sentence_vectors`` (one matrix per chunk) go first.
 
-        Records of an earlier version of the article that the new one does not overwrite are removed."""
+        Records of an earlier version of the article that the new one does not overwrite are removed.
+        Its article record goes before its chunks: a crash between leaves a record whose chunks are
+        not whole, which :meth:`repair` removes with them."""
         with self.section():
+            self._put_record(ArticleRecord.of(article, len(chunks)))
             ids = self._put(article, chunks, embeddings, sentence_vectors, staged=False)
             self._remove_rest(article.id, ids)
 
@@ -487,14 +544,27 @@ class ChunkStore:
 
         The new version is written under staged ids first (readers do not see it), then the old
         chunks are deleted and the new ones take their ids, then the staged copy goes. A crash
-        anywhere leaves a whole old or a whole staged new version, which :meth:`repair` completes."""
+        anywhere leaves a whole old or a whole staged new version, which :meth:`repair` completes.
+        The article record follows: the new version's is staged with its chunks and takes the old
+        one's place once the new chunks are in place."""
+        record = ArticleRecord.of(article, len(chunks))
         with self.section():
+            self._put_record(record, staged=True)
             self._put(article, chunks, embeddings, sentence_vectors, staged=True)
             crash_point("staged")
             self._delete_final(article.id)
             crash_point("delete")
             ids = self._put(article, chunks, embeddings, sentence_vectors, staged=False)
+            self._put_record(record)
+            self._write(lambda h: h.articles.delete(ids=[staged_record_id(article.id, record.content_hash)]))
             self._remove_rest(article.id, ids)
+
+    def _put_record(self, record: ArticleRecord, staged: bool = False) -> None:
+        """Write an article record: in place (id: the article id) or staged (``ARTICLE~HASH``)."""
+        rid = staged_record_id(record.article_id, record.content_hash) if staged else record.article_id
+        meta = {**record.metadata(), **({STAGED: True} if staged else {})}
+        self._write(lambda h: h.articles.upsert(ids=[rid], embeddings=[PLACEHOLDER_VECTOR],
+                                                documents=[record.body or ""], metadatas=[meta]))
 
     def _put(self, article: Article, chunks: Sequence[Chunk], embeddings: np.ndarray,
              sentence_vectors: Sequence[np.ndarray] | None, staged: bool) -> list[str]:
@@ -566,11 +636,14 @@ class ChunkStore:
         self._write(mark)
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
+        """Delete the articles' chunks, sentence vectors and records (in place and staged)."""
         with self.section():
             for i in range(0, len(article_ids), 500):
                 where = {"article_id": {"$in": list(article_ids[i:i + 500])}}
                 self._write(lambda h: h.collection.delete(where=where))
                 self._write(lambda h: h.sentences.delete(where=where))
+                crash_point("deleted")
+                self._write(lambda h: h.articles.delete(where=where))
 
     def _metadata(self) -> dict:
         return dict(self._read(lambda h: h.client.get_collection(self.name, embedding_function=None).metadata) or {})
@@ -622,6 +695,62 @@ class ChunkStore:
     # --- reading -------------------------------------------------------------------------
     def count(self) -> int:
         return self._read(lambda h: h.collection.count())
+
+    def article_table_current(self) -> bool:
+        """Whether readers can trust the article table (else they read the chunks, see the module
+        docstring). In embedded mode a reader never sees another writer's section under way, so a
+        section left open there is a crashed writer's, and the table waits for :meth:`repair`."""
+        metadata = self._metadata()
+        crashed = self.embedded and metadata.get(WRITING_KEY) and getattr(self._tls, "mode", "") != "write"
+        return self._table_current(metadata) and not crashed
+
+    def article_records(self, bodies: bool = False) -> list[ArticleRecord]:
+        """One record per article in place (staged versions left out), in no particular order;
+        ``bodies``: with each article's body. From the article table (O(articles)) when it is
+        current, else derived from a scan of the chunks."""
+        with self.reading():
+            if not self.article_table_current():
+                return self._records_from_chunks(bodies)
+            records, offset, page = [], 0, 2000
+            include = ["metadatas", "documents"] if bodies else ["metadatas"]
+            while True:
+                got = self._read(lambda h: h.articles.get(include=include, limit=page, offset=offset))
+                texts = got.get("documents") or [None] * len(got["ids"])
+                records += [ArticleRecord.from_stored(meta, text) for meta, text in zip(got["metadatas"], texts)
+                            if meta is not None and not meta.get(STAGED)]
+                if len(got["ids"]) < page:
+                    return records
+                offset += page
+
+    def article_counts(self) -> tuple[int, int]:
+        """(articles, chunks) in place: two counts when the article table is current and the index
+        settled (a settled index holds no staged records); else the records' chunk counts added up."""
+        with self.reading():
+            metadata = self._metadata()
+            if self._table_current(metadata) and not metadata.get(WRITING_KEY):
+                return self._read(lambda h: (h.articles.count(), h.collection.count()))
+            records = self.article_records()
+        return len(records), sum(r.chunk_count for r in records)
+
+    def article_record(self, article_id: str) -> ArticleRecord | None:
+        """The indexed article ``article_id`` with its body (None when it is not indexed): one
+        record read by id when the article table is current, else its chunks."""
+        with self.reading():
+            if not self.article_table_current():
+                chunks = self.article_chunks(article_id)
+                return record_from_chunks(chunks) if chunks else None
+            got = self._read(lambda h: h.articles.get(ids=[article_id], include=["metadatas", "documents"]))
+        found = [(m, d) for m, d in zip(got["metadatas"], got["documents"]) if m is not None and not m.get(STAGED)]
+        return ArticleRecord.from_stored(*found[0]) if found else None
+
+    def _records_from_chunks(self, bodies: bool) -> list[ArticleRecord]:
+        """What :meth:`article_records` returns, read from every chunk (the article table not current)."""
+        chunks: dict[str, list[StoredChunk]] = {}
+        with self.reading():
+            for chunk in self._scan(5000, documents=bodies):
+                if not chunk.metadata.get(STAGED):
+                    chunks.setdefault(chunk.metadata.get("article_id", ""), []).append(chunk)
+        return [record_from_chunks(parts, body=bodies) for parts in chunks.values()]
 
     def iter_chunks(self, page: int = 2000) -> Iterator[StoredChunk]:
         """Every chunk in place (not staged ones). Hold :meth:`reading` around it for one consistent pass."""
@@ -744,7 +873,8 @@ class ChunkStore:
         A whole staged version of an article replaces its version in place (which the crash may
         have deleted in part); a partial staged version is dropped; an article whose version in
         place is not whole is removed (its journal, or the next ingest of its file, writes it
-        again); sentence vectors of chunks that are not there are dropped. Counts what it did."""
+        again); sentence vectors of chunks that are not there are dropped; then the article table
+        is made to say what the chunks say (:meth:`_reconcile_articles`). Counts what it did."""
         done = {"promoted": 0, "dropped_staged": 0, "removed_partial": 0, "orphan_sentences": 0}
         with self.section():
             for article_id, records in self.scan().items():
@@ -763,7 +893,67 @@ class ChunkStore:
                     self._delete_ids(final, self._sentence_ids(final))
                     done["removed_partial"] += 1
             done["orphan_sentences"] = self._drop_orphan_sentences()
+            done.update(self._reconcile_articles())
         return done
+
+    def _reconcile_articles(self) -> dict[str, int]:
+        """Make the article table hold one record per article whole in place, saying what its chunks
+        say (inside a section; O(chunks)). A record whose content hash and chunk count match stays;
+        else the staged record of that version is put in place (a crash between an update's chunks
+        and its record) or, when there is none, one is made from the chunks (an index written
+        before the table existed). Records of other articles, and every staged record, go."""
+        whole = {aid: records.final for aid, records in self.scan().items() if records.content_hash}
+        in_place: dict[str, dict] = {}
+        staged: dict[tuple[str, str], str] = {}
+        for rid, meta in self._table_metadata():
+            if meta.get(STAGED):
+                staged[(str(meta.get("article_id")), str(meta.get("content_hash")))] = rid
+            else:
+                in_place[rid] = meta
+        promote, rebuild = [], []
+        for aid, chunks in whole.items():
+            meta, content_hash = in_place.get(aid) or {}, chunks[0].metadata.get("content_hash")
+            if meta.get("content_hash") == content_hash and meta.get("chunk_count") == len(chunks):
+                continue
+            sid = staged.get((aid, content_hash))
+            if sid:
+                promote.append(sid)
+            else:
+                rebuild.append(aid)
+        batch = self._batch()
+        for i in range(0, len(promote), batch):
+            got = self._write(lambda h: h.articles.get(ids=promote[i:i + batch], include=["documents", "metadatas"]))
+            self._write(lambda h: h.articles.upsert(
+                ids=[str(m["article_id"]) for m in got["metadatas"]], documents=got["documents"],
+                embeddings=[PLACEHOLDER_VECTOR] * len(got["ids"]),
+                metadatas=[{k: v for k, v in m.items() if k != STAGED} for m in got["metadatas"]]))
+        for i in range(0, len(rebuild), 100):  # bodies from the chunks' text, about 100 articles a call
+            wanted = [c.id for aid in rebuild[i:i + 100] for c in whole[aid]]
+            got = self._write(lambda h: h.collection.get(ids=wanted, include=["documents", "metadatas"]))
+            chunks: dict[str, list[StoredChunk]] = {}
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                chunks.setdefault(meta["article_id"], []).append(StoredChunk(cid, text or "", meta))
+            records = [record_from_chunks(parts) for parts in chunks.values()]
+            for j in range(0, len(records), batch):
+                part = records[j:j + batch]
+                self._write(lambda h: h.articles.upsert(
+                    ids=[r.article_id for r in part], documents=[r.body or "" for r in part],
+                    embeddings=[PLACEHOLDER_VECTOR] * len(part), metadatas=[r.metadata() for r in part]))
+        gone = [rid for rid in in_place if rid not in whole] + list(staged.values())
+        for i in range(0, len(gone), 1000):
+            self._write(lambda h: h.articles.delete(ids=gone[i:i + 1000]))
+        self._tls.table_filled = True
+        return {"records_promoted": len(promote), "records_rebuilt": len(rebuild), "records_dropped": len(gone)}
+
+    def _table_metadata(self, page: int = 5000) -> Iterator[tuple[str, dict]]:
+        """(id, metadata) of every record of the article table, staged ones too."""
+        offset = 0
+        while True:
+            got = self._read(lambda h: h.articles.get(include=["metadatas"], limit=page, offset=offset))
+            yield from ((rid, meta) for rid, meta in zip(got["ids"], got["metadatas"]) if meta is not None)
+            if len(got["ids"]) < page:
+                return
+            offset += page
 
     def _sentence_ids(self, chunk_ids: Sequence[str]) -> list[str]:
         found: list[str] = []
@@ -886,5 +1076,5 @@ def to_passage(stored: StoredChunk, score: float = 0.0, scores: dict | None = No
     )
 
 
-__all__ = ["ChunkStore", "StoredChunk", "make_client", "chunk_metadata", "to_passage", "iso_to_ts", "check_embedder",
-           "crash_point", "unreachable", "is_connection_error"]
+__all__ = ["ChunkStore", "StoredChunk", "ArticleRecord", "make_client", "chunk_metadata", "to_passage", "iso_to_ts",
+           "check_embedder", "crash_point", "unreachable", "is_connection_error"]
