@@ -1,7 +1,7 @@
 """Who said what: every statement the corpus attributes to a person, verbatim, with its article.
 
 ``QuoteFinder(store, embedder).quotes("Zhelikhovsky", about="China")`` reads the indexed articles
-(bodies rebuilt from their chunks, as :class:`~assistant.answer.articles.ArticleContext` does),
+(bodies from the article table, :meth:`~assistant.index.store.ChunkStore.article_records`),
 attributes their sentences (:func:`~assistant.answer.attribution.attribute`) and returns each
 sentence whose speaker the name matches — word for word, accents and case ignored, as questions
 match speakers (:func:`~assistant.query.questions.names_match`: "Zhelikhovsky" and "Stanislav
@@ -35,7 +35,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from assistant.answer.articles import rebuild_body
 from assistant.answer.attribution import ArticleSpeech, attribute
 from assistant.answer.quotations import balance_marks
 from assistant.answer.verification import content_words
@@ -106,13 +105,8 @@ class QuoteFinder:
         with self._lock:
             if self._articles_at is not None and self._articles_at[0] == revision:
                 return self._articles_at[1]
-        chunks: dict[str, list] = {}
-        for chunk in self.store.iter_chunks():
-            chunks.setdefault(chunk.metadata["article_id"], []).append(chunk)
-        articles = []
-        for article_id, parts in chunks.items():
-            body = rebuild_body(parts)
-            articles.append(_Article(article_id, dict(parts[0].metadata), body, set(_fold(body).split())))
+        articles = [_Article(r.article_id, r.fields(), r.body or "", set(_fold(r.body or "").split()))
+                    for r in self.store.article_records(bodies=True)]
         articles.sort(key=lambda a: (a.meta.get("published_at") or "", a.meta.get("title") or ""), reverse=True)
         with self._lock:
             self._articles_at = (revision, articles)

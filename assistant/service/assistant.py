@@ -262,18 +262,10 @@ class Assistant:
     def articles(self, duplicates: bool = False) -> list[dict]:
         """One row per indexed article: id (and article_id), title, source, author, published_at,
         category, url, chunks; with ``duplicates``, also the other outlets' copies of its story
-        (``[{source, url, published_at}]``)."""
-        rows: dict[str, dict] = {}
-        for chunk in self.store.iter_chunks():
-            m = chunk.metadata
-            row = rows.setdefault(m["article_id"], {
-                "id": m["article_id"], "article_id": m["article_id"], "title": m.get("title", ""),
-                "source": m.get("source") or None, "author": m.get("author") or None,
-                "published_at": m.get("published_at") or None, "category": m.get("category") or None,
-                "url": m.get("url") or None, "chunks": 0,
-            })
-            row["chunks"] += 1
-        ordered = sorted(rows.values(), key=lambda r: (r["published_at"] or "", r["title"]), reverse=True)
+        (``[{source, url, published_at}]``). Read from the article table: O(articles)."""
+        rows = [{"id": r.article_id, "article_id": r.article_id, **r.fields(), "chunks": r.chunk_count}
+                for r in self.store.article_records()]
+        ordered = sorted(rows, key=lambda r: (r["published_at"] or "", r["title"]), reverse=True)
         if duplicates:
             any_copies = self.syndication is not None and self.syndication.stats()["groups_with_copies"] > 0
             for row in ordered:
