@@ -199,9 +199,9 @@ def test_index_unavailable_is_503_and_surprises_are_500_without_details(make_cli
     client = make_client(seed=False)
     shared = client.app.state.assistant
 
-    def down():
+    def down(*args, **kwargs):
         raise IndexUnavailable("Cannot reach the Chroma server at localhost:8000; start it with `chroma run`")
-    monkeypatch.setattr(shared.assistant, "articles", down)
+    monkeypatch.setattr(shared.assistant.store, "article_counts", down)  # what /api/health reads
     assert_error(client.get("/api/health"), 503, "unavailable", "chroma run")
 
     def broken(*args, **kwargs):

@@ -1,3 +1,5 @@
+import pytest
+
 from assistant.query.analysis import aliases, analyze, named_days
 
 SOURCES = ["Fortune", "The Age", "TechCrunch", "FOX News - Health", "FOX News - Lifestyle",
@@ -51,3 +53,19 @@ def test_content_leaves_out_the_outlets_and_days_named():
                    "reported (7 October 2023) the verge of collapse?", ["TechCrunch", "The Verge"])
     assert plan.content == "Did the report of say FTX misused funds, while reported ( ) the verge of collapse?"
     assert analyze("Who won the match?", ["TechCrunch"]).content == "Who won the match?"
+
+
+@pytest.mark.parametrize("question, latest", [
+    ("What is the latest on the Riverton desalination plant?", True),
+    ("What's the latest news about the strike?", True),
+    ("Any newest reports on the flooding?", True),
+    ("What is new with OpenAI?", True),
+    ("Which company, recently reported by TechCrunch to be profitable, faces criticism?", False),
+    ("What did Apple's latest product launch include?", False),
+    ("Does the article from Business Today | Latest Stock Market And Economy News India discuss Italy?", False),
+    ("Are the Seahawks currently on a winning streak?", False),
+])
+def test_asking_for_the_newest_coverage_is_told_from_naming_something_recent(question, latest):
+    from assistant.query.timeframes import parse_timeframe
+
+    assert parse_timeframe(question).latest is latest

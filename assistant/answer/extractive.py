@@ -158,7 +158,7 @@ class ExtractiveAnswerer:
                 chosen += [c for c in by_meaning if c not in chosen][: max(0, self.max_sentences - len(chosen))]
                 if chosen and request.compares:
                     chosen = self._per_outlet(candidates, request.outlets) or chosen
-                if chosen and request.timeframe is not None and request.timeframe.recency:
+                if chosen and request.timeframe is not None and request.timeframe.latest:
                     chosen = self._newest_included(candidates, chosen)
         if not chosen:
             trace.setdefault("abstain_reason", reason or "no sentence is relevant enough")

@@ -10,7 +10,9 @@ press conference on May 17" is an event and filters nothing), years ("in 2023"),
 reference date (the day the question is asked: see :mod:`assistant.query.analyzer`), and bounds ("before October",
 "after October 7, 2023", "since September", "between October and November"). Several dates in
 one question ("the report on October 7 … the article on October 30") give the span covering
-all of them. "latest"/"most recent"/"recently" set ``recency`` (rank newer first) without a filter.
+all of them. "latest"/"most recent"/"recently" set ``recency`` (answers list newer articles first)
+without a filter; asking for the newest coverage itself ("What is the latest on …?", "latest news
+about …", "what's new with …") also sets ``latest`` (retrieval ranks newer articles higher).
 Capitalized "May" is a month only when a day or year is next to it or it follows in/during/since.
 """
 
@@ -44,6 +46,13 @@ _SINGLE = re.compile(r"\b(?P<word>yesterday|today|this weekend|last weekend)\b",
 _BOUND = re.compile(r"\b(?P<bound>before|prior to|after|since|until|till|by|from|between)\s+$", re.IGNORECASE)
 _RECENCY = re.compile(r"\b(latest|most recent(?:ly)?|newest|recently|current(?:ly)?|nowadays|these days)\b",
                       re.IGNORECASE)
+# Asking for the newest coverage itself ("What is the latest on X?", "latest news about Y", "what's new
+# with Z"), not describing a thing as recent ("Apple's latest product", "recently reported by"), which
+# questions do far more often (MultiHop-RAG dev: 131 such questions, 0 asking for the newest news).
+_LATEST = re.compile(r"\b(?:latest|newest|most recent|most up-to-date)\s+(?:news|updates?|developments?|coverage|"
+                     r"reports?|reporting|headlines|stories|articles?|information|word)\b|"
+                     r"\bthe\s+(?:latest|newest)\s+(?:on|about|with|from|in|for)\b|"
+                     r"\bwhat(?:'s|’s| is| are)\s+(?:new|happening)\b|\bup to date\b", re.IGNORECASE)
 # A named day is a publication date only next to words about publishing ("the report on October 7").
 _PUBLISHING = re.compile(r"\b(published|publishes|reported|reports?|article|articles|story|stories|piece|posted|"
                          r"wrote|written|coverage|released|issued|ran|dated)\b[^.?!]*$", re.IGNORECASE)
@@ -55,7 +64,8 @@ _MONTH_CONTEXT = re.compile(r"\b(?:in|during|since|before|after|until|by|of|from
 class Timeframe:
     since: date | None = None
     until: date | None = None
-    recency: bool = False
+    recency: bool = False  # recent things named ("recently", "currently", "the latest …"): newest first in answers
+    latest: bool = False  # the newest coverage asked for ("What is the latest on …?"): ranked by recency
     phrases: list[str] = field(default_factory=list)
 
     @property
@@ -65,7 +75,7 @@ class Timeframe:
     def as_dict(self) -> dict:
         return {"since": self.since.isoformat() if self.since else None,
                 "until": self.until.isoformat() if self.until else None,
-                "recency": self.recency, "phrases": self.phrases}
+                "recency": self.recency, "latest": self.latest, "phrases": self.phrases}
 
 
 @dataclass
@@ -83,7 +93,7 @@ def parse_timeframe(question: str, reference: date | None = None) -> Timeframe:
     reference = reference or date.today()
     found = _absolute(question, reference) + _relative(question, reference)
     found.sort(key=lambda f: f.start)
-    result = Timeframe(recency=bool(_RECENCY.search(question)))
+    result = Timeframe(recency=bool(_RECENCY.search(question)), latest=bool(_LATEST.search(question)))
     if not found:
         return result
     result.phrases = [question[f.start:f.end].strip() for f in found]

@@ -287,10 +287,10 @@ class HybridRetriever:
         return best
 
     def _fresher(self, fused: dict[str, float], ranking: "_Ranking", plan: QueryPlan) -> dict[str, float]:
-        """``fused`` with newer articles ranked higher, when the question asks for the latest news (or a
+        """``fused`` with newer articles ranked higher, when the question asks for the newest coverage (or a
         general decay is set): each score halves per half-life of age before the reference date
         (undated articles count as the oldest candidate; articles after that date as new)."""
-        asks = bool(plan.timeframe and plan.timeframe.recency)
+        asks = bool(plan.timeframe and plan.timeframe.latest)
         half_life = self.config.recency_half_life_days if asks else self.config.general_half_life_days
         if half_life <= 0 or len(fused) < 2:
             return fused

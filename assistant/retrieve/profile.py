@@ -42,8 +42,9 @@ class FusionConfig(_Strict):
     source_routing: bool = Field(False, description="Also rank within each outlet the question names as its source.")
     source_weight: float = Field(1.0, ge=0, description="Weight of each per-outlet ranking.")
     date_routing: bool = Field(False, description="Also rank among articles published around each day the question names.")
-    recency_half_life_days: float = Field(0.0, ge=0, description="For a question asking for the latest news "
-                                          "('latest', 'most recent', 'currently'): a passage's score halves for "
+    recency_half_life_days: float = Field(0.0, ge=0, description="For a question asking for the newest coverage "
+                                          "('What is the latest on …?', 'latest news about …', 'what's new with "
+                                          "…'): a passage's score halves for "
                                           "every this many days its article is older than the question's "
                                           "reference date (0 = off).")
     general_half_life_days: float = Field(0.0, ge=0, description="The same decay for every question (0 = off: "
