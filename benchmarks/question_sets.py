@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,6 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MULTIHOP = Path(os.environ.get("MULTIHOP_RAG_DIR", ROOT.parent / "shared" / "data" / "multihop-rag"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def machine() -> str:
+    """The line every benchmark records: OS, architecture, cores, CPU model, Python."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
 @dataclass

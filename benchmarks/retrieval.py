@@ -15,23 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from question_sets import ROOT, open_index, question_sets
+from question_sets import ROOT, machine, open_index, question_sets
 
 PROFILES = ("dense", "bm25", "hybrid", "default", "multihop")
 KEYS = ("hits@1", "hits@4", "hits@10", "mrr@10", "evidence_recall@10")
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
 def retrieval(assistant, questions) -> dict:
