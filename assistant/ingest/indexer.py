@@ -62,12 +62,19 @@ class IngestReport:
     seconds: float = 0.0
     errors: list[InputError] = field(default_factory=list)
     items: list[dict] = field(default_factory=list)  # per article: {url, origin, status, article_id, reason}
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage: read, chunk, embed_chunks, …
+
+    def timed(self, stage: str, started: float) -> None:
+        """Add the seconds since ``started`` (a perf_counter value) to ``stage``."""
+        self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - started
 
     def absorb(self, other: IngestReport) -> IngestReport:
         """This report with ``other``'s counts, errors and items added (two ingests reported as one)."""
         for name, value in other.__dict__.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 setattr(self, name, getattr(self, name) + value)
+        for stage, seconds in other.stages.items():
+            self.stages[stage] = self.stages.get(stage, 0.0) + seconds
         self.errors += other.errors
         self.items += other.items
         return self
@@ -103,6 +110,7 @@ class IngestReport:
     def as_dict(self) -> dict:
         data = {k: v for k, v in self.__dict__.items() if k != "errors"}
         data["chunks_per_second"] = round(self.chunks_per_second, 2)
+        data["stages"] = {stage: round(seconds, 3) for stage, seconds in self.stages.items()}
         data["errors"] = [{"where": e.where, "problem": e.problem, "fix": e.fix} for e in self.errors]
         return data
 
@@ -170,7 +178,11 @@ class Indexer:
         """Read ``paths`` (every bad file or record becomes an error in the report) and index the rest."""
         started = time.perf_counter()
         read = read_paths(paths)
-        return self.ingest_read(read, prune=prune, progress=progress, started=started)
+        reading = time.perf_counter() - started
+        report = self.ingest_read(read, prune=prune, progress=progress, started=started)
+        report.stages = {"read": reading, **report.stages}
+        report.stages["other"] = max(0.0, report.seconds - sum(report.stages.values()))  # index state, journal
+        return report
 
     def ingest_read(self, read: ReadResult, prune: bool = False, progress: bool | Progress = False,
                     started: float | None = None) -> IngestReport:
@@ -244,7 +256,9 @@ class Indexer:
                 report.item(article, "unchanged")
             else:
                 todo[aid] = article
+        clock = time.perf_counter()
         self._group_copies(chosen, todo, indexed, report)
+        report.timed("copies", clock)
         stale = [aid for aid in indexed if aid not in chosen] if prune else []
         if stale and keep is not None:
             stale = [aid for aid in stale if not keep(self._origin_of(aid))]
@@ -371,11 +385,17 @@ class Indexer:
                         self.syndication.forget([article.id])
         return planned
 
-    def _vectors(self, group: list[tuple[Article, list]]) -> list[Ready]:
+    def _vectors(self, group: list[tuple[Article, list]], report: IngestReport | None = None) -> list[Ready]:
         """Chunk and sentence vectors of a group of (article, chunks)."""
+        clock = time.perf_counter()
         texts = [embedding_text(a, c.text) for a, chunks in group for c in chunks]
         vectors = self.embedder.embed(texts) if texts else None
+        if report is not None:
+            report.timed("embed_chunks", clock)
+            clock = time.perf_counter()
         sentence_vectors, counts = self._sentence_vectors([[(c.start, c.text) for c in chunks] for _, chunks in group])
+        if report is not None:
+            report.timed("embed_sentences", clock)
         ready, offset = [], 0
         for (_, chunks), per_chunk, count in zip(group, sentence_vectors, counts):
             ready.append(Ready(chunks, vectors[offset:offset + len(chunks)] if chunks else None, per_chunk, count))
@@ -388,7 +408,9 @@ class Indexer:
             return
         done = {a.id: ahead.ready[(a.id, a.content_hash)] for a in articles
                 if ahead is not None and (a.id, a.content_hash) in ahead.ready}
+        clock = time.perf_counter()
         planned = self._plan([a for a in articles if a.id not in done], report.errors)
+        report.timed("chunk", clock)
         chunked = {a.id for a, _ in planned} | set(done)
         for article in articles:
             if article.id not in chunked:
@@ -402,10 +424,12 @@ class Indexer:
                         if article.id in done:
                             self._store(article, done[article.id], indexed, report, bar)
             for group in _groups(planned, min_chunks=128):
-                vectors = self._vectors(group)  # embedded outside the section: readers go on meanwhile
+                vectors = self._vectors(group, report)  # embedded outside the section: readers go on meanwhile
+                clock = time.perf_counter()
                 with self.store.section():
                     for (article, _), ready in zip(group, vectors):
                         self._store(article, ready, indexed, report, bar)
+                report.timed("write", clock)
         finally:
             bar(0, None)
 

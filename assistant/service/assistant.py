@@ -52,7 +52,10 @@ class Assistant:
             fetched = self.live(progress=progress).ingest(live, progress=_fetch_progress(progress))
             report.absorb(fetched)
             report.seconds += time.perf_counter() - started
+        clock = time.perf_counter()
         self.bm25.ensure_fresh()
+        report.timed("bm25", clock)
+        report.seconds += time.perf_counter() - clock
         return report
 
     # --- live news ---------------------------------------------------------------------------
