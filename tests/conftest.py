@@ -63,3 +63,25 @@ def multihop_dir():
     if not (MULTIHOP / "corpus.json").exists():
         pytest.skip(f"MultiHop-RAG data not found at {MULTIHOP}")
     return MULTIHOP
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through Playwright, one per test module (skipped when absent)."""
+    from playwright.sync_api import sync_playwright
+
+    from browser.chromium import launch
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site():
+    """A local HTTP site on 127.0.0.1 (tests/live_http.py) for feeds and article pages."""
+    from live_http import LocalSite
+
+    with LocalSite() as local:
+        yield local

@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from live_http import LocalSite
-from test_live_ingest import OTHER, WIRE, page, rss
-
-
-@pytest.fixture
-def site():
-    with LocalSite() as local:
-        yield local
+from live_fixtures import OTHER, WIRE, page, rss
 
 
 @pytest.fixture

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from browser.chat_page import ask, open_app
-from browser.chromium import launch, screenshot
+from browser.chromium import screenshot
 from browser.live_server import LiveServer
-from live_http import LocalSite
 from test_web_feeds import serve_feed
 
 pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
@@ -27,22 +26,6 @@ def live(tmp_path_factory, embedder):
                         fetch_timeout=5)
     with LiveServer(create_app(build_assistant(settings, embedder=embedder), settings)) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def site():
-    with LocalSite() as local:
-        yield local
 
 
 def test_add_a_feed_see_its_items_then_ask_about_one(browser, live, site):

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from browser.chat_page import open_app
-from browser.chromium import launch, screenshot
+from browser.chromium import screenshot
 from browser.live_server import LiveServer
 from conftest import CORPUS, SEED
 
@@ -35,16 +35,6 @@ def live(tmp_path_factory, embedder):
     assistant.ingest([CORPUS])
     with LiveServer(create_app(assistant, settings)) as server:
         yield server, assistant
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from assistant.apps.web import render
 from assistant.apps.web.feeds import add_feed, feed_choices, feed_rows, refresh_all, remove_feed
 from assistant.models import Answer, Citation, PublishedCopy
+from live_fixtures import page, rss
 from live_http import LocalSite
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -32,21 +33,6 @@ BRIDGE = (
 )
 
 
-def page(title: str, body: str, outlet: str, extra: str = "") -> str:
-    paragraphs = "".join(f"<p>{sentence.strip()}.</p>" for sentence in body.split(". ") if sentence.strip())
-    return (f"<!doctype html><html><head><title>{title} | {outlet}</title>"
-            f"<meta property=\"og:site_name\" content=\"{outlet}\"><meta property=\"og:title\" content=\"{title}\">"
-            f"</head><body><nav><a href=\"/\">Home</a></nav><article><h1>{title}</h1>{extra}{paragraphs}</article>"
-            f"<footer>Copyright {outlet}.</footer></body></html>")
-
-
-def rss(title: str, items: list[tuple[str, str, str]]) -> str:
-    entries = "".join(f"<item><title>{t}</title><link>{link}</link><pubDate>{date}</pubDate></item>"
-                      for t, link, date in items)
-    return (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>{title}</title>"
-            f"<link>http://example.invalid/</link><description>news</description>{entries}</channel></rss>")
-
-
 ITEMS = [("Riverton approves desalination plant", "/a/council", "Tue, 05 Nov 2024 10:00:00 GMT"),
          ("Snow closes mountain pass again", "/a/snow", "Wed, 06 Nov 2024 08:30:00 GMT")]
 
@@ -65,12 +51,6 @@ class Progress:
 
     def __call__(self, value, desc=None, **options):
         self.calls.append((value, desc))
-
-
-@pytest.fixture
-def site():
-    with LocalSite() as local:
-        yield local
 
 
 @pytest.fixture
