@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from assistant.live.syndication import (  # noqa: E402
     BANDS, DEFAULT_THRESHOLD, MIN_WORDS, NUM_PERM, ROWS, SEED, SHINGLE_WORDS,
@@ -263,15 +263,9 @@ def cost_study(fixtures) -> dict:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    from question_sets import machine as host
+
+    return f"{host()}"
 
 
 def pct(x: float) -> str:
