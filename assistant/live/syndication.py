@@ -353,6 +353,17 @@ class SyndicationIndex:
                 (article_id, article_id)).fetchall()
         return [_copy(row) for row in rows]
 
+    def shared_groups(self) -> dict[str, list[Copy]]:
+        """Every group with more than one member: group -> members, oldest published first (one query)."""
+        groups: dict[str, list[Copy]] = {}
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT grp, {_COPY_COLUMNS} FROM articles WHERE grp IN "
+                f"(SELECT grp FROM articles GROUP BY grp HAVING COUNT(*) > 1) ORDER BY grp, {_OLDEST_FIRST}")
+            for group, *row in rows:
+                groups.setdefault(group, []).append(_copy(tuple(row)))
+        return groups
+
     def members(self, group: str) -> list[Copy]:
         """All members of a group, oldest published first."""
         with self._read() as conn:

@@ -270,9 +270,12 @@ class Assistant:
                 for r in self.store.article_records()]
         ordered = sorted(rows, key=lambda r: (r["published_at"] or "", r["title"]), reverse=True)
         if duplicates:
-            any_copies = self.syndication is not None and self.syndication.stats()["groups_with_copies"] > 0
+            shared = self.syndication.shared_groups() if self.syndication is not None else {}
+            group_of = {c.article_id: group for group, members in shared.items() for c in members}
             for row in ordered:
-                row["duplicates"] = [c.model_dump() for c in self.copies_of(row["id"])] if any_copies else []
+                members = shared.get(group_of.get(row["id"]), [])
+                row["duplicates"] = [PublishedCopy(source=c.source, url=c.url, published_at=c.published_at).model_dump()
+                                     for c in members if c.article_id != row["id"]]
         return ordered
 
     def sources(self) -> list[str]:
