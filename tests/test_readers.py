@@ -382,3 +382,18 @@ def test_multihop_corpus_reads_cleanly():
     assert len({a.id for a in result.articles}) == 609
     assert sum(a.author is None for a in result.articles) == 68  # 64 null and 4 empty authors
     assert result.articles[0].published_at == "2023-11-27T08:45:59Z"
+
+
+def test_an_html_file_keeps_the_article_and_drops_the_page_around_it():
+    """.html files go through the same main-text extraction as fetched pages (docs/extraction.md)."""
+    import json
+
+    pages = DATA / "live" / "pages"
+    for name in ("harbour_gazette", "valley_courier_wordpress", "capital_post_nextjs"):
+        expected = json.loads((pages / f"{name}.json").read_text(encoding="utf-8"))
+        result = read_file(pages / f"{name}.html")
+        assert not result.errors and len(result.articles) == 1
+        body = " ".join(result.articles[0].body.split())
+        assert all(" ".join(p.split()) in body for p in expected["article"])
+        leaked = [b for b in expected["boilerplate"] if " ".join(b.split()) in body]
+        assert len(leaked) <= len(expected["boilerplate"]) // 10, leaked

@@ -427,7 +427,12 @@ def _read_html(text: str, where: str) -> Iterator[Item]:
     if missing:
         yield InputError(where, "; ".join(p for p, _ in missing), "; ".join(f for _, f in missing))
         return
-    record = {"title": page.title, "body": page.body, **page.meta}
+    # The main text by trafilatura when it finds enough of it (it leaks far less boilerplate:
+    # docs/extraction.md); else what the hand-written extractor kept. Metadata from the latter.
+    from assistant.live.pages import main_text
+
+    body = main_text(text, page.meta.get("url") or "", [page.title]) or page.body
+    record = {"title": page.title, "body": body, **page.meta}
     yield _guarded_record(record, where, labels=page.fields_from)
 
 

@@ -68,6 +68,14 @@ class PageError(ValueError):
     """The page holds no article that can be read; the message says why."""
 
 
+def main_text(text: str, url: str, titles: list[str]) -> str | None:
+    """The page's main text by trafilatura, paragraphs separated by blank lines, when it holds
+    enough prose (None otherwise). ``text`` has passed ``check_nesting`` already."""
+    doc = _trafilatura(text, url)
+    body = _paragraphs(doc.text if doc is not None and doc.text else "", titles)
+    return body if _prose_chars(body) >= MIN_PROSE_CHARS else None
+
+
 def extract_article(html: bytes | str, url: str, *, item: FeedItem | None = None, feed_title: str | None = None,
                     content_type: str = "text/html", charset: str | None = None) -> Article:
     """The article on the page at ``url``.
