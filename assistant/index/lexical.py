@@ -1,14 +1,29 @@
-"""BM25 over the chunks of the Chroma collection, rebuilt whenever the collection changes.
+"""BM25 over the chunks of the Chroma collection, updated by deltas rather than rebuilt.
 
-Chroma's local mode has no sparse index, so this one is derived from the collection and saved
-under ``data_dir/bm25/<collection>`` with the collection revision it was built from.
+Chroma's local mode has no sparse index, so this one is derived from the collection. Everything
+BM25 knows is one immutable :class:`LexicalState`: ids, metadata and a list of immutable segments
+(:mod:`assistant.index.bm25_segments`) with tombstoned articles. When the collection's revision
+changes, the article table (per-article content hash) says which articles were added, changed or
+deleted; only their chunks are fetched and tokenised, into one new segment, and their old copies
+are tombstoned. Segments are merged (no tokenising) when too many or too dead. Scores use live N,
+df and avgdl, so they equal a rebuild's exactly, as ``bm25s`` (lucene, k1 1.2, b 0.75) computes them.
 
-Readers never see it change under them: everything BM25 knows (ids, metadata, both models and
-the arrays derived from them) is one immutable :class:`LexicalState`, built whole and then swapped
-in by one assignment. A request pins one state (:meth:`BM25Index.pinned`) and uses it to the end,
-whatever is swapped in meanwhile. When another process changed the collection, a new state is
-built in the background; a request waits for it at most ``catch_up_seconds`` and otherwise
-answers from the state it has (ids that Chroma no longer holds are skipped by the retriever).
+On disk (``data_dir/bm25/<collection>``): ``segments/<name>/`` (``.npy`` arrays, memory-mapped when
+loaded, and ``segment.json``) and ``manifests/<collection id>-<revision>.json`` (which segments,
+which articles dead). A process starts by loading the manifest of the current revision, or the
+newest one and a delta from there; another process's write becomes visible by loading its manifest
+(segments already held are reused) or, when it saved none, by applying the delta itself.
+
+Readers never see a state change under them: a request pins one state (:meth:`BM25Index.pinned`)
+and uses it to the end, whatever is swapped in meanwhile. When another process changed the
+collection, the new state is made in the background; a request waits for it at most
+``catch_up_seconds`` and otherwise answers from the state it has (ids that Chroma no longer holds
+are skipped by the retriever). A state read while a writer's section was open is used, not saved.
+
+The public interface (``search``, ``search_sentences``, ``chunk_scores``, ``best_sentence_scores``,
+``sentence_overlap``, ``rows``, ``passing``, ``published_ts``, ``sources``, ``pinned``, ``state``,
+``ensure_fresh``) says nothing of segments, so a distributed deployment can put Chroma's own
+sparse index behind it instead.
 """
 
 from __future__ import annotations
@@ -21,7 +36,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +44,15 @@ from pathlib import Path
 import numpy as np
 
 from assistant.filters import SearchFilters
-from assistant.index.store import ChunkStore, StoredChunk
+from assistant.index import bm25_segments as seg
+from assistant.index.store import STAGED, ChunkStore, StoredChunk
 from assistant.text.sentences import distinct_sentences
 
 log = logging.getLogger(__name__)
+
+MAX_SEGMENTS = 4  # more: the small ones are merged into one
+MAX_DEAD_SHARE = 0.25  # more of all rows dead, or the small segments as large as the first: merge all
+STALE_SEGMENT_SECONDS = 60.0  # an unreferenced segment this old is deleted (younger: a writer may be placing it)
 
 
 def lexical_text(title: str, source: str, text: str) -> str:
@@ -43,16 +63,21 @@ def lexical_text(title: str, source: str, text: str) -> str:
 @dataclass(eq=False)
 class LexicalState:
     """Everything one version of the collection gives BM25; never changed after it is built
-    (the arrays derived lazily below are computed once, from the state's own fields)."""
+    (the arrays derived lazily below are computed once, from the state's own fields).
+
+    ``ids``/``metas`` are the live chunks sorted by id (so a delta and a rebuild agree row for row);
+    ``segments`` with ``dead`` (tombstoned article ids per segment) hold the postings;
+    ``articles``: article id -> (content hash of the whole version indexed, "" when what was read
+    was not whole; index of its segment)."""
 
     collection_id: str
     revision: int
     settled: bool  # built from a collection no writer was in the middle of
     ids: list[str]
     metas: list[dict]
-    model: object | None = None
-    sentence_model: object | None = None
-    sentence_chunks: list[list[int]] = field(default_factory=list)  # sentence -> indices of the chunks holding it
+    segments: tuple = ()
+    dead: tuple = ()
+    articles: dict = field(default_factory=dict)
     built_at: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _derived: dict = field(default_factory=dict, repr=False)
@@ -66,6 +91,45 @@ class LexicalState:
                 value = self._derived.setdefault(name, value)
         return value
 
+    def live(self) -> dict:
+        """Live masks per segment, row order, offsets and the live statistics BM25 needs."""
+        def make():
+            masks = [s.alive(d) for s, d in zip(self.segments, self.dead)]
+            chunks, sentences = [m[0] for m in masks], [m[1] for m in masks]
+            c_len = sum(int(np.asarray(s.chunks.lengths)[m].sum()) for s, m in zip(self.segments, chunks))
+            s_len = sum(int(np.asarray(s.sentences.lengths)[m].sum()) for s, m in zip(self.segments, sentences))
+            n_c, n_s = sum(int(m.sum()) for m in chunks), sum(int(m.sum()) for m in sentences)
+            c_avg, s_avg = (c_len / n_c if n_c else 1.0), (s_len / n_s if n_s else 1.0)
+            return {"chunks": chunks, "sentences": sentences, "n_chunks": n_c, "n_sentences": n_s,
+                    "chunk_length": c_len, "sentence_length": s_len,
+                    "offsets": np.cumsum([0] + [s.n_chunks for s in self.segments]),
+                    "chunk_norm": [seg.length_norm(s.chunks.lengths, c_avg) for s in self.segments],
+                    "sentence_norm": [seg.length_norm(s.sentences.lengths, s_avg) for s in self.segments]}
+        return self.derived("live", make)
+
+    def perm(self) -> np.ndarray:
+        """Row of the state (``ids`` order) -> row of the concatenated segments."""
+        return self.derived("perm", lambda: _order(self.segments, self.dead)[0])
+
+
+def _order(segments, dead) -> tuple[np.ndarray, list[str], list[dict]]:
+    """The live rows of ``segments`` sorted by chunk id: (segment rows, ids, metas)."""
+    ids = [cid for s in segments for cid in s.ids]
+    alive = np.concatenate([s.alive(d)[0] for s, d in zip(segments, dead)]) if segments else np.zeros(0, bool)
+    rows = np.flatnonzero(alive)
+    order = rows[np.argsort(np.array([ids[r] for r in rows], dtype=object), kind="stable")] if len(rows) else rows
+    metas = [m for s in segments for m in s.metas]
+    return order, [ids[r] for r in order], [metas[r] for r in order]
+
+
+def _state(collection_id: str, revision: int, settled: bool, segments: list, dead: list) -> LexicalState:
+    perm, ids, metas = _order(segments, dead)
+    articles = {aid: (span[0], i) for i, (s, d) in enumerate(zip(segments, dead))
+                for aid, span in s.articles.items() if aid not in d}
+    state = LexicalState(collection_id, revision, settled, ids, metas, tuple(segments), tuple(dead), articles)
+    state._derived["perm"] = perm
+    return state
+
 
 class BM25Index:
     def __init__(self, store: ChunkStore, folder: Path, catch_up_seconds: float = 2.0):
@@ -78,13 +142,16 @@ class BM25Index:
         self._building: threading.Thread | None = None
         self._pins = threading.local()
         self._stemmer = None
+        self._loaded: dict[str, seg.Segment] = {}  # segments read from disk, by name (shared by states)
+        self.stats: Counter = Counter()  # full_builds, deltas, loads, merges, tokenized_chunks, tokenized_sentences
 
     # --- which state a reader uses ----------------------------------------------------------------
     @contextlib.contextmanager
-    def pinned(self) -> Iterator[LexicalState]:
-        """Use one state for everything inside (one request), whatever is swapped in meanwhile."""
+    def pinned(self, state: LexicalState | None = None) -> Iterator[LexicalState]:
+        """Use one state for everything inside (one request), whatever is swapped in meanwhile
+        (``state``: that one, e.g. from :meth:`rebuild`, instead of the current one)."""
         stack = self._pins.__dict__.setdefault("stack", [])
-        state = stack[-1] if stack else self._fresh(wait=None)
+        state = state or (stack[-1] if stack else self._fresh(wait=None))
         stack.append(state)
         try:
             yield state
@@ -97,11 +164,11 @@ class BM25Index:
         return stack[-1] if stack else self._fresh(wait=None)
 
     def ensure_fresh(self) -> None:
-        """Load or rebuild so that the index matches the collection's current revision (waits)."""
+        """Load or update so that the index matches the collection's current revision (waits)."""
         self._fresh(wait=True)
 
     def _fresh(self, wait: bool | None) -> LexicalState:
-        """The state for the collection as it is now. ``wait``: True waits for a build, None waits
+        """The state for the collection as it is now. ``wait``: True waits for an update, None waits
         only when this process wrote the change (or there is no state yet), else at most
         ``catch_up_seconds``."""
         collection_id, revision, settled = self.store.revision_state()
@@ -141,24 +208,41 @@ class BM25Index:
             log.warning("BM25 catch-up failed; answering from the previous state", exc_info=True)
 
     def _rebuild(self) -> LexicalState:
-        """Build (or load) the state for the current revision and swap it in. Call with _build_lock."""
-        state, chunks = self._read_collection()
-        if state.settled:
-            loaded = self._load(state.collection_id, state.revision)
-            if loaded is not None:
-                self._state = loaded
-                return loaded
-        self._index(state, chunks)
-        if state.settled:
-            try:
-                self._save(state)
-            except OSError:  # a read-only data dir still answers
-                log.warning("could not save the BM25 index under %s", self.folder, exc_info=True)
+        """Load, update or (last resort) build the state for the current revision and swap it in.
+        Call with _build_lock."""
+        collection_id, revision, settled = self.store.revision_state()
+        state = self._load(collection_id, revision) if settled else None
+        if state is not None:
+            self.stats["loads"] += 1
+        else:
+            base = self._state if self._state is not None and self._state.collection_id == collection_id else None
+            if base is None:
+                base = self._load(collection_id, None)  # the newest saved revision: a delta from there
+                self.stats["loads"] += base is not None
+            state = self._delta(base) if base is not None else None
+            if state is None:
+                state = self._full()
+            if state.settled:
+                try:
+                    self._save(state)
+                except OSError:  # a read-only data dir still answers
+                    log.warning("could not save the BM25 index under %s", self.folder, exc_info=True)
         self._state = state
+        self._loaded = {s.name: s for s in state.segments}
         return state
 
-    def _read_collection(self) -> tuple[LexicalState, list[StoredChunk]]:
-        """The chunks with the revision they belong to, read in one consistent pass.
+    # --- making states ----------------------------------------------------------------------------
+    def rebuild(self) -> LexicalState:
+        """A state built from every chunk of the collection (not swapped in, not counted in
+        :attr:`stats`): what a state updated by deltas must equal."""
+        stats = self.stats.copy()
+        try:
+            return self._full()
+        finally:
+            self.stats = stats
+
+    def _full(self) -> LexicalState:
+        """Every chunk, read in one consistent pass, into one segment.
 
         Embedded mode holds the index still meanwhile. With a server, the revision is read before
         and after: a state read while a writer was busy is kept in memory only (not settled)."""
@@ -170,21 +254,74 @@ class BM25Index:
             if after == before:
                 break
         collection_id, revision, settled = after
+        self.stats["full_builds"] += 1
+        segment = self._segment(_by_article(chunks, None))
+        return _state(collection_id, revision, settled and after == before, [segment], [frozenset()])
+
+    def _delta(self, base: LexicalState) -> LexicalState | None:
+        """``base`` updated to the collection as it is now, from the article table: only added and
+        changed articles are read and tokenised. None when the table cannot say (then rebuild)."""
+        for _attempt in range(3):
+            with self.store.reading():
+                before = self.store.revision_state()
+                if not self.store.article_table_current():
+                    return None
+                table = {r.article_id: (r.content_hash, r.chunk_count) for r in self.store.article_records()}
+                changed = sorted(aid for aid, (content_hash, _) in table.items()
+                                 if not content_hash or base.articles.get(aid, ("",))[0] != content_hash)
+                chunks = self._fetch(changed)
+                after = self.store.revision_state()
+            if after == before:
+                break
+        collection_id, revision, settled = after
         settled = settled and after == before
-        return LexicalState(collection_id, revision, settled, [c.id for c in chunks], [c.metadata for c in chunks]), chunks
+        gone = {aid for aid in base.articles if aid not in table} | (set(changed) & base.articles.keys())
+        dead = [d | {aid for aid in gone if base.articles[aid][1] == i} for i, d in enumerate(base.dead)]
+        segments = list(base.segments)
+        added = _by_article(chunks, table)
+        if added:
+            segments.append(self._segment(added))
+            dead.append(frozenset())
+        segments, dead = self._compact(segments, dead)
+        state = _state(collection_id, revision, settled, segments, dead)
+        if settled and len(state.ids) != sum(n for _, n in table.values()):
+            log.info("BM25 delta disagrees with the article table (%d chunks, table %d); rebuilding",
+                     len(state.ids), sum(n for _, n in table.values()))
+            return None
+        self.stats["deltas"] += 1
+        return state
 
-    def _index(self, state: LexicalState, chunks: list[StoredChunk]) -> None:
-        import bm25s
+    def _fetch(self, article_ids: list[str]) -> list[StoredChunk]:
+        """The chunks in place of ``article_ids`` (hold :meth:`ChunkStore.reading` around it)."""
+        found: list[StoredChunk] = []
+        for i in range(0, len(article_ids), 200):
+            where = {"article_id": {"$in": article_ids[i:i + 200]}}
+            got = self.store._read(lambda h: h.collection.get(where=where, include=["documents", "metadatas"]))
+            found += [StoredChunk(cid, text or "", meta) for cid, text, meta in
+                      zip(got["ids"], got["documents"], got["metadatas"]) if meta is not None and not meta.get(STAGED)]
+        return found
 
-        if not chunks:
-            return
-        texts = [lexical_text(m.get("title", ""), m.get("source", ""), c.text) for c, m in zip(chunks, state.metas)]
-        model = bm25s.BM25(k1=1.2, b=0.75)
-        model.index(self._tokenize(texts), show_progress=False)
-        sentences, state.sentence_chunks = _sentences(chunks)
-        sentence_model = bm25s.BM25(k1=1.2, b=0.75)
-        sentence_model.index(self._tokenize(sentences), show_progress=False)
-        state.model, state.sentence_model = model, sentence_model
+    def _compact(self, segments: list, dead: list) -> tuple[list, list]:
+        """Merge when there are too many segments or too many dead rows (no tokenising)."""
+        sizes = [s.n_chunks for s in segments]
+        dead_rows = sum(s.n_chunks - int(s.alive(d)[0].sum()) for s, d in zip(segments, dead))
+        if len(segments) > 1 and (dead_rows > MAX_DEAD_SHARE * sum(sizes) or sum(sizes[1:]) >= sizes[0]):
+            self.stats["merges"] += 1
+            return [seg.merge(uuid.uuid4().hex, list(zip(segments, dead)))], [frozenset()]
+        if len(segments) > MAX_SEGMENTS:
+            self.stats["merges"] += 1
+            return [segments[0], seg.merge(uuid.uuid4().hex, list(zip(segments[1:], dead[1:])))], \
+                [dead[0], frozenset()]
+        return segments, dead
+
+    def _segment(self, articles: list[tuple[str, str, list[StoredChunk]]]) -> seg.Segment:
+        def counted(texts: list[str]):
+            return self._tokenize(texts)
+        n_chunks = sum(len(group) for _, _, group in articles)
+        self.stats["tokenized_chunks"] += n_chunks
+        segment = seg.build(uuid.uuid4().hex, articles, counted, _sentences)
+        self.stats["tokenized_sentences"] += segment.n_sentences
+        return segment
 
     def _tokenize(self, texts: list[str]):
         import bm25s
@@ -199,53 +336,72 @@ class BM25Index:
         return bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer or None, show_progress=False,
                               return_ids=False)
 
-    # --- on disk: one folder per (collection, revision), written whole then renamed into place ------
-    def _place(self, collection_id: str, revision: int) -> Path:
-        return self.folder / f"{collection_id}-{revision}"
+    # --- on disk: immutable segments, one small manifest per revision ---------------------------------
+    def _manifest(self, collection_id: str, revision: int) -> Path:
+        return self.folder / "manifests" / f"{collection_id}-{revision}.json"
 
     def _save(self, state: LexicalState) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        target = self._place(state.collection_id, state.revision)
-        if (target / "state.json").exists():
+        segments_dir, manifests = self.folder / "segments", self.folder / "manifests"
+        segments_dir.mkdir(parents=True, exist_ok=True)
+        manifests.mkdir(exist_ok=True)
+        target = self._manifest(state.collection_id, state.revision)
+        if target.exists():
             return
-        tmp = self.folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        try:
-            if state.model is not None:
-                state.model.save(str(tmp / "bm25"))
-                state.sentence_model.save(str(tmp / "bm25_sentences"))
-            record = {"revision": state.revision, "collection": state.collection_id, "ids": state.ids,
-                      "metas": state.metas, "sentence_chunks": state.sentence_chunks}
-            (tmp / "state.json").write_text(json.dumps(record))
+        for segment in state.segments:
+            place = segments_dir / segment.name
+            if (place / "segment.json").exists():
+                os.utime(place)  # referenced again: not stale for another process's clean-up
+                continue
+            tmp = self.folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             try:
-                os.rename(tmp, target)  # another process may have saved the same revision: keep theirs
-            except OSError:
-                pass
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        for old in self.folder.iterdir():  # older revisions, and the layout before revisions had folders
-            if old != target and not old.name.startswith(".tmp-"):
+                segment.save(tmp)
+                os.rename(tmp, place)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+        record = {"collection": state.collection_id, "revision": state.revision,
+                  "segments": [[s.name, sorted(d)] for s, d in zip(state.segments, state.dead)]}
+        tmp = manifests / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, target)
+        self._clean(target, {s.name for s in state.segments})
+
+    def _clean(self, keep: Path, segments: set[str]) -> None:
+        """Older manifests, segments no longer referenced, and the layout before segments."""
+        for old in (self.folder / "manifests").iterdir():
+            if old != keep and not old.name.startswith(".tmp-"):
+                with contextlib.suppress(OSError):
+                    old.unlink()
+        now = time.time()
+        for old in (self.folder / "segments").iterdir():
+            with contextlib.suppress(OSError):
+                if old.name not in segments and now - old.stat().st_mtime > STALE_SEGMENT_SECONDS:
+                    shutil.rmtree(old, ignore_errors=True)
+        for old in self.folder.iterdir():
+            if old.name not in ("segments", "manifests") and not old.name.startswith(".tmp-"):
                 if old.is_dir():
                     shutil.rmtree(old, ignore_errors=True)
                 else:
                     with contextlib.suppress(OSError):
                         old.unlink()
 
-    def _load(self, collection_id: str, revision: int) -> LexicalState | None:
-        import bm25s
-
-        place = self._place(collection_id, revision)
+    def _load(self, collection_id: str, revision: int | None) -> LexicalState | None:
+        """The saved state of ``revision`` (None: the newest saved one of this collection)."""
         try:
-            record = json.loads((place / "state.json").read_text())
+            if revision is None:
+                saved = [(int(p.stem.rsplit("-", 1)[1]), p) for p in (self.folder / "manifests").glob(
+                    f"{collection_id}-*.json")]
+                if not saved:
+                    return None
+                revision, place = max(saved)
+            else:
+                place = self._manifest(collection_id, revision)
+            record = json.loads(place.read_text())
             if record.get("revision") != revision or record.get("collection") != collection_id:
                 return None
-            state = LexicalState(collection_id, revision, True, record["ids"], record["metas"],
-                                 sentence_chunks=record["sentence_chunks"])
-            if state.ids:
-                state.model = bm25s.BM25.load(str(place / "bm25"))
-                state.sentence_model = bm25s.BM25.load(str(place / "bm25_sentences"))
-            return state
-        except (OSError, ValueError, KeyError):  # missing, half-deleted by another process, or corrupt
+            segments = [self._loaded.get(name) or seg.Segment.load(self.folder / "segments" / name)
+                        for name, _ in record["segments"]]
+            return _state(collection_id, revision, True, segments, [frozenset(d) for _, d in record["segments"]])
+        except (OSError, ValueError, KeyError, IndexError):  # missing, half-deleted by another process, or corrupt
             return None
 
     # --- what readers ask -------------------------------------------------------------------------
@@ -326,36 +482,41 @@ class BM25Index:
                 state._scores.popitem(last=False)
         return scores
 
+    def _query_tokens(self, state: LexicalState, text: str) -> list[str]:
+        return self._tokenize([text])[0] if state.ids else []
+
     def _score_chunks(self, state: LexicalState, text: str) -> np.ndarray:
-        tokens = self._tokenize([text])[0] if state.model is not None else []
+        tokens = self._query_tokens(state, text)
         if not tokens:
             return np.zeros(len(state.ids), dtype=np.float32)
-        return np.asarray(state.model.get_scores(tokens), dtype=np.float32)
+        live = state.live()
+        parts = [(s.chunks, m, n) for s, m, n in zip(state.segments, live["chunks"], live["chunk_norm"])]
+        return np.concatenate(seg.bm25(parts, tokens, live["n_chunks"], live["chunk_length"]))[state.perm()]
 
     def _score_sentences(self, state: LexicalState, text: str) -> np.ndarray:
-        best = np.zeros(len(state.ids), dtype=np.float32)
-        tokens = self._tokenize([text])[0] if state.sentence_model is not None else []
+        tokens = self._query_tokens(state, text)
         if not tokens:
-            return best
-        scores = np.asarray(state.sentence_model.get_scores(tokens), dtype=np.float32)
-        sentences, chunks = _pairs(state)
-        np.maximum.at(best, chunks, scores[sentences])
-        return best
+            return np.zeros(len(state.ids), dtype=np.float32)
+        live = state.live()
+        parts = [(s.sentences, m, n) for s, m, n in zip(state.segments, live["sentences"], live["sentence_norm"])]
+        return self._best_per_chunk(state, seg.bm25(parts, tokens, live["n_sentences"], live["sentence_length"]))
 
     def _overlap(self, state: LexicalState, text: str) -> np.ndarray:
-        best = np.zeros(len(state.ids), dtype=np.float32)
-        tokens = self._tokenize([text])[0] if state.sentence_model is not None else []
+        tokens = self._query_tokens(state, text)
         if not tokens:
-            return best
-        vocab, postings = state.sentence_model.vocab_dict, state.sentence_model.scores
-        indptr, indices = postings["indptr"], postings["indices"]
-        idf = state.derived("idf", lambda: np.log(len(state.sentence_chunks) / np.maximum(np.diff(indptr), 1)))
-        found = np.zeros(len(state.sentence_chunks), dtype=np.float32)
-        for t in {vocab[t] for t in tokens if t in vocab and vocab[t] < len(indptr) - 1}:
-            found[indices[indptr[t]:indptr[t + 1]]] += idf[t]
-        sentences, chunks = _pairs(state)
-        np.maximum.at(best, chunks, found[sentences])
-        return best
+            return np.zeros(len(state.ids), dtype=np.float32)
+        live = state.live()
+        parts = [(s.sentences, m) for s, m in zip(state.segments, live["sentences"])]
+        return self._best_per_chunk(state, seg.overlap(parts, tokens, live["n_sentences"]))
+
+    @staticmethod
+    def _best_per_chunk(state: LexicalState, per_sentence: list[np.ndarray]) -> np.ndarray:
+        """For every chunk of the state, the best score of the sentences it holds."""
+        offsets = state.live()["offsets"]
+        best = np.zeros(int(offsets[-1]), dtype=np.float32)
+        for s, scores, offset in zip(state.segments, per_sentence, offsets):
+            np.maximum.at(best, offset + np.asarray(s.pair_chunk), scores[np.asarray(s.pair_sentence)])
+        return best[state.perm()]
 
     # --- the current state's fields (tools and tests read these) ---------------------------------------
     @property
@@ -372,15 +533,6 @@ class BM25Index:
 
     def _mask(self, filters: SearchFilters | None) -> np.ndarray:
         return _mask(self.state(), filters)
-
-
-def _pairs(state: LexicalState) -> tuple[np.ndarray, np.ndarray]:
-    """(sentence, chunk) index pairs of the state's sentence index."""
-    def make():
-        sizes = [len(holders) for holders in state.sentence_chunks]
-        return (np.repeat(np.arange(len(sizes)), sizes),
-                np.fromiter((c for h in state.sentence_chunks for c in h), dtype=np.int64))
-    return state.derived("pairs", make)
 
 
 def _mask(state: LexicalState, filters: SearchFilters | None) -> np.ndarray:
@@ -423,3 +575,22 @@ def _sentences(chunks: list[StoredChunk]) -> tuple[list[str], list[list[int]]]:
         for r in sentence_rows:
             holders[r].append(ci)
     return texts, holders
+
+
+def _by_article(chunks: list[StoredChunk], table: dict[str, tuple[str, int]] | None) -> list[tuple[str, str, list]]:
+    """(article id, content hash, its chunks in position order), by article id. The hash is the
+    version's when the chunks are one whole version (all of its ``chunk_count`` chunks, matching
+    the article table when given), else "" (read again at the next update)."""
+    groups: dict[str, list[StoredChunk]] = {}
+    for chunk in chunks:
+        groups.setdefault(str(chunk.metadata.get("article_id", "")), []).append(chunk)
+    out = []
+    for aid in sorted(groups):
+        group = sorted(groups[aid], key=lambda c: (c.metadata.get("position", 0), c.id))
+        hashes = {c.metadata.get("content_hash", "") for c in group}
+        content_hash = hashes.pop() if len(hashes) == 1 else ""
+        whole = all(int(c.metadata.get("chunk_count", -1)) == len(group) for c in group)
+        if table is not None:
+            whole = whole and table.get(aid) == (content_hash, len(group))
+        out.append((aid, content_hash if whole else "", group))
+    return out
