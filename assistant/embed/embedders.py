@@ -41,6 +41,10 @@ class Embedder(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without special tokens."""
 
+    # Optional: ``embed_with_spans(texts, spans) -> (vectors, per-text span vectors)`` — the vectors of
+    # ``embed`` and, from the same forward pass, one per character span (OnnxEmbedder has it; the
+    # indexer embeds sentences in a second pass with embedders that do not).
+
 
 def resolve_model_path(name: str) -> str:
     if name == BUNDLED_MODEL:
@@ -234,10 +238,38 @@ class OnnxEmbedder:
         return [len(e.ids) for e in counter.encode_batch(list(texts), add_special_tokens=False)]
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        return self._encode(list(texts), None)[0]
+
+    def embed_with_spans(self, texts: Sequence[str],
+                         spans: Sequence[Sequence[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """:meth:`embed`'s vectors of ``texts`` and, from the same forward pass, one vector per
+        ``(start, end)`` character span of each text (``spans[i]`` belongs to ``texts[i]``).
+
+        A span's vector is the mean of the token states of the tokens it overlaps (the tokenizer's
+        offsets; no [CLS]/[SEP]), unit length: the span read in its text's context, at no extra
+        model cost. A span with no token in the model's window (the text was cut at ``max_tokens``)
+        gets a zero row: embed it on its own. Models that do not mean-pool get their spans embedded
+        on their own (a mean over a CLS model's token states is not one of its vectors).
+        """
         texts = list(texts)
+        if len(spans) != len(texts):
+            raise ValueError(f"{len(spans)} span lists for {len(texts)} texts")
+        if self._pooling != "mean":
+            vectors = self.embed(texts)
+            pieces = [text[a:b] for text, own in zip(texts, spans) for a, b in own]
+            flat, out, at = self.embed(pieces), [], 0
+            for own in spans:
+                out.append(flat[at:at + len(own)])
+                at += len(own)
+            return vectors, out
+        return self._encode(texts, [list(own) for own in spans])
+
+    def _encode(self, texts: list[str], spans: list[list[tuple[int, int]]] | None
+                ) -> tuple[np.ndarray, list[np.ndarray]]:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        pooled = [np.zeros((len(own), out.shape[1]), dtype=np.float32) for own in spans or []]
         if not texts:
-            return out
+            return out, pooled
         tokenizer, _ = self._tokenizers()
         encodings = tokenizer.encode_batch(texts)
         lengths = [len(e.ids) for e in encodings]
@@ -255,7 +287,11 @@ class OnnxEmbedder:
             hidden = self._session(threads).run(
                 None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
             out[batch] = _pool(hidden, mask, self._pooling)
-        return out
+            if spans is not None:
+                for row, i in enumerate(batch):
+                    if spans[i]:
+                        pooled[i] = _span_means(hidden[row, :lengths[i]], encodings[i], spans[i])
+        return out, pooled
 
     @property
     def dimension(self) -> int:
@@ -290,6 +326,18 @@ def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
         vectors = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.asarray(vectors / np.clip(norms, 1e-12, None), dtype=np.float32)
+
+
+def _span_means(hidden: np.ndarray, encoding, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Unit-length means of the token states (``hidden``: tokens × dimension of one text) of the
+    tokens each character span overlaps; zero rows for spans without such a token."""
+    offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+    real = np.asarray(encoding.special_tokens_mask, dtype=bool) == 0
+    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    inside = (offsets[None, :, 0] < bounds[:, 1:2]) & (offsets[None, :, 1] > bounds[:, 0:1]) & real[None, :]
+    sums = inside.astype(np.float32) @ hidden.astype(np.float32)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)  # a mean's direction is its sum's
+    return np.asarray(np.where(norms > 0, sums / np.clip(norms, 1e-12, None), 0.0), dtype=np.float32)
 
 
 def _max_seq_length(folder: Path) -> int:

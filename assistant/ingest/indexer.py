@@ -32,7 +32,7 @@ from assistant.embed.embedders import Embedder
 from assistant.errors import InputError
 from assistant.ingest.readers import ReadResult, read_paths
 from assistant.models import Article
-from assistant.text.sentences import distinct_sentences
+from assistant.text.sentences import distinct_sentences, split_sentences
 from assistant.index.store import ChunkStore, crash_point
 
 log = logging.getLogger(__name__)
@@ -167,6 +167,8 @@ class Journal:
 
 
 class Indexer:
+    sentence_vectors = "separate"  # per sentence: separate (a second pass) | pooled | none (Settings.sentence_vectors)
+
     def __init__(self, store: ChunkStore, embedder: Embedder, chunker: SentenceChunker, syndication=None):
         self.store = store
         self.embedder = embedder
@@ -386,14 +388,34 @@ class Indexer:
         return planned
 
     def _vectors(self, group: list[tuple[Article, list]], report: IngestReport | None = None) -> list[Ready]:
-        """Chunk and sentence vectors of a group of (article, chunks)."""
+        """Chunk and sentence vectors of a group of (article, chunks).
+
+        ``sentence_vectors = "pooled"`` with an embedder that has ``embed_with_spans`` (the ONNX
+        backends): a chunk's sentence vectors are pooled from the token states of the chunk's own
+        forward pass. Otherwise each distinct sentence is embedded on its own in a second pass, or
+        not at all with ``"none"`` (docs/sentence-vectors.md)."""
         clock = time.perf_counter()
         texts = [embedding_text(a, c.text) for a, chunks in group for c in chunks]
-        vectors = self.embedder.embed(texts) if texts else None
+        with_spans = getattr(self.embedder, "embed_with_spans", None) if self.sentence_vectors == "pooled" else None
+        pooled = None
+        if not texts:
+            vectors = None
+        elif with_spans is not None:
+            leads = [len(embedding_text(a, "")) for a, chunks in group for _ in chunks]
+            spans = [[(lead + start, lead + end) for start, end in split_sentences(c.text)]
+                     for lead, c in zip(leads, (c for _, chunks in group for c in chunks))]
+            vectors, flat = with_spans(texts, spans)
+            pooled, at = [], 0
+            for _, chunks in group:
+                pooled.append(flat[at:at + len(chunks)])
+                at += len(chunks)
+        else:
+            vectors = self.embedder.embed(texts)
         if report is not None:
             report.timed("embed_chunks", clock)
             clock = time.perf_counter()
-        sentence_vectors, counts = self._sentence_vectors([[(c.start, c.text) for c in chunks] for _, chunks in group])
+        sentence_vectors, counts = self._sentence_vectors([[(c.start, c.text) for c in chunks] for _, chunks in group],
+                                                          pooled)
         if report is not None:
             report.timed("embed_sentences", clock)
         ready, offset = [], 0
@@ -451,19 +473,36 @@ class Indexer:
         report.sentences_embedded += ready.sentences
         bar(len(ready.chunks), article.title)
 
-    def _sentence_vectors(self, articles: list[list[tuple[int, str]]]) -> tuple[list[list[np.ndarray]], list[int]]:
+    def _sentence_vectors(self, articles: list[list[tuple[int, str]]], pooled: list[list[np.ndarray]] | None = None
+                          ) -> tuple[list[list[np.ndarray]], list[int]]:
         """Per article, per chunk — given as (where it starts in the body, text) — its sentences'
         embeddings; and per article how many distinct sentences were embedded (overlapping chunks
-        share some)."""
+        share some).
+
+        ``pooled`` (per article, per chunk, a row per sentence: ``embed_with_spans``) are used as
+        they are; only their zero rows (sentences past the model's window) are embedded here. With
+        ``sentence_vectors = "none"`` every chunk gets an empty matrix (stored as "no sentences")."""
         sentences, rows = distinct_sentences((str(a), start, text) for a, chunks in enumerate(articles)
                                              for start, text in chunks)
-        matrix = self.embedder.embed(sentences) if sentences else np.zeros((0, 0), dtype=np.float32)
-        per_chunk = iter(rows)
-        vectors, counts = [], []
+        if self.sentence_vectors == "none":
+            empty = np.zeros((0, 0), dtype=np.float32)
+            return [[empty for _ in chunks] for chunks in articles], [0] * len(articles)
+        if pooled is None:
+            matrix = self.embedder.embed(sentences) if sentences else np.zeros((0, 0), dtype=np.float32)
+            given = [matrix[chunk_rows] for chunk_rows in rows]
+        else:
+            given = [matrix for per_article in pooled for matrix in per_article]
+            missing = sorted({i for chunk_rows, matrix in zip(rows, given)
+                              for i, vector in zip(chunk_rows, matrix) if not vector.any()})
+            if missing:
+                alone = dict(zip(missing, self.embedder.embed([sentences[i] for i in missing])))
+                given = [np.asarray([alone.get(i, v) for i, v in zip(chunk_rows, matrix)], dtype=np.float32)
+                         .reshape(matrix.shape) for chunk_rows, matrix in zip(rows, given)]
+        vectors, counts, at = [], [], 0
         for chunks in articles:
-            mine = [next(per_chunk) for _ in chunks]
-            vectors.append([matrix[row] for row in mine])
-            counts.append(len({i for row in mine for i in row}))
+            vectors.append(given[at:at + len(chunks)])
+            counts.append(len({i for chunk_rows in rows[at:at + len(chunks)] for i in chunk_rows}))
+            at += len(chunks)
         return vectors, counts
 
     def complete_sentence_vectors(self, progress: bool | Progress = False) -> IngestReport:

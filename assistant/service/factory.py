@@ -41,7 +41,9 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
     analyzer = QueryAnalyzer(bm25.sources, chat_model=llm, prompts=getattr(answerer, "prompts", None),
                              time_filters=profile.answer.time_filters)
     syndication = SyndicationIndex(store.state_dir / "syndication.sqlite3")
-    return Assistant(settings, store, bm25, retriever, answerer, Indexer(store, embedder, chunker, syndication),
+    indexer = Indexer(store, embedder, chunker, syndication)
+    indexer.sentence_vectors = settings.sentence_vectors
+    return Assistant(settings, store, bm25, retriever, answerer, indexer,
                      analyzer, chat_model=llm, profile=profile, syndication=syndication)
 
 
