@@ -289,8 +289,10 @@ def test_search_spaces_out_neighbouring_chunks(make_assistant):
     question = "Did car makers say the chip shortage eased and chip deliveries recovered?"
     retriever = assistant.retriever
     retriever.config.neighbour_penalty = 0.0
-    plain = [chunk_places([c])[0] for c in _chunks(assistant, retriever.search(question, k=6))]
-    assert any((a, n + 1) in plain for a, n in plain)  # without the rule, neighbours sit side by side
+    # Without the rule, neighbours sit side by side (the diary's chunks tie, so which of them come
+    # first depends on tie order; in the top 10 there are more than the 6 non-adjacent places of one article).
+    plain = [chunk_places([c])[0] for c in _chunks(assistant, retriever.search(question, k=10))]
+    assert any((a, n + 1) in plain for a, n in plain)
     retriever.config.neighbour_penalty = 100.0
     passages = retriever.search(question, k=6)
     spaced = [chunk_places([c])[0] for c in _chunks(assistant, passages)]
