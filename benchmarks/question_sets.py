@@ -31,6 +31,20 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
+def replace_section(path: Path, heading: str, lines: list[str]) -> None:
+    """Write ``lines`` (starting with the ``heading`` line) in place of that section of the Markdown
+    file at ``path`` (up to the next "## " heading), or at its end; other sections stay as they are."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Speed\n"
+    marker = f"\n{heading}\n"
+    start = text.find(marker)
+    if start >= 0:
+        end = text.find("\n## ", start + len(marker) - 1)
+        text = text[:start + 1] + "\n".join(lines) + ("\n" + text[end + 1:] if end >= 0 else "\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
 @dataclass
 class QuestionSet:
     name: str

@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from question_sets import MULTIHOP, ROOT, machine, open_index  # noqa: E402
+from question_sets import MULTIHOP, ROOT, machine, open_index, replace_section  # noqa: E402
 
 SECTION = "## Scale"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False"}
@@ -174,14 +174,7 @@ def write(result: dict, path: Path) -> None:
     for key, label in keys:
         lines.append(f"| {label} | " + " | ".join(str(r.get(key, "")) for r in rows) + " |")
     lines.append("")
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Speed\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + "\n".join(lines) + ("\n" + text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(lines)
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, SECTION, lines)
     path.with_name("scale.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
 
 

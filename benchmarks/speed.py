@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from question_sets import MULTIHOP, ROOT, machine  # noqa: E402
+from question_sets import MULTIHOP, ROOT, machine, replace_section  # noqa: E402
 
 SECTION = "## Ingest and start-up"
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False"}
@@ -126,14 +126,7 @@ def write(result: dict, path: Path) -> None:
              f"{stages}.", "",
              f"- Cold `assistant ask` on the bundled corpus (new process, index built): {cold_text(result['cold_ask'])}.",
              f"- `assistant serve` on this index until `/api/health` answers: {s['seconds_to_health']} s.", ""]
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Speed\n"
-    start = text.find(SECTION)
-    if start >= 0:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + "\n".join(lines) + ("\n" + text[end + 1:] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(lines)
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, SECTION, lines)
     path.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
 
 
