@@ -161,7 +161,11 @@ def test_article_html_and_scripts_are_shown_as_text_never_run(page, live, tmp_pa
 
 def test_evaluation_tab_runs_the_bundled_question_set(page):
     page.get_by_role("tab", name="Evaluation").click()
-    page.locator("#eval-limit input").fill("3")
+    expect(page.locator("#eval-run")).to_be_visible()  # the tab is rendered before its inputs are filled
+    limit = page.locator("#eval-limit input")
+    limit.fill("3")
+    limit.press("Tab")  # commit the value (a fill racing the tab's first render was lost once: 26 evaluated)
+    expect(limit).to_have_value("3")
     page.locator("#eval-run").click()
     expect(page.locator("#eval-status")).to_contain_text("Evaluated corpus_questions.jsonl", timeout=60_000)
     expect(page.locator("#eval-metrics")).to_contain_text("Evaluated 3 questions")
