@@ -70,7 +70,9 @@ class FeedRegistry:
         if db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            from assistant.live.syndication import use_wal
+
+            use_wal(db)
             db.executescript(_SCHEMA)
             self._local.db = db
         return db

@@ -186,7 +186,7 @@ class SyndicationIndex:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             try:
                 conn.execute("PRAGMA busy_timeout = 30000")
-                conn.execute("PRAGMA journal_mode = WAL")
+                use_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -379,6 +379,20 @@ class SyndicationIndex:
             shared = conn.execute(
                 "SELECT COUNT(*) FROM (SELECT grp FROM articles GROUP BY grp HAVING COUNT(*) > 1)").fetchone()[0]
         return {"articles": articles, "groups": groups, "groups_with_copies": shared, "copies": articles - groups}
+
+
+def use_wal(conn: sqlite3.Connection, seconds: float = 30.0) -> None:
+    """Switch the file to WAL. Changing the journal mode does not wait on the busy timeout: while
+    another process creates or writes the file it fails at once with "database is locked", so retry."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _copy(row: tuple) -> Copy:
