@@ -538,6 +538,43 @@ class ChunkStore:
             ids = self._put(article, chunks, embeddings, sentence_vectors, staged=False)
             self._remove_rest(article.id, ids)
 
+    def add_articles(self, items: Sequence[tuple[Article, Sequence[Chunk], np.ndarray, Sequence[np.ndarray] | None]]
+                     ) -> None:
+        """:meth:`add_article` for several articles at once, in the same order of steps: their records,
+        then their sentence vectors, then their chunks, each step in as few calls as Chroma's batch
+        limit allows (one call per article costs ~2x the write time of an ingest), then the records
+        of earlier versions that the new ones do not overwrite go. A crash between steps leaves
+        records whose chunks are not whole, which :meth:`repair` removes with them."""
+        items = [item for item in items if len(item[1])]
+        if not items:
+            return
+        with self.section():
+            records = [ArticleRecord.of(article, len(chunks)) for article, chunks, _, _ in items]
+            self._put_records(records)
+            ids, rows, metas = [], [], []
+            with_vectors = [(article, chunks, vectors) for article, chunks, _, vectors in items if vectors is not None]
+            for article, chunks, vectors in with_vectors:
+                self._sentence_rows(article.id, [c.id for c in chunks], vectors, False, ids, rows, metas)
+            self._upsert_sentences(ids, rows, metas)
+            for _ in with_vectors:  # the same steps as articles written one by one (the crash tests count them)
+                crash_point("sentences")
+            ids, embeddings, documents, metadatas = [], [], [], []
+            for article, chunks, vectors, sentence_vectors in items:
+                counts = [len(m) for m in sentence_vectors] if sentence_vectors is not None else [None] * len(chunks)
+                ids += [c.id for c in chunks]
+                embeddings.append(np.asarray(vectors, dtype=np.float32))
+                documents += [c.text for c in chunks]
+                metadatas += [chunk_metadata(article, c, len(chunks), n) for c, n in zip(chunks, counts)]
+            matrix = np.concatenate(embeddings)
+            batch = self._batch()
+            for i in range(0, len(ids), batch):
+                part = slice(i, i + batch)
+                self._write(lambda h: h.collection.upsert(ids=ids[part], embeddings=matrix[part],
+                                                          documents=documents[part], metadatas=metadatas[part]))
+            for _ in items:
+                crash_point("chunks")
+            self._remove_rest_of([article.id for article, *_ in items], set(ids))
+
     def replace_article(self, article: Article, chunks: Sequence[Chunk], embeddings: np.ndarray,
                         sentence_vectors: Sequence[np.ndarray] | None = None) -> None:
         """Write a new version of an indexed article so that a whole version is there at every moment.
@@ -561,10 +598,17 @@ class ChunkStore:
 
     def _put_record(self, record: ArticleRecord, staged: bool = False) -> None:
         """Write an article record: in place (id: the article id) or staged (``ARTICLE~HASH``)."""
-        rid = staged_record_id(record.article_id, record.content_hash) if staged else record.article_id
-        meta = {**record.metadata(), **({STAGED: True} if staged else {})}
-        self._write(lambda h: h.articles.upsert(ids=[rid], embeddings=[PLACEHOLDER_VECTOR],
-                                                documents=[record.body or ""], metadatas=[meta]))
+        self._put_records([record], staged)
+
+    def _put_records(self, records: Sequence[ArticleRecord], staged: bool = False) -> None:
+        ids = [staged_record_id(r.article_id, r.content_hash) if staged else r.article_id for r in records]
+        metas = [{**r.metadata(), **({STAGED: True} if staged else {})} for r in records]
+        batch = self._batch()
+        for i in range(0, len(ids), batch):
+            part = slice(i, i + batch)
+            self._write(lambda h: h.articles.upsert(ids=ids[part], embeddings=[PLACEHOLDER_VECTOR] * len(ids[part]),
+                                                    documents=[r.body or "" for r in records[part]],
+                                                    metadatas=metas[part]))
 
     def _put(self, article: Article, chunks: Sequence[Chunk], embeddings: np.ndarray,
              sentence_vectors: Sequence[np.ndarray] | None, staged: bool) -> list[str]:
@@ -588,10 +632,13 @@ class ChunkStore:
 
     def _remove_rest(self, article_id: str, kept: Sequence[str]) -> None:
         """Delete the article's records other than the chunks ``kept`` and their sentence vectors."""
-        kept_set = set(kept)
-        chunk_ids = self._write(lambda h: h.collection.get(where={"article_id": article_id}, include=[])["ids"])
-        sentence_ids = self._write(lambda h: h.sentences.get(where={"article_id": article_id},
-                                                             include=["metadatas"]))
+        self._remove_rest_of([article_id], set(kept))
+
+    def _remove_rest_of(self, article_ids: Sequence[str], kept_set: set[str]) -> None:
+        """Delete the chunks of ``article_ids`` not in ``kept_set``, and their sentence vectors."""
+        where = {"article_id": article_ids[0]} if len(article_ids) == 1 else {"article_id": {"$in": list(article_ids)}}
+        chunk_ids = self._write(lambda h: h.collection.get(where=where, include=[])["ids"])
+        sentence_ids = self._write(lambda h: h.sentences.get(where=where, include=["metadatas"]))
         extra_chunks = [cid for cid in chunk_ids if cid not in kept_set]
         extra_sentences = [sid for sid, meta in zip(sentence_ids["ids"], sentence_ids["metadatas"])
                            if (meta or {}).get("chunk_id") not in kept_set]
@@ -615,11 +662,19 @@ class ChunkStore:
                              vectors: Sequence[np.ndarray], staged: bool = False) -> None:
         """One record per sentence of each chunk: id ``CHUNK/k``, in sentence order."""
         ids, rows, metas = [], [], []
+        self._sentence_rows(article_id, chunk_ids, vectors, staged, ids, rows, metas)
+        self._upsert_sentences(ids, rows, metas)
+
+    @staticmethod
+    def _sentence_rows(article_id: str, chunk_ids: Sequence[str], vectors: Sequence[np.ndarray], staged: bool,
+                       ids: list, rows: list, metas: list) -> None:
         for chunk_id, matrix in zip(chunk_ids, vectors):
             for k, row in enumerate(matrix):
                 ids.append(f"{chunk_id}/{k}")
                 rows.append(row)
                 metas.append({"article_id": article_id, "chunk_id": chunk_id, "k": k, **({STAGED: True} if staged else {})})
+
+    def _upsert_sentences(self, ids: list, rows: list, metas: list) -> None:
         batch = self._batch()
         for i in range(0, len(ids), batch):
             self._write(lambda h: h.sentences.upsert(ids=ids[i:i + batch], embeddings=np.asarray(
@@ -789,9 +844,30 @@ class ChunkStore:
 
     def article_states(self) -> dict[str, tuple[str, bool]]:
         """article id -> (content hash, whether its sentence vectors are stored); the hash is "" for an
-        article whose version in place is not whole (an interrupted write: it is never "unchanged")."""
+        article whose version in place is not whole (an interrupted write: it is never "unchanged").
+
+        On a settled index whose article table is current: the table's hashes (O(articles)) and the
+        chunks flagged as lacking sentence vectors (a metadata query, usually empty). Otherwise (a
+        write under way or interrupted, an index older than the table) a scan of every chunk."""
+        with self.reading():
+            metadata = self._metadata()
+            if self._table_current(metadata) and not metadata.get(WRITING_KEY):
+                lacking = self.articles_without_sentence_vectors()
+                return {r.article_id: (r.content_hash, r.article_id not in lacking) for r in self.article_records()}
         return {aid: (records.content_hash or "", records.sentence_vectors)
                 for aid, records in self.scan().items() if records.final}
+
+    def articles_without_sentence_vectors(self) -> set[str]:
+        """Ids of the articles with a chunk stored without sentence vectors (an index from an earlier
+        version): a query on one metadata field, not a scan."""
+        lacking, offset, page = set(), 0, 5000
+        while True:
+            got = self._read(lambda h: h.collection.get(where={"sentence_vectors": False}, include=["metadatas"],
+                                                        limit=page, offset=offset))
+            lacking |= {str((m or {}).get("article_id", "")) for m in got["metadatas"]}
+            if len(got["ids"]) < page:
+                return lacking - {""}
+            offset += page
 
     def query(self, embedding: np.ndarray, n: int, where: dict | None) -> list[tuple[StoredChunk, float]]:
         def run(h):  # Chroma returns what there is when n is larger than the collection (no count call: 3 ms)

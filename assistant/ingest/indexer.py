@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import re
+import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -438,40 +440,86 @@ class Indexer:
             if article.id not in chunked:
                 report.item(article, "failed", "could not be split into chunks")
         total = sum(len(r.chunks) for r in done.values()) + sum(len(chunks) for _, chunks in planned)
-        bar = _progress_bar(total, progress)
+        bar = _progress_bar(total, progress, articles=len(done) + len(planned))
         try:
             if done:  # one section: readers see these articles all at once
                 with self.store.section():
-                    for article in articles:
-                        if article.id in done:
-                            self._store(article, done[article.id], indexed, report, bar)
-            for group in _groups(planned, min_chunks=128):
-                vectors = self._vectors(group, report)  # embedded outside the section: readers go on meanwhile
+                    given = [a for a in articles if a.id in done]
+                    self._store_group(given, [done[a.id] for a in given], indexed, report, bar)
+            # Embedded outside the section (readers go on meanwhile), the next group while this one is written.
+            for group, vectors in self._embedded(_groups(planned, min_chunks=128), report):
                 clock = time.perf_counter()
                 with self.store.section():
-                    for (article, _), ready in zip(group, vectors):
-                        self._store(article, ready, indexed, report, bar)
+                    self._store_group([article for article, _ in group], vectors, indexed, report, bar)
                 report.timed("write", clock)
         finally:
             bar(0, None)
 
-    def _store(self, article: Article, ready: Ready, indexed: dict[str, str], report: IngestReport, bar) -> None:
-        # Embedded before anything is written; the old version stays whole until the new one is.
-        if article.id in indexed:
-            if ready.chunks:
-                self.store.replace_article(article, ready.chunks, ready.vectors, ready.sentence_vectors)
-            else:
-                self.store.delete_articles([article.id])
-            report.updated += 1
-            report.item(article, "updated")
-        else:
-            if ready.chunks:
-                self.store.add_article(article, ready.chunks, ready.vectors, ready.sentence_vectors)
+    def _embedded(self, groups: Iterable[list[tuple[Article, list]]], report: IngestReport
+                  ) -> Iterator[tuple[list[tuple[Article, list]], list[Ready]]]:
+        """Each group with its vectors, embedded one group ahead in a background thread.
+
+        The pipeline of an ingest: while the caller writes a group (Chroma's own threads, or a
+        server's CPU in client/server mode), the next one is embedded (onnxruntime and torch release
+        the GIL). At most one group waits, so memory stays bounded. An error while embedding is
+        raised here; an error in the caller stops the thread after its current group."""
+        ready: queue.Queue = queue.Queue(maxsize=1)
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for group in groups:
+                    item = (group, self._vectors(group, report))
+                    while not stop.is_set():
+                        try:
+                            ready.put(item, timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                ready.put(None)
+            except BaseException as error:  # noqa: BLE001 - handed to the consumer, which raises it
+                ready.put(error)
+
+        worker = threading.Thread(target=produce, name="ingest-embed", daemon=True)
+        worker.start()
+        try:
+            while (item := ready.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            worker.join()
+
+    def _store_group(self, articles: list[Article], ready: list[Ready], indexed: dict[str, str],
+                     report: IngestReport, bar) -> None:
+        """Changed articles one by one (each is staged), then the new ones together (a few large writes)."""
+        for article, item in zip(articles, ready):
+            if article.id in indexed:
+                self._replace(article, item)
+        self.store.add_articles([(a, r.chunks, r.vectors, r.sentence_vectors)
+                                 for a, r in zip(articles, ready) if a.id not in indexed])
+        for article, item in zip(articles, ready):  # reported in the order given (a feed's order)
+            self._count(article, item, "updated" if article.id in indexed else "added", report, bar)
+
+    def _count(self, article: Article, ready: Ready, status: str, report: IngestReport, bar) -> None:
+        if status == "added":
             report.added += 1
-            report.item(article, "added")
+        else:
+            report.updated += 1
+        report.item(article, status)
         report.chunks_embedded += len(ready.chunks)
         report.sentences_embedded += ready.sentences
         bar(len(ready.chunks), article.title)
+
+    def _replace(self, article: Article, ready: Ready) -> None:
+        # Embedded before anything is written; the old version stays whole until the new one is.
+        if ready.chunks:
+            self.store.replace_article(article, ready.chunks, ready.vectors, ready.sentence_vectors)
+        else:
+            self.store.delete_articles([article.id])
 
     def _sentence_vectors(self, articles: list[list[tuple[int, str]]], pooled: list[list[np.ndarray]] | None = None
                           ) -> tuple[list[list[np.ndarray]], list[int]]:
@@ -582,8 +630,11 @@ def _groups(planned, min_chunks: int):
         yield group
 
 
-def _progress_bar(total: int, progress, desc: str = "Embedding", unit: str = "chunk"):
-    """A callback advancing a tqdm bar (progress=True) or a UI callback (callable)."""
+def _progress_bar(total: int, progress, desc: str = "Embedding", unit: str = "chunk", articles: int = 0):
+    """A callback advancing a tqdm bar (progress=True) or a UI callback (callable).
+
+    Each call ``advance(n, title)`` reports one article of ``n`` units (chunks); the tqdm bar shows
+    chunks, chunks/s and an ETA, and articles done of ``articles``."""
     if callable(progress):
         done = 0
 
@@ -597,8 +648,16 @@ def _progress_bar(total: int, progress, desc: str = "Embedding", unit: str = "ch
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True)
+        done = 0
 
         def advance(n, what):
-            bar.update(n) if what is not None else bar.close()
+            nonlocal done
+            if what is None:
+                bar.close()
+                return
+            done += 1
+            if articles:
+                bar.set_postfix_str(f"{done}/{articles} articles", refresh=False)
+            bar.update(n)
         return advance
     return lambda n, what: None
