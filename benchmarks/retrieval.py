@@ -73,12 +73,16 @@ def main() -> None:
     parser.add_argument("--abstain-sample", type=int, default=300,
                         help="Most answerable and unanswerable questions asked per set for the abstention rates.")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "retrieval.md")
+    parser.add_argument("--backend", default="torch", help="Embedding backend (torch, onnx-fp32, onnx-int8); a "
+                        "backend with other vectors than torch needs its own --index-dir.")
     args = parser.parse_args()
 
-    from assistant.embed.embedders import SentenceTransformerEmbedder
+    from assistant.embed import make_embedder
+    from assistant.settings import BUNDLED_MODEL
 
-    embedder = SentenceTransformerEmbedder()
-    result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "sets": {}}
+    embedder = make_embedder(BUNDLED_MODEL, args.backend, 32, None)
+    result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
+              "embedder": embedder.identity, "sets": {}}
     for qs in question_sets(args.sets):
         answerable = qs.answerable[: args.limit or None]
         rng = random.Random(14)
@@ -86,7 +90,8 @@ def main() -> None:
         sample = rng.sample(qs.answerable, min(len(qs.answerable), max(len(unanswerable), 20), args.abstain_sample))
         per_set = result["sets"][qs.name] = {"questions": len(answerable), "profiles": {}}
         for name in args.profiles:
-            assistant = open_index(args.index_dir, qs.collection, qs.corpus, embedder=embedder, profile=name)
+            assistant = open_index(args.index_dir, qs.collection, qs.corpus, embedder=embedder, profile=name,
+                                   embedding_backend=args.backend)
             row = retrieval(assistant, answerable)
             row.update(abstention(assistant, unanswerable, sample))
             per_set["profiles"][name] = row
@@ -102,6 +107,7 @@ def write(result: dict, path: Path) -> None:
     lines = ["# Retrieval on every question set", "",
              "Written by `python benchmarks/retrieval.py` — rerun it, do not edit by hand.", "",
              f"- Date: {result['date']}", f"- Machine: {result['machine']}",
+             f"- Embedder: {result.get('embedder', 'all-MiniLM-L6-v2/torch')}",
              "- Sets: `multihop` = MultiHop-RAG dev (answerable questions; 255 unanswerable), `users` = "
              "evals/multihop_users.jsonl (single facts in users' words over the same 609 articles), `bundled` = "
              "evals/corpus_questions.jsonl over corpus/.",
