@@ -193,7 +193,9 @@ def report(results: dict) -> str:
         "Choosing: an index records the identity of the embedder that wrote it (`all-MiniLM-L6-v2/onnx-int8`); "
         "`torch` and `onnx-fp32` give the same vectors and may share an index, `onnx-int8` needs its own "
         "(re-ingest when switching). The ONNX exports are made once from the installed weights into the "
-        "cache folder (`<data_dir>/models/`) and reused.",
+        "cache folder (`$XDG_CACHE_HOME/news-assistant/models`, else `~/.cache/news-assistant/models`) and "
+        "reused. The default setting, `auto`, runs the backend an index records and `onnx-int8` for a new "
+        "index; retrieval measured with each backend on every question set is in docs/backend-choice.md.",
         "",
     ]
     for label, key in (("chunks (~200 words)", "chunks"), ("sentences", "sentences")):

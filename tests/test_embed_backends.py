@@ -223,3 +223,40 @@ def test_an_index_from_before_identities_counts_as_pytorch(make_assistant, embed
     assert _fix_named(str(refused.value), "torch") and store.embedder_identity() is None
     check_embedder(store, embedder, record=True)
     assert store.embedder_identity() == "all-MiniLM-L6-v2/torch"
+
+
+# --- the default: 'auto' ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("recorded, has_vectors, chosen", [
+    (None, False, "onnx-int8"),                            # a new index: the fastest backend
+    ("all-MiniLM-L6-v2/onnx-int8", True, "onnx-int8"),
+    ("all-MiniLM-L6-v2/onnx-fp32", True, "onnx-fp32"),     # built before int8 was the default: kept
+    ("all-MiniLM-L6-v2/torch", True, "onnx-fp32"),         # the same vectors as torch, faster
+    (None, True, "onnx-fp32"),                             # built before identities (PyTorch vectors)
+])
+def test_auto_follows_the_index_and_gives_a_new_one_int8(recorded, has_vectors, chosen):
+    from assistant.embed import choose_backend
+
+    assert choose_backend("auto", recorded, has_vectors) == chosen
+    assert choose_backend("torch", recorded, has_vectors) == "torch"  # a backend set by hand is kept
+
+
+def test_the_default_settings_build_int8_for_a_new_index_and_keep_an_fp32_index_working(tmp_path):
+    from assistant import Settings, build_assistant
+    from assistant.errors import ConfigError
+
+    assert Settings().embedding_backend == "auto"
+    new = build_assistant(Settings(data_dir=tmp_path / "new"))
+    new.ingest([SEED])
+    assert new.store.embedder_identity() == "all-MiniLM-L6-v2/onnx-int8"
+
+    old = build_assistant(Settings(data_dir=tmp_path / "old", embedding_backend="onnx-fp32"))
+    old.ingest([SEED])
+    question = "What did the expert say about China?"
+    expected = [p.chunk_id for p in old.retrieve(question, 4)[1]]
+    reopened = build_assistant(Settings(data_dir=tmp_path / "old"))  # auto: the index's backend
+    assert [p.chunk_id for p in reopened.retrieve(question, 4)[1]] == expected
+    assert reopened.ask(question).citations
+    with pytest.raises(ConfigError) as refused:
+        build_assistant(Settings(data_dir=tmp_path / "old", embedding_backend="onnx-int8"))
+    assert _fix_named(str(refused.value), "onnx-fp32")

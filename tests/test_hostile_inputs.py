@@ -280,7 +280,7 @@ def named(where_list: list[str], path: Path | str) -> bool:
 
 
 @pytest.mark.slow  # about 10 s: the command loads its own copy of the model
-def test_cli_ingest_of_hostile_folder_indexes_every_good_article_and_names_every_bad_file(tmp_path, make_assistant):
+def test_cli_ingest_of_hostile_folder_indexes_every_good_article_and_names_every_bad_file(tmp_path):
     from assistant.apps.cli import main
 
     corpus = build_corpus(tmp_path / "hostile", special_files=True)
@@ -301,7 +301,9 @@ def test_cli_ingest_of_hostile_folder_indexes_every_good_article_and_names_every
     assert not any(c in e["where"] + e["problem"] for e in report["errors"] for c in "\x1b\x00"), "nothing unprintable"
     assert report["failed"] >= len(corpus.bad)
 
-    rows = {row["id"]: row for row in make_assistant().articles()}
+    from assistant import Settings, build_assistant
+
+    rows = {row["id"]: row for row in build_assistant(Settings()).articles()}  # the CLI's settings
     assert set(corpus.good) <= set(rows), "every good article is indexed"
     assert set(rows) == set(corpus.good), "nothing else is"
     assert all(rows[aid]["title"] == title for aid, title in corpus.good.items()), "no impostor replaced one"

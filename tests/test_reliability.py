@@ -498,7 +498,7 @@ def chroma(tmp_path):
     server.stop()
 
 
-def test_chroma_killed_mid_ingest_then_restarted(chroma, tmp_path, make_assistant):
+def test_chroma_killed_mid_ingest_then_restarted(chroma, tmp_path):
     folder = tmp_path / "stories"
     write_stories(folder, range(12), 1, 3)
     settings = dict(chroma_mode="server", chroma_host="127.0.0.1", chroma_port=chroma.port, collection="outage")
@@ -522,7 +522,9 @@ def test_chroma_killed_mid_ingest_then_restarted(chroma, tmp_path, make_assistan
                            capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "finished an interrupted ingest (12 articles written again)" in again.stdout, again.stdout
-    reader = make_assistant(data_dir=tmp_path / "reader", **settings)
+    from assistant import Settings, build_assistant
+
+    reader = build_assistant(Settings(data_dir=tmp_path / "reader", **settings))  # the CLI's backend (auto)
     assert len(reader.articles()) == 12 and reader.store.count() == 12
     reader.bm25.ensure_fresh()
     assert sorted(reader.bm25.state().ids) == sorted(c.id for c in reader.store.iter_chunks())

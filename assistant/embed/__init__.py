@@ -5,6 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 BACKENDS = ("torch", "onnx-int8", "onnx-fp32")
+AUTO = "auto"
+NEW_INDEX_BACKEND = "onnx-int8"  # measured in docs/embedding-backends.md: ~1.7x onnx-fp32, retrieval within 0.005
+
+
+def choose_backend(setting: str, recorded: str | None, has_vectors: bool) -> str:
+    """The backend to run for the ``ASSISTANT_EMBEDDING_BACKEND`` ``setting``.
+
+    ``auto`` follows the index: the backend its identity records (``MODEL/BACKEND``), ``onnx-fp32``
+    for an index with vectors but no identity (built with PyTorch before identities existed: the
+    same vectors), and :data:`NEW_INDEX_BACKEND` for an empty index. An index built before the
+    default changed thus keeps working, and a new one gets the fastest backend. Any other setting
+    is taken as it is (a mismatch with the index is then refused, naming the fix)."""
+    if setting != AUTO:
+        return setting
+    if recorded:
+        backend = recorded.rpartition("/")[2]
+        if backend in BACKENDS:
+            return "onnx-fp32" if backend == "torch" else backend
+    return "onnx-fp32" if has_vectors else NEW_INDEX_BACKEND
 
 
 def make_embedder(model: str, backend: str, batch_size: int, cache_dir: Path):
@@ -27,4 +46,4 @@ def make_embedder(model: str, backend: str, batch_size: int, cache_dir: Path):
                       f"{', '.join(BACKENDS)}")
 
 
-__all__ = ["BACKENDS", "make_embedder"]
+__all__ = ["AUTO", "BACKENDS", "NEW_INDEX_BACKEND", "choose_backend", "make_embedder"]

@@ -14,7 +14,7 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
     ``chat_model`` replaces the LLM built from settings (any LangChain chat model).
     The retrieval profile (``settings.profile``) holds every tuning constant of retrieval and answering.
     """
-    from assistant.embed import make_embedder
+    from assistant.embed import AUTO, choose_backend, make_embedder
     from assistant.index.lexical import BM25Index
     from assistant.index.store import ChunkStore, check_embedder, make_client
     from assistant.ingest.indexer import Indexer
@@ -25,9 +25,13 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
 
     settings = settings or Settings()
     profile = load_profile(settings.profile)
-    embedder = embedder or make_embedder(settings.embedding_model, settings.embedding_backend,
-                                         settings.embedding_batch_size, None)  # ONNX exports: one per machine
     store = ChunkStore(make_client(settings), settings.collection)
+    if embedder is None:
+        backend = settings.embedding_backend
+        if backend == AUTO:  # the index's own backend; the fastest one for a new index
+            backend = choose_backend(backend, store.embedder_identity(), store.count() > 0)
+        embedder = make_embedder(settings.embedding_model, backend, settings.embedding_batch_size,
+                                 None)  # ONNX exports: one per machine
     check_embedder(store, embedder)  # never mix vectors of two embedders in one index
     bm25 = BM25Index(store, Path(settings.data_dir) / "bm25" / _bm25_folder(settings))
     chunker = _LazyChunker(embedder, settings)
