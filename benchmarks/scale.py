@@ -73,6 +73,7 @@ def fill(target, source: list[tuple], copies: int, sentence_vectors: bool) -> di
     rng = np.random.default_rng(13)
     started, chunks_written = time.perf_counter(), 0
     with target.store.session():
+        batch: list[tuple] = []
         for copy in range(copies):
             for article, parts, vectors, sentences in source:
                 aid = f"{article.id}x{copy}"
@@ -84,8 +85,12 @@ def fill(target, source: list[tuple], copies: int, sentence_vectors: bool) -> di
                 per_chunk = None
                 if sentence_vectors and all(s is not None for s in sentences):
                     per_chunk = [perturbed(s, rng) for s in sentences]
-                target.store.add_article(twin, chunks, perturbed(vectors, rng), per_chunk)
+                batch.append((twin, chunks, perturbed(vectors, rng), per_chunk))
                 chunks_written += len(chunks)
+                if len(batch) == 20:  # as an ingest writes a group of new articles
+                    target.store.add_articles(batch)
+                    batch = []
+        target.store.add_articles(batch)
     target.store.bump_revision()
     return {"chunks": chunks_written, "write_seconds": round(time.perf_counter() - started, 1)}
 
