@@ -100,3 +100,28 @@ def test_article_states_from_the_table_agree_with_a_scan_of_the_chunks(make_assi
     assert store.article_states() == _scan_states(store)
     report = assistant.indexer.complete_sentence_vectors()
     assert report.sentences_backfilled == 1 and store.articles_without_sentence_vectors() == set()
+
+
+def test_sentence_mean_chunk_vectors_are_the_mean_of_title_and_sentences(make_assistant, embedder, tmp_path):
+    """The variant benchmarks/chunk_vectors.py measures (not the default): one pass over sentences."""
+    import numpy as np
+
+    folder = tmp_path / "stories"
+    write_stories(folder, range(3), sentences=6)
+    assistant = make_assistant()
+    assistant.indexer.chunk_vectors = "sentence-mean"
+    report = assistant.ingest([folder])
+    assert report.added == 3 and report.stages["embed_chunks"] >= 0
+    chunk_ids = [c.id for c in assistant.store.iter_chunks()]
+    chunks, vectors = assistant.store.get_with_embeddings(chunk_ids)
+    sentences = assistant.store.sentence_vectors_of(chunks)
+    titles = {r["article_id"]: r["title"] for r in assistant.articles()}
+    for chunk, vector in zip(chunks, vectors):
+        expected = embedder.embed([titles[chunk.metadata["article_id"]]])[0] + sentences[chunk.id].sum(axis=0)
+        expected /= np.linalg.norm(expected)
+        assert float(vector @ expected) > 0.9999
+        own = embedder.embed([f"{titles[chunk.metadata['article_id']]}\n{chunk.text}"])[0]
+        assert float(vector @ own) < 0.9999, "not the chunk's own forward pass"
+    town = place(2)
+    top = assistant.retrieve(f"How much did the mayor of {town} say the harbour plan would cost?", 1)[1][0]
+    assert "5 million" in top.text

@@ -170,6 +170,7 @@ class Journal:
 
 class Indexer:
     sentence_vectors = "separate"  # per sentence: separate (a second pass) | pooled | none (Settings.sentence_vectors)
+    chunk_vectors = "model"  # per chunk: model (the chunk's own forward pass) | sentence-mean (see _vectors)
 
     def __init__(self, store: ChunkStore, embedder: Embedder, chunker: SentenceChunker, syndication=None):
         self.store = store
@@ -396,6 +397,8 @@ class Indexer:
         backends): a chunk's sentence vectors are pooled from the token states of the chunk's own
         forward pass. Otherwise each distinct sentence is embedded on its own in a second pass, or
         not at all with ``"none"`` (docs/sentence-vectors.md)."""
+        if self.chunk_vectors == "sentence-mean" and self.sentence_vectors == "separate":
+            return self._vectors_from_sentences(group, report)
         clock = time.perf_counter()
         texts = [embedding_text(a, c.text) for a, chunks in group for c in chunks]
         with_spans = getattr(self.embedder, "embed_with_spans", None) if self.sentence_vectors == "pooled" else None
@@ -424,6 +427,29 @@ class Indexer:
         for (_, chunks), per_chunk, count in zip(group, sentence_vectors, counts):
             ready.append(Ready(chunks, vectors[offset:offset + len(chunks)] if chunks else None, per_chunk, count))
             offset += len(chunks)
+        return ready
+
+    def _vectors_from_sentences(self, group: list[tuple[Article, list]], report: IngestReport | None) -> list[Ready]:
+        """``chunk_vectors = "sentence-mean"``: one forward pass, over distinct sentences only. Each
+        chunk's vector is the normalised mean of its title's vector and its sentences' vectors, so
+        no token is embedded twice (no chunk pass; overlaps between chunks cost nothing)."""
+        clock = time.perf_counter()
+        titles = self.embedder.embed([a.title or "" for a, _ in group]) if group else None
+        if report is not None:
+            report.timed("embed_chunks", clock)
+            clock = time.perf_counter()
+        sentence_vectors, counts = self._sentence_vectors([[(c.start, c.text) for c in chunks] for _, chunks in group])
+        if report is not None:
+            report.timed("embed_sentences", clock)
+        ready = []
+        for k, ((_, chunks), per_chunk, count) in enumerate(zip(group, sentence_vectors, counts)):
+            if not chunks:
+                ready.append(Ready(chunks, None, per_chunk, count))
+                continue
+            rows = [titles[k] + (m.sum(axis=0) if len(m) else 0.0) for m in per_chunk]
+            matrix = np.asarray(rows, dtype=np.float32)
+            matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+            ready.append(Ready(chunks, matrix, per_chunk, count))
         return ready
 
     def _write(self, articles: list[Article], indexed: dict[str, str], report: IngestReport, progress,
