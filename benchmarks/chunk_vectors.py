@@ -20,30 +20,16 @@ import argparse
 import json
 import shutil
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from question_sets import ROOT, machine, question_sets
 from retrieval import KEYS, retrieval
-from sentence_vectors import covered, first_articles
+from sentence_vectors import build, covered, first_articles
 
 VARIANTS = ("model", "sentence-mean")
 PROFILES = ("default", "dense")
 CRITERION = ("hits@10", "mrr@10", "evidence_recall@10")
-
-
-def build(variant: str, index_dir: Path, collection: str, corpus: Path, embedder):
-    from assistant import Settings, build_assistant
-
-    assistant = build_assistant(Settings(data_dir=index_dir, collection=collection), embedder=embedder)
-    assistant.indexer.chunk_vectors = variant
-    started = time.perf_counter()
-    report = assistant.ingest([corpus])
-    seconds = time.perf_counter() - started
-    return {"articles": report.added, "chunks": report.chunks_embedded, "sentences": report.sentences_embedded,
-            "seconds": round(seconds, 2), "chunks_per_second": round(report.chunks_embedded / max(seconds, 1e-9), 2),
-            "stages": {k: round(v, 2) for k, v in report.stages.items()}}
 
 
 def main() -> None:
@@ -74,7 +60,7 @@ def main() -> None:
         row = result["variants"][variant] = {"ingest": {}, "sets": {}}
         for collection, source in {qs.collection: (corpus if qs.collection == "multihop" else qs.corpus)
                                    for qs in sets}.items():
-            row["ingest"][collection] = build(variant, folder, collection, source, embedder)
+            row["ingest"][collection] = build(variant, folder, collection, source, embedder, option="chunk_vectors")[1]
             print(variant, collection, row["ingest"][collection], flush=True)
         for profile in PROFILES:
             for qs in sets:

@@ -48,11 +48,12 @@ def covered(question, titles: set[str], urls: set[str]) -> bool:
     return all((e.url and e.url in urls) or (e.title and e.title.strip() in titles) for e in question.evidence)
 
 
-def build(variant: str, index_dir: Path, collection: str, corpus: Path, embedder):
+def build(variant: str, index_dir: Path, collection: str, corpus: Path, embedder, option: str = "sentence_vectors"):
+    """Ingest ``corpus`` into a fresh collection with the indexer's ``option`` set to ``variant``."""
     from assistant import Settings, build_assistant
 
     assistant = build_assistant(Settings(data_dir=index_dir, collection=collection), embedder=embedder)
-    assistant.indexer.sentence_vectors = variant
+    setattr(assistant.indexer, option, variant)
     started = time.perf_counter()
     report = assistant.ingest([corpus])
     seconds = time.perf_counter() - started
