@@ -5,6 +5,9 @@ prune, the index that was updated scores exactly like one built from every chunk
 order, same floats), and the one built from every chunk scores like ``bm25s`` itself. Another
 index on the same data dir sees a write by loading the writer's segments (nothing tokenised) or,
 when none was saved, by tokenising only the new chunks; a restart loads without rebuilding.
+
+The segments also hold the chunks' vectors: a filtered dense search over them returns exactly what
+scoring every stored chunk vector that passes the filter returns, after deltas and merges too.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import shutil
 import numpy as np
 import pytest
 
-from test_reliability import article_id, place, write_stories
+from test_reliability import OUTLETS, article_id, place, write_stories
+
+from assistant.filters import SearchFilters
 
 QUERIES = ["harbour plan council", "residents parade market", "second pier ferries cables", "mayor million",
            "the of and"]
@@ -42,6 +47,31 @@ def assert_same(bm25, state, reference) -> None:
             with bm25.pinned(reference):
                 want = getattr(bm25, kind)(query)
             np.testing.assert_allclose(got[rows], want, rtol=1e-6, err_msg=f"{kind} {query}")
+
+
+FILTERS = [SearchFilters(sources=[OUTLETS[0]]), SearchFilters(sources=OUTLETS[1:]),
+           SearchFilters(since="2024-01-01", until="2024-12-31"),  # every chunk passes
+           SearchFilters(since="2025-01-01")]  # none passes
+
+
+def exact_dense(store, vector, n: int, filters: SearchFilters) -> list[tuple[str, float]]:
+    """The ground truth: every chunk vector Chroma holds that passes ``filters``, scored, best first."""
+    chunks = [c for c in store.iter_chunks(embeddings=True) if filters.matches(c.metadata)]
+    sims = [float(np.dot(np.asarray(c.embedding, dtype=np.float32), vector)) for c in chunks]
+    return sorted(zip([c.id for c in chunks], sims), key=lambda pair: (-pair[1], pair[0]))[:n]
+
+
+def assert_dense_exact(bm25, state, embedder) -> None:
+    """Filtered dense search over the state's vectors equals scoring every stored vector."""
+    vectors = embedder.embed(queries()[:6])
+    for vector in vectors:
+        for filters in FILTERS:
+            with bm25.pinned(state):
+                got = bm25.dense_search(vector, 7, filters)
+            want = exact_dense(bm25.store, vector, 7, filters)
+            assert [cid for cid, _ in got] == [cid for cid, _ in want], filters
+            np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=1e-5, atol=1e-6)
+            assert all(filters.matches(m) for cid, m in zip(state.ids, state.metas) if cid in dict(got))
 
 
 def assert_like_bm25s(bm25, state) -> None:
@@ -105,6 +135,7 @@ def test_adds_update_delete_and_prune_equal_a_rebuild(make_assistant, tmp_path):
         reference = bm25.rebuild()
         assert sorted(state.ids) == sorted(c.id for c in assistant.store.iter_chunks())
         assert_same(bm25, state, reference)
+        assert_dense_exact(bm25, state, assistant.indexer.embedder)
     assert bm25.stats["deltas"] == len(steps)
     assert_like_bm25s(bm25, bm25.state())
     assert article_id(4) not in {m["article_id"] for m in bm25.state().metas}
@@ -130,6 +161,26 @@ def test_merges_keep_scores_exact(make_assistant, tmp_path, monkeypatch):
     assert bm25.stats["merges"] >= 2 and bm25.stats["full_builds"] == 1
     assert len(bm25.state().segments) <= 3
     assert_same(bm25, bm25.state(), bm25.rebuild())
+    assert_dense_exact(bm25, bm25.state(), assistant.indexer.embedder)
+
+
+def test_segments_saved_without_vectors_are_built_again(make_assistant, tmp_path):
+    """An index whose lexical segments were saved by a version that kept no vectors: the next start
+    builds them again (once), and filtered dense search is exact."""
+    folder, data = tmp_path / "stories", tmp_path / "data"
+    write_stories(folder, range(9), sentences=8)
+    make_assistant(data_dir=data).ingest([folder])
+    saved = list((data / "bm25").rglob("vectors.npy"))
+    assert saved, "segments keep the chunk vectors"
+    for path in saved:
+        path.unlink()
+    again = make_assistant(data_dir=data)
+    again.bm25.ensure_fresh()
+    assert again.bm25.stats["full_builds"] == 1
+    assert_dense_exact(again.bm25, again.bm25.state(), again.indexer.embedder)
+    restarted = make_assistant(data_dir=data)
+    restarted.bm25.ensure_fresh()
+    assert restarted.bm25.stats["full_builds"] == 0 and restarted.bm25.stats["loads"] == 1
 
 
 def test_another_index_sees_a_write_without_rebuilding_and_a_restart_loads(make_assistant, tmp_path):

@@ -7,6 +7,11 @@ index is a list of segments with a set of dead articles per segment (tombstones)
 segment with the new and changed articles and marks their old copies dead, and :func:`merge` folds
 segments into one (dropping dead rows) without tokenising anything again.
 
+A segment also keeps each chunk's embedding (``vectors``, float32, the rows Chroma holds): a search
+restricted by a filter (an outlet, a date range) scores exactly the rows the filter passes, in
+memory, instead of asking Chroma for a filtered HNSW search, which grows with the whole collection
+(4.8 s for one date-filtered query at 99,000 chunks, measured in docs/speed.md "Scale").
+
 Scores are BM25 as ``bm25s`` computes it (``method="lucene"``, k1 1.2, b 0.75: idf
 ``log(1 + (N - df + 0.5) / (df + 0.5))``, tf part ``tf / (k1 * (1 - b + b * dl / avgdl) + tf)``,
 float32 per posting, summed per query token in float32), but N, df and avgdl are taken from the
@@ -89,6 +94,7 @@ class Segment:
     sentences: Postings
     pair_sentence: np.ndarray  # (sentence, chunk) rows: the chunks holding each sentence
     pair_chunk: np.ndarray
+    vectors: np.ndarray | None = None  # chunk rows' embeddings (None: a segment saved before they were kept)
     derived: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -116,6 +122,8 @@ class Segment:
                   "c_len": self.chunks.lengths, "s_indptr": self.sentences.indptr, "s_rows": self.sentences.rows,
                   "s_tf": self.sentences.tf, "s_len": self.sentences.lengths, "p_sent": self.pair_sentence,
                   "p_chunk": self.pair_chunk}
+        if self.vectors is not None:
+            arrays["vectors"] = np.asarray(self.vectors, dtype=np.float32)
         for name, array in arrays.items():
             np.save(folder / f"{name}.npy", np.ascontiguousarray(array))
         record = {"ids": self.ids, "metas": self.metas, "articles": self.articles,
@@ -126,18 +134,20 @@ class Segment:
     def load(cls, folder: Path) -> Segment:
         record = json.loads((folder / "segment.json").read_text())
         a = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r") if (folder / "vectors.npy").exists() else None
         return cls(folder.name, record["ids"], record["metas"], {k: tuple(v) for k, v in record["articles"].items()},
                    Postings({t: i for i, t in enumerate(record["c_vocab"])}, a["c_indptr"], a["c_rows"], a["c_tf"],
                             a["c_len"]),
                    Postings({t: i for i, t in enumerate(record["s_vocab"])}, a["s_indptr"], a["s_rows"], a["s_tf"],
                             a["s_len"]),
-                   a["p_sent"], a["p_chunk"])
+                   a["p_sent"], a["p_chunk"], vectors)
 
 
 def build(name: str, articles: list[tuple[str, str, list]], tokenize, sentences_of) -> Segment:
     """A segment of ``articles``: (article id, content hash, its chunks as StoredChunk), each article's
     chunks in position order. ``tokenize(texts)`` gives token lists; ``sentences_of(chunks)`` the
-    distinct sentences with the chunk indices holding each (see lexical._sentences)."""
+    distinct sentences with the chunk indices holding each (see lexical._sentences). The chunks'
+    ``embedding`` become the segment's vectors when every chunk has one."""
     from assistant.index.lexical import lexical_text
 
     chunks = [c for _, _, group in articles for c in group]
@@ -156,11 +166,14 @@ def build(name: str, articles: list[tuple[str, str, list]], tokenize, sentences_
         spans[aid] = (content_hash, row, end, int(sentence_at[row]), int(sentence_at[end]))
         row = end
     sizes = [len(h) for h in holders]
+    vectors = None
+    if chunks and all(getattr(ch, "embedding", None) is not None for ch in chunks):
+        vectors = np.stack([np.asarray(ch.embedding, dtype=np.float32) for ch in chunks])
     return Segment(name, [ch.id for ch in chunks], [ch.metadata for ch in chunks], spans,
                    Postings({t: i for i, t in enumerate(c_vocab)}, c["indptr"], c["rows"], c["tf"], c["len"]),
                    Postings({t: i for i, t in enumerate(s_vocab)}, s["indptr"], s["rows"], s["tf"], s["len"]),
                    np.repeat(np.arange(len(holders), dtype=np.int64), sizes),
-                   np.fromiter((ci for h in holders for ci in h), dtype=np.int64, count=sum(sizes)))
+                   np.fromiter((ci for h in holders for ci in h), dtype=np.int64, count=sum(sizes)), vectors)
 
 
 def merge(name: str, parts: list[tuple[Segment, frozenset[str]]]) -> Segment:
@@ -186,7 +199,10 @@ def merge(name: str, parts: list[tuple[Segment, frozenset[str]]]) -> Segment:
     chunks = _merge_postings([(s.chunks, m) for (s, _), m in zip(parts, c_alive)])
     sentences = _merge_postings([(s.sentences, m) for (s, _), m in zip(parts, s_alive)])
     cat = (lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, dtype=np.int64))
-    return Segment(name, ids, metas, spans, chunks, sentences, cat(pair_s), cat(pair_c))
+    vectors = None
+    if parts and all(s.vectors is not None for s, _ in parts):
+        vectors = np.concatenate([np.asarray(s.vectors)[m] for (s, _), m in zip(parts, c_alive)])
+    return Segment(name, ids, metas, spans, chunks, sentences, cat(pair_s), cat(pair_c), vectors)
 
 
 def _merge_postings(parts: list[tuple[Postings, np.ndarray]]) -> Postings:

@@ -20,9 +20,13 @@ collection, the new state is made in the background; a request waits for it at m
 ``catch_up_seconds`` and otherwise answers from the state it has (ids that Chroma no longer holds
 are skipped by the retriever). A state read while a writer's section was open is used, not saved.
 
+The segments also keep each chunk's vector, as Chroma holds it: :meth:`BM25Index.dense_search` scores
+exactly the chunks a filter passes (an outlet, a date range) in memory, where Chroma's filtered HNSW
+search costs time in proportion to the whole collection. Unfiltered dense search stays in Chroma.
+
 The public interface (``search``, ``search_sentences``, ``chunk_scores``, ``best_sentence_scores``,
 ``sentence_overlap``, ``rows``, ``passing``, ``published_ts``, ``sources``, ``pinned``, ``state``,
-``ensure_fresh``) says nothing of segments, so a distributed deployment can put Chroma's own
+``ensure_fresh``, ``dense_search``) says nothing of segments, so a distributed deployment can put Chroma's own
 sparse index behind it instead.
 """
 
@@ -249,7 +253,7 @@ class BM25Index:
         for _attempt in range(3):
             with self.store.reading():
                 before = self.store.revision_state()
-                chunks = list(self.store.iter_chunks())
+                chunks = list(self.store.iter_chunks(embeddings=True))
                 after = self.store.revision_state()
             if after == before:
                 break
@@ -296,9 +300,11 @@ class BM25Index:
         found: list[StoredChunk] = []
         for i in range(0, len(article_ids), 200):
             where = {"article_id": {"$in": article_ids[i:i + 200]}}
-            got = self.store._read(lambda h: h.collection.get(where=where, include=["documents", "metadatas"]))
-            found += [StoredChunk(cid, text or "", meta) for cid, text, meta in
-                      zip(got["ids"], got["documents"], got["metadatas"]) if meta is not None and not meta.get(STAGED)]
+            got = self.store._read(lambda h: h.collection.get(where=where,
+                                                              include=["documents", "metadatas", "embeddings"]))
+            found += [StoredChunk(cid, text or "", meta, vector) for cid, text, meta, vector in
+                      zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
+                      if meta is not None and not meta.get(STAGED)]
         return found
 
     def _compact(self, segments: list, dead: list) -> tuple[list, list]:
@@ -400,6 +406,11 @@ class BM25Index:
                 return None
             segments = [self._loaded.get(name) or seg.Segment.load(self.folder / "segments" / name)
                         for name, _ in record["segments"]]
+            if any(s.vectors is None and s.n_chunks for s in segments):
+                log.info("BM25 segments under %s were saved without chunk vectors; building them again", self.folder)
+                with contextlib.suppress(OSError):
+                    place.unlink()  # so that the state built again is saved in its place
+                return None
             return _state(collection_id, revision, True, segments, [frozenset(d) for _, d in record["segments"]])
         except (OSError, ValueError, KeyError, IndexError):  # missing, half-deleted by another process, or corrupt
             return None
@@ -421,6 +432,33 @@ class BM25Index:
         state = self.state()
         scores = np.where(_mask(state, filters), self._cached(state, "sentences", query), 0.0)
         return [(state.ids[i], float(scores[i])) for i in _top(scores, n)]
+
+    def dense_search(self, vector: np.ndarray, n: int, filters: SearchFilters) -> list[tuple[str, float]] | None:
+        """(chunk id, cosine similarity) of the ``n`` chunks most similar to ``vector`` among those
+        passing ``filters``, best first, computed exactly over the vectors the segments keep (None
+        when a segment has none). This replaces Chroma's filtered HNSW search, whose cost grows with
+        the whole collection; the rows a filter passes are usually a small part of it."""
+        state = self.state()
+        if any(s.vectors is None and s.n_chunks for s in state.segments):
+            return None
+        rows = np.flatnonzero(_mask(state, filters))  # state rows passing, in id order
+        if not len(rows) or n <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        at = state.perm()[rows]  # their rows in the concatenated segments
+        offsets = state.live()["offsets"]
+        part = np.searchsorted(offsets, at, side="right") - 1
+        sims = np.empty(len(rows), dtype=np.float32)
+        for i, segment in enumerate(state.segments):
+            mine = np.flatnonzero(part == i)
+            if len(mine):
+                local = at[mine] - offsets[i]
+                if len(mine) > segment.n_chunks // 2:  # most of the segment: one pass, no gathered copy
+                    sims[mine] = (np.asarray(segment.vectors) @ query)[local]
+                else:
+                    sims[mine] = np.asarray(segment.vectors)[local] @ query
+        best = _top_any(sims, n)
+        return [(state.ids[rows[i]], float(sims[i])) for i in best]
 
     # --- whole-index scores (one state: pin it around several calls) ----------------------------------
     def rows(self, ids: list[str]) -> np.ndarray:
@@ -565,6 +603,15 @@ def _top(scores: np.ndarray, n: int) -> list[int]:
     top = np.sort(np.argpartition(-scores, n - 1)[:n])  # ties then keep index order (earlier chunk first)
     top = top[np.argsort(-scores[top], kind="stable")]
     return [int(i) for i in top if scores[i] > 0]
+
+
+def _top_any(scores: np.ndarray, n: int) -> list[int]:
+    """Indices of the n highest scores (any sign), best first; equal scores in index order."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return []
+    top = np.sort(np.argpartition(-scores, n - 1)[:n])
+    return [int(i) for i in top[np.argsort(-scores[top], kind="stable")]]
 
 
 def _sentences(chunks: list[StoredChunk]) -> tuple[list[str], list[list[int]]]:

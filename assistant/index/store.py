@@ -196,6 +196,7 @@ class StoredChunk:
     id: str
     text: str
     metadata: dict
+    embedding: np.ndarray | None = field(default=None, repr=False, compare=False)  # when it was asked for
 
 
 @dataclass
@@ -807,21 +808,23 @@ class ChunkStore:
                     chunks.setdefault(chunk.metadata.get("article_id", ""), []).append(chunk)
         return [record_from_chunks(parts, body=bodies) for parts in chunks.values()]
 
-    def iter_chunks(self, page: int = 2000) -> Iterator[StoredChunk]:
-        """Every chunk in place (not staged ones). Hold :meth:`reading` around it for one consistent pass."""
-        for chunk in self._scan(page):
+    def iter_chunks(self, page: int = 2000, embeddings: bool = False) -> Iterator[StoredChunk]:
+        """Every chunk in place (not staged ones), with its embedding when asked. Hold :meth:`reading`
+        around it for one consistent pass."""
+        for chunk in self._scan(page, embeddings=embeddings):
             if not chunk.metadata.get(STAGED):
                 yield chunk
 
-    def _scan(self, page: int = 2000, documents: bool = True) -> Iterator[StoredChunk]:
+    def _scan(self, page: int = 2000, documents: bool = True, embeddings: bool = False) -> Iterator[StoredChunk]:
         offset = 0
-        include = ["documents", "metadatas"] if documents else ["metadatas"]
+        include = (["documents", "metadatas"] if documents else ["metadatas"]) + (["embeddings"] if embeddings else [])
         while True:
             got = self._read(lambda h: h.collection.get(include=include, limit=page, offset=offset))
             texts = got.get("documents") or [""] * len(got["ids"])
-            for cid, text, meta in zip(got["ids"], texts, got["metadatas"]):
+            vectors = got["embeddings"] if embeddings else [None] * len(got["ids"])
+            for cid, text, meta, vector in zip(got["ids"], texts, got["metadatas"], vectors):
                 if meta is not None:
-                    yield StoredChunk(cid, text or "", meta)
+                    yield StoredChunk(cid, text or "", meta, vector)
             if len(got["ids"]) < page:
                 return
             offset += page

@@ -204,7 +204,7 @@ class HybridRetriever:
         """
         plan = self.plan(query) if isinstance(query, str) else query
         query = plan.query.strip()
-        if not query or self.store.count() == 0:
+        if not query or (not self.bm25.state().ids and self.store.count() == 0):
             return None
         filters = filters or SearchFilters()
         vectors = None
@@ -240,7 +240,7 @@ class HybridRetriever:
         for j, clause in enumerate(plan.clauses):
             named = plan.clause_sources[j] if j < len(plan.clause_sources) else []
             routed = filters.model_copy(update={"sources": named}) if named and not filters.sources else filters
-            dense = self.store.query(vectors[1 + j], m, routed.chroma_where())
+            dense = self.dense(vectors[1 + j], m, routed)
             lexical = self.bm25.search_sentences(clause, m, routed)
             for key, ids in (("clause_dense_rank", [c.id for c, _ in dense]), ("clause_sentence_rank",
                                                                                  [cid for cid, _ in lexical])):
@@ -345,6 +345,19 @@ class HybridRetriever:
                         update={"sources": g, "since": lo, "until": hi})) for g in plan.source_groups]
         return routes
 
+    def dense(self, vector, n: int, filters: SearchFilters) -> list[tuple[StoredChunk, float]]:
+        """The ``n`` chunks most similar to ``vector`` within ``filters``, best first.
+
+        Unfiltered: Chroma's HNSW index. Filtered: exactly, over the vectors of the chunks the filter
+        passes, held with the lexical index (Chroma's filtered search grows with the whole collection).
+        """
+        if not filters.is_empty():
+            found = self.bm25.dense_search(vector, n, filters)
+            if found is not None:
+                chunks = {c.id: c for c in self.store.get_chunks([cid for cid, _ in found])}
+                return [(chunks[cid], sim) for cid, sim in found if cid in chunks]
+        return self.store.query(vector, n, filters.chroma_where())
+
     def sentence_hits(self, vector, n: int, filters: SearchFilters, ranking: "_Ranking") -> list[tuple[str, float]]:
         """Chunks ranked by their most similar sentence (vectors stored per sentence at ingest), within ``filters``.
 
@@ -365,7 +378,7 @@ class HybridRetriever:
         ranking = _Ranking(ids=[])
         lists: dict[str, list[str]] = {}
         if vector is not None:
-            hits = self.store.query(vector, cfg.candidates, filters.chroma_where())
+            hits = self.dense(vector, cfg.candidates, filters)
             lists["dense"] = [c.id for c, _ in hits]
             for rank, (chunk, sim) in enumerate(hits, start=1):
                 ranking.chunks[chunk.id] = chunk
