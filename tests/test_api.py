@@ -258,3 +258,28 @@ def test_api_key_also_guards_the_web_chat(make_assistant):
     assert client.post("/login", data={"username": "me", "password": "k3y"}).json() == {"success": True}
     assert client.get("/config").status_code == 200
     assert_error(client.get("/api/health"), 401, "unauthorized")  # the REST API still wants the key itself
+
+
+def test_warm_up_at_start_searches_and_never_raises(make_client, monkeypatch, caplog):
+    """``assistant serve`` runs one search in the background at start (loading the vector indexes
+    before the first user asks); an index that is down then is left for the first request to report."""
+    import logging
+
+    from assistant.apps.server import warm_up
+    from assistant.errors import IndexUnavailable
+
+    client = make_client()
+    shared = client.app.state.assistant
+    searched = []
+    real_search = shared.assistant.search
+    monkeypatch.setattr(shared.assistant, "search", lambda *a, **k: searched.append(a) or real_search(*a, **k))
+    warm_up(shared)
+    assert searched, "the warm-up searched the index"
+    assert client.post("/api/ask", json={"question": "What did the expert say about China?"}).json()["citations"]
+
+    def down(*args, **kwargs):
+        raise IndexUnavailable("Cannot reach the Chroma server at localhost:8000; start it with `chroma run`")
+    monkeypatch.setattr(shared.assistant, "search", down)
+    with caplog.at_level(logging.INFO, logger="assistant.apps.server"):
+        warm_up(shared)
+    assert "warm-up search failed" in caplog.text

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import threading
 
 from assistant.service.shared import SharedAssistant
 
@@ -146,6 +147,15 @@ def prepare_index(assistant, echo=print) -> None:
         echo(report.summary())
 
 
+def warm_up(shared) -> None:
+    """One search in the background once the server is starting, so that the first user's question
+    does not pay for loading the vector indexes from disk (8 s at 99k chunks, docs/speed.md "Scale")."""
+    try:
+        shared.search("news", 1)
+    except Exception:  # noqa: BLE001 - a failure here is the first request's to report
+        log.info("warm-up search failed; the first question loads the index instead", exc_info=True)
+
+
 def serve(settings=None, host: str | None = None, port: int | None = None, echo=print) -> None:
     """Build the assistant from settings, fill an empty index, and serve until interrupted."""
     import uvicorn
@@ -167,6 +177,7 @@ def serve(settings=None, host: str | None = None, port: int | None = None, echo=
         echo(f"Subscribed feeds are refreshed every {settings.feed_refresh_minutes:g} minutes "
              "(ASSISTANT_FEED_REFRESH_MINUTES).")
     echo(f"Web chat on http://{host}:{port}/  ·  REST API on /api  ·  API docs on /docs")
+    threading.Thread(target=warm_up, args=(shared,), name="warm-up", daemon=True).start()
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
