@@ -597,12 +597,7 @@ def _mask(state: LexicalState, filters: SearchFilters | None) -> np.ndarray:
 
 def _top(scores: np.ndarray, n: int) -> list[int]:
     """Indices of the n best positive scores, best first; equal scores in index order."""
-    n = min(n, len(scores))
-    if n <= 0:
-        return []
-    top = np.sort(np.argpartition(-scores, n - 1)[:n])  # ties then keep index order (earlier chunk first)
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return [int(i) for i in top if scores[i] > 0]
+    return [i for i in _top_any(scores, n) if scores[i] > 0]
 
 
 def _top_any(scores: np.ndarray, n: int) -> list[int]:
@@ -610,7 +605,7 @@ def _top_any(scores: np.ndarray, n: int) -> list[int]:
     n = min(n, len(scores))
     if n <= 0:
         return []
-    top = np.sort(np.argpartition(-scores, n - 1)[:n])
+    top = np.sort(np.argpartition(-scores, n - 1)[:n])  # ties then keep index order (earlier chunk first)
     return [int(i) for i in top[np.argsort(-scores[top], kind="stable")]]
 
 
