@@ -100,6 +100,7 @@ def test_article_states_from_the_table_agree_with_a_scan_of_the_chunks(make_assi
     assert store.article_states() == _scan_states(store)
     report = assistant.indexer.complete_sentence_vectors()
     assert report.sentences_backfilled == 1 and store.articles_without_sentence_vectors() == set()
+    assert report.unchanged == len(states)  # the four others
 
 
 def test_sentence_mean_chunk_vectors_are_the_mean_of_title_and_sentences(make_assistant, embedder, tmp_path):

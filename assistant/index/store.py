@@ -860,6 +860,16 @@ class ChunkStore:
         return {aid: (records.content_hash or "", records.sentence_vectors)
                 for aid, records in self.scan().items() if records.final}
 
+    def articles_lacking_sentence_vectors(self) -> list[str]:
+        """Ids of the whole articles in place that lack sentence vectors (what a backfill embeds). On a
+        settled index whose article table is current: one metadata query, not a read of every article
+        record (a server start at 100k chunks); otherwise from :meth:`article_states`."""
+        with self.reading():
+            metadata = self._metadata()
+            if self._table_current(metadata) and not metadata.get(WRITING_KEY):
+                return sorted(self.articles_without_sentence_vectors())
+            return sorted(aid for aid, (content_hash, has) in self.article_states().items() if content_hash and not has)
+
     def articles_without_sentence_vectors(self) -> set[str]:
         """Ids of the articles with a chunk stored without sentence vectors (an index from an earlier
         version): a query on one metadata field, not a scan."""

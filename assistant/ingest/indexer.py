@@ -584,10 +584,8 @@ class Indexer:
         started = time.perf_counter()
         report = IngestReport()
         with self.store.session():
-            states = self.store.article_states()
-            self._backfill([aid for aid, (content_hash, has) in states.items() if content_hash and not has],
-                           report, progress)
-        report.unchanged = len(states) - report.sentences_backfilled
+            self._backfill(self.store.articles_lacking_sentence_vectors(), report, progress)
+            report.unchanged = self.store.article_counts()[0] - report.sentences_backfilled
         report.seconds = time.perf_counter() - started
         return report
 
