@@ -160,12 +160,16 @@ def test_a_second_store_on_the_same_data_dir_sees_the_first_ones_writes(make_ass
     writer.ingest([folder])
     assert reader.articles() == writer.articles() and len(reader.articles()) == 3
     assert_table_agrees(reader, read_articles(folder))
+    listed = reader.articles()  # the reader keeps this listing while the index's revision stays
     write_stories(folder, [1], version=2, sentences=9)
     writer.ingest([folder])
+    assert reader.articles() == writer.articles() != listed, "a write elsewhere is listed at once"
     changed = reader.store.article_record(next(r["id"] for r in reader.articles() if place(1) in r["title"]))
     assert "version 2" in changed.body and changed.chunk_count == len(writer.store.article_chunks(changed.article_id))
+    assert next(r["chunks"] for r in reader.articles() if r["id"] == changed.article_id) == changed.chunk_count
     assert writer.delete_article(changed.article_id)
     assert reader.store.article_record(changed.article_id) is None
+    assert changed.article_id not in {r["id"] for r in reader.articles()} and len(reader.articles()) == 2
     assert SharedAssistant(reader).counts() == (2, writer.store.count())
     assert_table_agrees(reader, {aid: a for aid, a in read_articles(folder).items() if aid != changed.article_id})
 

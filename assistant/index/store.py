@@ -265,6 +265,7 @@ class ChunkStore:
         self._refresh_lock = threading.Lock()
         self._retired: list[_Handles] = []
         self.written_revisions: set[int] = set()  # revisions this store's own sections produced
+        self._listing: tuple[tuple, tuple[ArticleRecord, ...]] | None = None  # (revision state, records)
         self._handles = self._open(client, self._generation() if self.embedded else 0, spelling=0)
 
     def _open(self, client, token: int, spelling: int) -> _Handles:
@@ -763,10 +764,15 @@ class ChunkStore:
     def article_records(self, bodies: bool = False) -> list[ArticleRecord]:
         """One record per article in place (staged versions left out), in no particular order;
         ``bodies``: with each article's body. From the article table (O(articles)) when it is
-        current, else derived from a scan of the chunks."""
+        current, else derived from a scan of the chunks. Without bodies, the list read last is reused
+        while the index's revision is the same (a web page load reads it: 0.5 s at 7k articles)."""
         with self.reading():
             if not self.article_table_current():
                 return self._records_from_chunks(bodies)
+            state = None if bodies else self.revision_state()
+            listing = self._listing
+            if state is not None and state[2] and listing is not None and listing[0] == state:
+                return list(listing[1])
             records, offset, page = [], 0, 2000
             include = ["metadatas", "documents"] if bodies else ["metadatas"]
             while True:
@@ -775,6 +781,8 @@ class ChunkStore:
                 records += [ArticleRecord.from_stored(meta, text) for meta, text in zip(got["metadatas"], texts)
                             if meta is not None and not meta.get(STAGED)]
                 if len(got["ids"]) < page:
+                    if state is not None and state[2]:
+                        self._listing = (state, tuple(records))
                     return records
                 offset += page
 
