@@ -31,11 +31,12 @@ class Settings(BaseSettings):
         BUNDLED_MODEL,
         description="sentence-transformers model name or path; the default is the bundled all-MiniLM-L6-v2.",
     )
-    embedding_backend: Literal["auto", "torch", "onnx-fp32", "onnx-int8"] = Field(
+    embedding_backend: Literal["auto", "torch", "onnx-fp32", "onnx-int8", "openvino-int8"] = Field(
         "auto", description="How the embedding model runs: 'auto' (the backend the index was built with; "
         "'onnx-int8' for a new index), 'onnx-int8' (onnxruntime with int8 weights: about 1.7x faster than "
         "'onnx-fp32' with retrieval within 0.005 on every question set), 'onnx-fp32' (onnxruntime, the same "
-        "vectors as torch) or 'torch' (sentence-transformers). The ONNX models are exported offline from the "
+        "vectors as torch), 'torch' (sentence-transformers) or 'openvino-int8' (OpenVINO, int8 weights and "
+        "activations: faster again; needs pip install -e '.[openvino]'). The ONNX models are exported offline from the "
         "bundled weights once per machine into ~/.cache/news-assistant/models. int8 vectors do not mix with the "
         "others: an index refuses vectors of another kind, naming the fix. See docs/embedding-backends.md.")
     embedding_batch_size: int = Field(32, ge=1, description="Chunks embedded per batch.")

@@ -1,5 +1,6 @@
-"""Embedding backends compared in one run: PyTorch fp32 (sentence-transformers), ONNX Runtime fp32
-and ONNX Runtime int8 (dynamic quantisation), all from the bundled all-MiniLM-L6-v2.
+"""Embedding backends compared in one run: PyTorch fp32 (sentence-transformers), ONNX Runtime fp32,
+ONNX Runtime int8 (dynamic quantisation) and, when the openvino extra is installed, OpenVINO int8
+(static quantisation), all from the bundled all-MiniLM-L6-v2.
 
 Texts: 400 chunk-length pieces (~200 words) of MultiHop-RAG article bodies and 400 of their
 sentences. For each set: throughput (texts/s, and CPU seconds per text, which a loaded machine
@@ -14,6 +15,7 @@ so a change in the machine's load touches them alike.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import datetime as dt
 import json
 import os
@@ -35,7 +37,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 MULTIHOP = Path(os.environ.get("MULTIHOP_RAG_DIR", ROOT.parent / "shared" / "data" / "multihop-rag"))
-BACKENDS = ("torch", "onnx-fp32", "onnx-int8")
+BACKENDS = ("torch", "onnx-fp32", "onnx-int8") + (
+    ("openvino-int8",) if all(importlib.util.find_spec(m) for m in ("openvino", "nncf")) else ())
 TORCH_1 = "torch, 1 thread"  # an extra row: how much of the gap is two torch threads fighting for busy cores
 
 
@@ -93,8 +96,14 @@ def versions() -> str:
     import onnxruntime
     import torch
 
-    return (f"Python {platform.python_version()}, torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, "
-            f"onnx {onnx.__version__}")
+    found = (f"Python {platform.python_version()}, torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, "
+             f"onnx {onnx.__version__}")
+    if "openvino-int8" in BACKENDS:
+        import nncf
+        import openvino
+
+        found += f", openvino {openvino.__version__.split('-')[0]}, nncf {nncf.__version__}"
+    return found
 
 
 def build(cache: Path) -> tuple[dict, dict]:
@@ -161,6 +170,8 @@ def query_batches(cache: Path, torch_embedder, sentences: list[str], n: int = 40
         "onnx-int8, 1 thread (default for small batches)": OnnxEmbedder(BUNDLED_MODEL, "onnx-int8", cache_dir=cache),
         f"onnx-int8, {cores} threads": OnnxEmbedder(BUNDLED_MODEL, "onnx-int8", cache_dir=cache, small_batch_tokens=0),
     }
+    if "openvino-int8" in BACKENDS:
+        runs["openvino-int8, 1 thread"] = OnnxEmbedder(BUNDLED_MODEL, "openvino-int8", cache_dir=cache)
     timings = {name: ([], []) for name in runs}
     for embedder in runs.values():
         embedder.embed(batches[0])
@@ -185,7 +196,9 @@ def report(results: dict) -> str:
         "Model: the bundled all-MiniLM-L6-v2. `torch`: sentence-transformers on PyTorch (fp32). `onnx-fp32`: "
         "the same network exported with `torch.onnx` (TorchScript exporter, eager attention) and run by ONNX "
         "Runtime. `onnx-int8`: that export with int8 weights per output channel "
-        "(`onnxruntime.quantization.quantize_dynamic`, activations quantised at run time). The ONNX backends "
+        "(`onnxruntime.quantization.quantize_dynamic`, activations quantised at run time). `openvino-int8`: the "
+        "fp32 export compiled by OpenVINO after NNCF's static int8 quantisation (weights and activations, ranges "
+        "calibrated on the texts of `assistant/embed/calibration.txt`, the transformer recipe). These backends "
         "sort texts by length and batch them under a token budget (32 × 256 padded tokens). "
         f"`{TORCH_1}`: the PyTorch run limited to one thread, shown because on a busy machine torch's threads "
         "can cost more than they gain.",

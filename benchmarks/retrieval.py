@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--abstain-sample", type=int, default=300,
                         help="Most answerable and unanswerable questions asked per set for the abstention rates.")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "retrieval.md")
-    parser.add_argument("--backend", default="torch", help="Embedding backend (torch, onnx-fp32, onnx-int8); a "
+    parser.add_argument("--backend", default="torch", help="Embedding backend (torch, onnx-fp32, onnx-int8, openvino-int8); a "
                         "backend with other vectors than torch needs its own --index-dir.")
     args = parser.parse_args()
 

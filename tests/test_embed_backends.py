@@ -233,6 +233,7 @@ def test_an_index_from_before_identities_counts_as_pytorch(make_assistant, embed
     ("all-MiniLM-L6-v2/onnx-fp32", True, "onnx-fp32"),     # built before int8 was the default: kept
     ("all-MiniLM-L6-v2/torch", True, "onnx-fp32"),         # the same vectors as torch, faster
     (None, True, "onnx-fp32"),                             # built before identities (PyTorch vectors)
+    ("all-MiniLM-L6-v2/openvino-int8", True, "openvino-int8"),
 ])
 def test_auto_follows_the_index_and_gives_a_new_one_int8(recorded, has_vectors, chosen):
     from assistant.embed import choose_backend
@@ -260,3 +261,77 @@ def test_the_default_settings_build_int8_for_a_new_index_and_keep_an_fp32_index_
     with pytest.raises(ConfigError) as refused:
         build_assistant(Settings(data_dir=tmp_path / "old", embedding_backend="onnx-int8"))
     assert _fix_named(str(refused.value), "onnx-fp32")
+
+
+# --- OpenVINO (the optional extra; scripts/setup.sh --test installs it) -------------------------------
+
+@pytest.fixture(scope="session")
+def openvino_int8(onnx_cache):
+    pytest.importorskip("openvino", reason="the openvino extra is not installed: pip install -e '.[openvino]'")
+    pytest.importorskip("nncf", reason="the openvino extra is not installed: pip install -e '.[openvino]'")
+    from assistant.embed import make_embedder
+    from assistant.settings import BUNDLED_MODEL
+
+    return make_embedder(BUNDLED_MODEL, "openvino-int8", 32, onnx_cache)
+
+
+def test_openvino_int8_is_close_to_pytorch_and_closer_than_onnx_int8(openvino_int8, onnx_int8, torch_vectors):
+    vectors = openvino_int8.embed(TEXTS)
+    assert vectors.shape == torch_vectors.shape and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    cosines = _cosines(vectors, torch_vectors)
+    assert cosines.mean() > 0.99 and cosines.min() > 0.97
+    assert cosines.mean() >= _cosines(onnx_int8.embed(TEXTS), torch_vectors).mean() - 0.002
+    assert (np.argmax(vectors @ torch_vectors.T, axis=1) == np.arange(len(TEXTS))).all()
+    assert openvino_int8.identity == "all-MiniLM-L6-v2/openvino-int8"
+    assert openvino_int8.count_tokens(TEXTS) == onnx_int8.count_tokens(TEXTS)
+
+
+def test_openvino_spans_come_from_the_same_pass(openvino_int8):
+    text = TEXTS[0]
+    cut = text.index(" ", len(text) // 2)
+    vectors, spans = openvino_int8.embed_with_spans([text], [[(0, cut), (cut + 1, len(text))]])
+    assert _cosines(vectors, openvino_int8.embed([text])).min() > 0.999
+    assert spans[0].shape == (2, vectors.shape[1]) and np.allclose(np.linalg.norm(spans[0], axis=1), 1.0, atol=1e-5)
+    assert _cosines(spans[0][:1], openvino_int8.embed([text[:cut]]))[0] > 0.8  # the first half, read in context
+
+
+def test_the_openvino_export_is_made_once_whole_and_made_again_when_damaged(openvino_int8, onnx_cache, tmp_path):
+    from assistant.embed import make_embedder
+    from assistant.settings import BUNDLED_MODEL
+
+    path = openvino_int8.model_path
+    assert path.parent == onnx_cache and path.suffix == ".xml"
+    assert sorted(p.suffix for p in onnx_cache.iterdir() if p.name.startswith(path.stem)) == [".bin", ".json", ".xml"]
+    assert not [p for p in onnx_cache.iterdir() if p.name.startswith(".")]  # no temporary files or folders left
+    before = {p.name: p.stat().st_mtime_ns for p in onnx_cache.iterdir()}
+    again = make_embedder(BUNDLED_MODEL, "openvino-int8", 16, onnx_cache)
+    assert again.model_path == path and {p.name: p.stat().st_mtime_ns for p in onnx_cache.iterdir()} == before
+
+    cache = tmp_path / "models"
+    shutil.copytree(onnx_cache, cache)
+    weights = cache / path.with_suffix(".bin").name
+    with open(weights, "r+b") as handle:  # cut short, as by a crash or a full disk
+        handle.truncate(weights.stat().st_size // 2)
+    redone = make_embedder(BUNDLED_MODEL, "openvino-int8", 32, cache)
+    assert redone.model_path == cache / path.name and weights.stat().st_size == path.with_suffix(".bin").stat().st_size
+    assert _cosines(redone.embed(TEXTS[:6]), openvino_int8.embed(TEXTS[:6])).min() > 0.9999
+
+
+def test_an_index_embedded_with_onnx_int8_refuses_openvino_int8_and_back(openvino_int8, onnx_int8, tmp_path):
+    from assistant import Settings
+    from assistant.errors import ConfigError
+    from assistant.index.store import ChunkStore, check_embedder, make_client
+    from assistant.models import Article, Chunk
+
+    article = Article(title="Expert on Putin", body=SEED.read_text(encoding="utf-8")[:600], source="Test")
+    chunks = [Chunk(id=f"{article.id}:{i}", article_id=article.id, position=i, text=article.body[i * 300:(i + 1) * 300],
+                    start=i * 300, end=(i + 1) * 300) for i in range(2)]
+    for n, (first, second) in enumerate(((onnx_int8, openvino_int8), (openvino_int8, onnx_int8))):
+        store = ChunkStore(make_client(Settings(data_dir=tmp_path / f"data-{n}")), "news")
+        check_embedder(store, first, record=True)
+        store.add_article(article, chunks, first.embed([c.text for c in chunks]))
+        with pytest.raises(ConfigError) as refused:
+            check_embedder(store, second)
+        assert _fix_named(str(refused.value), first.backend) and second.identity in str(refused.value)
+        assert store.embedder_identity() == first.identity

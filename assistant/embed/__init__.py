@@ -1,10 +1,10 @@
-"""Embedding: one :class:`~assistant.embed.embedders.Embedder` interface, three backends."""
+"""Embedding: one :class:`~assistant.embed.embedders.Embedder` interface, four backends."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-BACKENDS = ("torch", "onnx-int8", "onnx-fp32")
+BACKENDS = ("torch", "onnx-int8", "onnx-fp32", "openvino-int8")
 AUTO = "auto"
 NEW_INDEX_BACKEND = "onnx-int8"  # measured in docs/embedding-backends.md: ~1.7x onnx-fp32, retrieval within 0.005
 
@@ -29,8 +29,8 @@ def choose_backend(setting: str, recorded: str | None, has_vectors: bool) -> str
 def make_embedder(model: str, backend: str, batch_size: int, cache_dir: Path):
     """The embedder for ``model`` on ``backend`` (one of :data:`BACKENDS`).
 
-    ``cache_dir`` (e.g. ``<data_dir>/models``) keeps the ONNX exports, made on first use from the
-    local weights and reused after; the torch backend does not use it.
+    ``cache_dir`` (e.g. ``<data_dir>/models``) keeps the ONNX and OpenVINO exports, made on first use
+    from the local weights and reused after; the torch backend does not use it.
     """
     from assistant.errors import ConfigError
 
@@ -38,7 +38,7 @@ def make_embedder(model: str, backend: str, batch_size: int, cache_dir: Path):
         from assistant.embed.embedders import SentenceTransformerEmbedder
 
         return SentenceTransformerEmbedder(model, batch_size)
-    if backend in ("onnx-int8", "onnx-fp32"):
+    if backend in ("onnx-int8", "onnx-fp32", "openvino-int8"):
         from assistant.embed.embedders import OnnxEmbedder
 
         return OnnxEmbedder(model, backend, cache_dir=cache_dir, batch_size=batch_size)

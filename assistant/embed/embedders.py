@@ -1,8 +1,10 @@
 """Embedding models behind one narrow interface; weights load lazily, once per model.
 
 Backends: ``torch`` (sentence-transformers on PyTorch), ``onnx-fp32`` (the same network exported
-to ONNX, identical vectors) and ``onnx-int8`` (that export with int8 weights, dynamic
-quantisation; mean cosine about 0.99 to fp32). ``identity`` names model and backend
+to ONNX, identical vectors), ``onnx-int8`` (that export with int8 weights, dynamic
+quantisation; mean cosine about 0.99 to fp32) and ``openvino-int8`` (the export compiled by
+OpenVINO with int8 weights and activations, statically calibrated on ``calibration.txt``; an
+optional extra: ``pip install -e .[openvino]``). ``identity`` names model and backend
 (``all-MiniLM-L6-v2/onnx-int8``); an index records it so that vectors of two backends are never
 mixed (:func:`assistant.index.store.check_embedder`).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import threading
@@ -117,8 +120,9 @@ class SentenceTransformerEmbedder:
 
 # --- ONNX Runtime ------------------------------------------------------------------------------
 
-ONNX_BACKENDS = ("onnx-fp32", "onnx-int8")
+ONNX_BACKENDS = ("onnx-fp32", "onnx-int8", "openvino-int8")  # the exported network, run by onnxruntime or OpenVINO
 _EXPORT_RECIPE = "1"  # bump when the export or the quantisation changes: cached files are then redone
+CALIBRATION_TEXTS = Path(__file__).with_name("calibration.txt")
 _FP32_BACKENDS = frozenset({"torch", "onnx-fp32"})  # the same vectors (cosine 1.0 to 1e-6)
 
 
@@ -153,7 +157,8 @@ def default_threads() -> int:
 
 
 class OnnxEmbedder:
-    """A sentence-transformers model (Transformer, mean Pooling, Normalize) run by ONNX Runtime.
+    """A sentence-transformers model (Transformer, mean Pooling, Normalize) exported to ONNX and run by
+    ONNX Runtime (``onnx-fp32``, ``onnx-int8``) or OpenVINO (``openvino-int8``: see :func:`_export_openvino`).
 
     The ONNX file is exported once from the local weights with ``torch.onnx`` (and, for
     ``onnx-int8``, quantised with ``onnxruntime.quantization.quantize_dynamic``, int8 weights per
@@ -209,10 +214,11 @@ class OnnxEmbedder:
             if threads not in self._sessions:
                 try:
                     self._sessions[threads] = _make_session(self.model_path, threads)
-                except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf classes
+                except Exception as exc:  # onnxruntime and OpenVINO raise their own classes
                     raise ConfigError(
-                        f"ONNX Runtime cannot load {self.model_path} ({exc.__class__.__name__}). Delete that file "
-                        "(it is exported again on the next start) or set ASSISTANT_EMBEDDING_BACKEND=torch.") from exc
+                        f"The {self.backend} backend cannot load {self.model_path} ({exc.__class__.__name__}). Delete "
+                        "that file (it is exported again on the next start) or set "
+                        "ASSISTANT_EMBEDDING_BACKEND=torch.") from exc
             return self._sessions[threads]
 
     def _tokenizers(self):
@@ -378,7 +384,36 @@ def _pooling_mode(folder: Path) -> str:
     return modes[0]
 
 
+class _OpenVinoSession:
+    """An OpenVINO model compiled for the CPU with ``threads`` threads, answering as an onnxruntime
+    session does (``run`` and the output's shape), so that :class:`OnnxEmbedder` drives both alike."""
+
+    def __init__(self, path: Path, threads: int):
+        import openvino as ov
+
+        self._model = ov.Core().compile_model(str(path), "CPU", {
+            "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY"})
+        self._lock = threading.Lock()
+        self._idle: list = []  # infer requests not in use: one per concurrent caller, made when needed
+
+    def run(self, _names, feeds: dict) -> list[np.ndarray]:
+        with self._lock:
+            request = self._idle.pop() if self._idle else self._model.create_infer_request()
+        try:
+            result = request.infer(feeds)
+            return [np.array(result[self._model.output(0)], dtype=np.float32)]
+        finally:
+            with self._lock:
+                self._idle.append(request)
+
+    def get_outputs(self):
+        shape = self._model.output(0).get_partial_shape()
+        return [type("Output", (), {"shape": [d.get_length() if d.is_static else None for d in shape]})()]
+
+
 def _make_session(path: Path, threads: int):
+    if path.suffix == ".xml":  # an OpenVINO model (openvino-int8)
+        return _OpenVinoSession(path, threads)
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -399,8 +434,11 @@ def onnx_cache_path(folder: Path, backend: str, cache_dir: Path, label: str = ""
         if weights.exists():
             stat = weights.stat()
             digest.update(f"|{weights.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    if backend.startswith("openvino"):
+        digest.update(hashlib.sha256(CALIBRATION_TEXTS.read_bytes()).digest())
     slug = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in (label or folder.name))
-    return Path(cache_dir) / f"{slug}-{backend}-{digest.hexdigest()[:12]}.onnx"
+    suffix = ".xml" if backend.startswith("openvino") else ".onnx"
+    return Path(cache_dir) / f"{slug}-{backend}-{digest.hexdigest()[:12]}{suffix}"
 
 
 _export_lock = threading.Lock()
@@ -412,12 +450,18 @@ def ensure_onnx_model(folder: Path, backend: str, cache_dir: Path, label: str = 
     Files are written under a temporary name in ``cache_dir`` and renamed into place, so a reader
     never sees half a file; two processes exporting at once both end with a whole one."""
     target = onnx_cache_path(folder, backend, cache_dir, label)
+    if _intact(target):
+        return target
+    source = ensure_onnx_model(folder, "onnx-fp32", cache_dir, label) if backend.startswith("openvino") else None
     with _export_lock:
         if _intact(target):
             return target
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            _export(folder, backend, target)
+            if source is not None:
+                _export_openvino(folder, source, target)
+            else:
+                _export(folder, backend, target)
         except OSError as exc:
             raise ConfigError(f"Cannot write the ONNX export of the embedding model to {target.parent} "
                               f"({exc.__class__.__name__}: {exc}). Make that folder writable or set "
@@ -427,6 +471,11 @@ def ensure_onnx_model(folder: Path, backend: str, cache_dir: Path, label: str = 
 
 def _sidecar(target: Path) -> Path:
     return target.with_suffix(".json")
+
+
+def _weights(target: Path) -> Path | None:
+    """The weights file beside an OpenVINO model's ``.xml`` (None for an ONNX file, which holds them)."""
+    return target.with_suffix(".bin") if target.suffix == ".xml" else None
 
 
 def _file_digest(path: Path) -> str:
@@ -441,7 +490,9 @@ def _intact(target: Path) -> bool:
     """The export and its note (size and sha256, written after it) are there and agree."""
     try:
         note = json.loads(_sidecar(target).read_text(encoding="utf-8"))
-        return target.stat().st_size == note["bytes"] and _file_digest(target) == note["sha256"]
+        weights = _weights(target)
+        return target.stat().st_size == note["bytes"] and _file_digest(target) == note["sha256"] and (
+            weights is None or _file_digest(weights) == note["weights_sha256"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
@@ -531,3 +582,62 @@ def _export(folder: Path, backend: str, target: Path) -> None:
         for leftover in (raw, final):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(leftover)
+
+
+def calibration_samples(tokenizer_file: Path, max_tokens: int) -> list[dict[str, np.ndarray]]:
+    """Model inputs that calibrate the int8 activation ranges: each line of ``calibration.txt`` alone
+    (sentences and questions, as queries and sentence vectors are) and runs of 4 and of 12
+    consecutive lines (passages, as chunks are), cut at ``max_tokens``."""
+    from tokenizers import Tokenizer
+
+    lines = [line.strip() for line in CALIBRATION_TEXTS.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    texts = lines + [" ".join(lines[i:i + run]) for run in (4, 12) for i in range(0, len(lines), run // 2)]
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_tokens)
+    samples = []
+    for encoding in tokenizer.encode_batch(texts):
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        samples.append({"input_ids": ids, "attention_mask": np.ones_like(ids),
+                        "token_type_ids": np.asarray([encoding.type_ids], dtype=np.int64)})
+    return samples
+
+
+def _export_openvino(folder: Path, onnx_fp32: Path, target: Path) -> None:
+    """``openvino-int8``: the fp32 ONNX export read by OpenVINO and quantised by NNCF (int8 weights and
+    activations; ranges from :func:`calibration_samples`; the transformer recipe keeps the operations
+    that int8 would hurt in floating point). Offline: both read local files only."""
+    import tempfile
+
+    # NNCF reports usage over the network unless opted out; this switch (its CI one) turns that off.
+    os.environ.setdefault("NNCF_CI", "1")
+    try:
+        import nncf
+        import openvino as ov
+    except ImportError as exc:
+        raise ConfigError("The openvino-int8 embedding backend needs OpenVINO and NNCF: pip install -e '.[openvino]' "
+                          "(or set ASSISTANT_EMBEDDING_BACKEND=onnx-int8).") from exc
+    nncf.set_log_level(40)  # errors only
+    model = ov.Core().read_model(str(onnx_fp32))
+    samples = calibration_samples(folder / "tokenizer.json", _max_seq_length(folder))
+    with contextlib.redirect_stdout(io.StringIO()):  # its progress bars, once, in the middle of a command's output
+        quantised = nncf.quantize(model, nncf.Dataset(samples), model_type=nncf.ModelType.TRANSFORMER,
+                                  subset_size=len(samples))
+    work = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", dir=target.parent))
+    try:
+        xml = work / "model.xml"
+        ov.save_model(quantised, str(xml), compress_to_fp16=False)
+        _make_session(xml, 1)  # it loads
+        note = {"bytes": xml.stat().st_size, "sha256": _file_digest(xml),
+                "weights_sha256": _file_digest(xml.with_suffix(".bin")), "backend": "openvino-int8",
+                "model": str(folder), "recipe": _EXPORT_RECIPE}
+        for path in (xml, xml.with_suffix(".bin")):
+            _readable(path)
+        os.replace(xml.with_suffix(".bin"), target.with_suffix(".bin"))  # weights first: a reader opens the .xml
+        os.replace(xml, target)
+        _write_atomically(_sidecar(target), json.dumps(note, indent=1).encode())
+    finally:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
