@@ -33,10 +33,10 @@ class Settings(BaseSettings):
     )
     embedding_backend: Literal["auto", "torch", "onnx-fp32", "onnx-int8", "openvino-int8"] = Field(
         "auto", description="How the embedding model runs: 'auto' (the backend the index was built with; "
-        "'onnx-int8' for a new index), 'onnx-int8' (onnxruntime with int8 weights: about 1.7x faster than "
-        "'onnx-fp32' with retrieval within 0.005 on every question set), 'onnx-fp32' (onnxruntime, the same "
-        "vectors as torch), 'torch' (sentence-transformers) or 'openvino-int8' (OpenVINO, int8 weights and "
-        "activations: faster again; needs pip install -e '.[openvino]'). The ONNX models are exported offline from the "
+        "'openvino-int8' for a new index), 'openvino-int8' (OpenVINO, int8 weights and activations: ingest about "
+        "1.6x faster than 'onnx-int8'), 'onnx-int8' (onnxruntime with int8 weights: about 1.7x faster than "
+        "'onnx-fp32'), 'onnx-fp32' (onnxruntime, the same vectors as torch) or 'torch' (sentence-transformers); "
+        "retrieval with either int8 backend is within 0.005 of fp32 on every question set. The models are exported offline from the "
         "bundled weights once per machine into ~/.cache/news-assistant/models. int8 vectors do not mix with the "
         "others: an index refuses vectors of another kind, naming the fix. See docs/embedding-backends.md.")
     embedding_batch_size: int = Field(32, ge=1, description="Chunks embedded per batch.")

@@ -131,8 +131,10 @@ def server(data: Path, collection: str) -> dict:
     env = {**ENV, "ASSISTANT_DATA_DIR": str(data), "ASSISTANT_COLLECTION": collection,
            "ASSISTANT_FEED_REFRESH_MINUTES": "0"}
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = data.parent / "serve.log"
+    with open(log, "wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=sink)
     ready = None
     try:
         while time.perf_counter() - started < 600 and ready is None:
@@ -151,7 +153,10 @@ def server(data: Path, collection: str) -> dict:
     finally:
         process.terminate()
         process.wait(30)
-    return {"server_ready_seconds": ready, "server_first_answer_seconds": first, "server_rss_mb": rss}
+    started_line = next((line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+                         if line.startswith("Started in")), None)
+    return {"server_ready_seconds": ready, "server_first_answer_seconds": first, "server_rss_mb": rss,
+            "server_start_stages": started_line}
 
 
 def _rss_mb(pid: int) -> float | None:

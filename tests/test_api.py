@@ -283,3 +283,53 @@ def test_warm_up_at_start_searches_and_never_raises(make_client, monkeypatch, ca
     with caplog.at_level(logging.INFO, logger="assistant.apps.server"):
         warm_up(shared)
     assert "warm-up search failed" in caplog.text
+
+
+def test_assistant_serve_starts_a_real_server_that_answers_and_says_how_long_it_took(tmp_path):
+    """The command users run: a fresh data dir (it indexes the bundled corpus first), then the REST API
+    and the web chat on a port; stderr says what the start cost, stage by stage."""
+    import os
+    import re
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(tmp_path / "data"), "ASSISTANT_CORPUS_DIR": str(CORPUS),
+           "ASSISTANT_FEED_REFRESH_MINUTES": "0", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=sink)
+    try:
+        deadline, health = time.monotonic() + 240, None
+        while health is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as response:
+                    health = json.load(response)
+            except OSError:
+                time.sleep(0.3)
+        assert health is not None, log.read_text(errors="replace")[-2000:]
+        assert health["articles"] == 1 and health["chunks"] > 0
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/ask",
+                                         json.dumps({"question": SEED_QUESTION}).encode(),
+                                         {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            answer = json.load(response)
+        assert answer["citations"] and "[1]" in answer["answer"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+            assert response.status == 200 and b"gradio" in response.read().lower()
+    finally:
+        process.terminate()
+        process.wait(30)
+    output = log.read_text(errors="replace")
+    assert "The index is empty; indexing" in output
+    started = re.search(r"Started in ([\d.]+) s \(assistant ([\d.]+) s, index checks ([\d.]+) s, web app ([\d.]+) s\)",
+                        output)
+    assert started, output[-2000:]
+    total, *parts = map(float, started.groups())
+    assert abs(total - sum(parts)) <= 0.15  # the stages add up (each rounded to 0.1 s)

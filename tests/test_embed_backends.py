@@ -228,7 +228,7 @@ def test_an_index_from_before_identities_counts_as_pytorch(make_assistant, embed
 # --- the default: 'auto' ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("recorded, has_vectors, chosen", [
-    (None, False, "onnx-int8"),                            # a new index: the fastest backend
+    (None, False, "openvino-int8"),                        # a new index: the fastest backend
     ("all-MiniLM-L6-v2/onnx-int8", True, "onnx-int8"),
     ("all-MiniLM-L6-v2/onnx-fp32", True, "onnx-fp32"),     # built before int8 was the default: kept
     ("all-MiniLM-L6-v2/torch", True, "onnx-fp32"),         # the same vectors as torch, faster
@@ -249,7 +249,7 @@ def test_the_default_settings_build_int8_for_a_new_index_and_keep_an_fp32_index_
     assert Settings().embedding_backend == "auto"
     new = build_assistant(Settings(data_dir=tmp_path / "new"))
     new.ingest([SEED])
-    assert new.store.embedder_identity() == "all-MiniLM-L6-v2/onnx-int8"
+    assert new.store.embedder_identity() == "all-MiniLM-L6-v2/openvino-int8"
 
     old = build_assistant(Settings(data_dir=tmp_path / "old", embedding_backend="onnx-fp32"))
     old.ingest([SEED])
@@ -263,12 +263,10 @@ def test_the_default_settings_build_int8_for_a_new_index_and_keep_an_fp32_index_
     assert _fix_named(str(refused.value), "onnx-fp32")
 
 
-# --- OpenVINO (the optional extra; scripts/setup.sh --test installs it) -------------------------------
+# --- OpenVINO: the default for a new index -------------------------------------------------------
 
 @pytest.fixture(scope="session")
 def openvino_int8(onnx_cache):
-    pytest.importorskip("openvino", reason="the openvino extra is not installed: pip install -e '.[openvino]'")
-    pytest.importorskip("nncf", reason="the openvino extra is not installed: pip install -e '.[openvino]'")
     from assistant.embed import make_embedder
     from assistant.settings import BUNDLED_MODEL
 

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+import time
 
 from assistant.service.shared import SharedAssistant
 
@@ -164,11 +165,17 @@ def serve(settings=None, host: str | None = None, port: int | None = None, echo=
     from assistant.settings import Settings
 
     settings = settings or Settings()
+    marks = [("", time.perf_counter())]
     assistant = build_assistant(settings)
+    marks.append(("assistant", time.perf_counter()))
     prepare_index(assistant, echo)
+    marks.append(("index checks", time.perf_counter()))
     host, port = host or settings.web_host, port or settings.web_port
     shared = SharedAssistant.wrap(assistant)
     app = create_app(shared, settings)
+    marks.append(("web app", time.perf_counter()))
+    echo(f"Started in {marks[-1][1] - marks[0][1]:.1f} s (" + ", ".join(
+        f"{name} {at - before:.1f} s" for (_, before), (name, at) in zip(marks, marks[1:])) + ")")
     scheduler = None
     if settings.feed_refresh_minutes > 0:
         from assistant.live.schedule import FeedScheduler

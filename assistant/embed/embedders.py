@@ -3,8 +3,8 @@
 Backends: ``torch`` (sentence-transformers on PyTorch), ``onnx-fp32`` (the same network exported
 to ONNX, identical vectors), ``onnx-int8`` (that export with int8 weights, dynamic
 quantisation; mean cosine about 0.99 to fp32) and ``openvino-int8`` (the export compiled by
-OpenVINO with int8 weights and activations, statically calibrated on ``calibration.txt``; an
-optional extra: ``pip install -e .[openvino]``). ``identity`` names model and backend
+OpenVINO with int8 weights and activations, statically calibrated on ``calibration.txt``; the
+default for a new index). ``identity`` names model and backend
 (``all-MiniLM-L6-v2/onnx-int8``); an index records it so that vectors of two backends are never
 mixed (:func:`assistant.index.store.check_embedder`).
 """
@@ -616,8 +616,8 @@ def _export_openvino(folder: Path, onnx_fp32: Path, target: Path) -> None:
         import nncf
         import openvino as ov
     except ImportError as exc:
-        raise ConfigError("The openvino-int8 embedding backend needs OpenVINO and NNCF: pip install -e '.[openvino]' "
-                          "(or set ASSISTANT_EMBEDDING_BACKEND=onnx-int8).") from exc
+        raise ConfigError("The openvino-int8 embedding backend needs OpenVINO and NNCF, dependencies of this project: "
+                          "pip install -e . (or set ASSISTANT_EMBEDDING_BACKEND=onnx-int8).") from exc
     nncf.set_log_level(40)  # errors only
     model = ov.Core().read_model(str(onnx_fp32))
     samples = calibration_samples(folder / "tokenizer.json", _max_seq_length(folder))
