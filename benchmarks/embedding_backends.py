@@ -203,11 +203,11 @@ def report(results: dict) -> str:
         f"`{TORCH_1}`: the PyTorch run limited to one thread, shown because on a busy machine torch's threads "
         "can cost more than they gain.",
         "",
-        "Choosing: an index records the identity of the embedder that wrote it (`all-MiniLM-L6-v2/onnx-int8`); "
-        "`torch` and `onnx-fp32` give the same vectors and may share an index, `onnx-int8` needs its own "
-        "(re-ingest when switching). The ONNX exports are made once from the installed weights into the "
+        "Choosing: an index records the identity of the embedder that wrote it (`all-MiniLM-L6-v2/openvino-int8`); "
+        "`torch` and `onnx-fp32` give the same vectors and may share an index, each int8 backend needs its own "
+        "(re-ingest when switching). The exports are made once from the installed weights into the "
         "cache folder (`$XDG_CACHE_HOME/news-assistant/models`, else `~/.cache/news-assistant/models`) and "
-        "reused. The default setting, `auto`, runs the backend an index records and `onnx-int8` for a new "
+        "reused. The default setting, `auto`, runs the backend an index records and `openvino-int8` for a new "
         "index; retrieval measured with each backend on every question set is in docs/backend-choice.md.",
         "",
     ]

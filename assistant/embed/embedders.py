@@ -123,6 +123,7 @@ class SentenceTransformerEmbedder:
 ONNX_BACKENDS = ("onnx-fp32", "onnx-int8", "openvino-int8")  # the exported network, run by onnxruntime or OpenVINO
 _EXPORT_RECIPE = "1"  # bump when the export or the quantisation changes: cached files are then redone
 CALIBRATION_TEXTS = Path(__file__).with_name("calibration.txt")
+_OPENVINO_WIDTH_STEP = 16  # padded tokens per batch row are rounded up to a multiple of this (masked: same vectors)
 _FP32_BACKENDS = frozenset({"torch", "onnx-fp32"})  # the same vectors (cosine 1.0 to 1e-6)
 
 
@@ -281,6 +282,8 @@ class OnnxEmbedder:
         lengths = [len(e.ids) for e in encodings]
         for batch in length_batches(lengths, self.token_budget):
             width = lengths[batch[0]]
+            if self.backend.startswith("openvino"):  # a few widths, not one per length: OpenVINO compiles per shape
+                width = min(-(-width // _OPENVINO_WIDTH_STEP) * _OPENVINO_WIDTH_STEP, max(width, self._max_tokens))
             ids = np.zeros((len(batch), width), dtype=np.int64)
             types = np.zeros((len(batch), width), dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
