@@ -5,7 +5,7 @@
 
 1. Ingest of the MultiHop-RAG corpus end to end (``assistant.ingest``: read, group copies, chunk,
    embed chunks, embed sentences, write to Chroma, BM25) into a fresh index, with the seconds per
-   stage from the report, and chunks/s — with the default settings (``auto``: onnx-int8 for a new
+   stage from the report, and chunks/s — with the default settings (``auto``: openvino-int8 for a new
    index), then again with each backend of ``--also`` (default onnx-fp32), to show what the kernels
    buy. Embedding runs one group ahead of the writes, so stage seconds add up to more than the wall.
 2. The naive baseline: sentence-transformers (torch fp32, batch 32) embedding the same chunk texts
