@@ -175,7 +175,7 @@ def write(result: dict, path: Path) -> None:
             ("server_ready_seconds", "server ready s"), ("server_first_answer_seconds", "first answer s"),
             ("retrieve_p50_ms", "retrieve p50 ms"), ("retrieve_p95_ms", "retrieve p95 ms"),
             ("add_10_articles_seconds", "+10 articles s"), ("server_rss_mb", "server peak RSS MB"),
-            ("bench_rss_mb", "this process's peak RSS MB")]
+            ("bench_rss_mb", "this process's peak RSS MB"), ("server_start_stages", "`assistant serve` says")]
     lines = [SECTION, "", f"`python benchmarks/scale.py` — {result['date']}, {result['machine']} (load average at "
              f"start {result['load_average']:.2f}). Copies of the MultiHop-RAG index written straight into the "
              f"store (sentence vectors: {'copied' if result['sentence_vectors'] else 'not copied'}); see the "
