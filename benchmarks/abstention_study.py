@@ -68,12 +68,15 @@ def main() -> None:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--sample", type=int, default=255, help="Most questions of each kind per set.")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "abstention.md")
+    parser.add_argument("--backend", default="torch", help="Embedding backend (torch, onnx-fp32, onnx-int8, openvino-int8); a "
+                        "backend with other vectors than torch needs its own --index-dir.")
     args = parser.parse_args()
 
-    from assistant.embed.embedders import SentenceTransformerEmbedder
+    from assistant.embed import make_embedder
     from assistant.retrieve.profile import load_profile
+    from assistant.settings import BUNDLED_MODEL
 
-    embedder = SentenceTransformerEmbedder()
+    embedder = make_embedder(BUNDLED_MODEL, args.backend, 32, None)
     profile = load_profile(args.profile)
     calibrating = profile.model_copy(update={"name": "calibrating", "answer": profile.answer.model_copy(
         update={"abstain_threshold": 0.0, "require_names": False})})
@@ -87,7 +90,8 @@ def main() -> None:
             continue
         rng = random.Random(14)
         answerable = rng.sample(qs.answerable, min(len(qs.answerable), max(len(unanswerable), 20), args.sample))
-        assistant = open_index(args.index_dir, qs.collection, qs.corpus, embedder=embedder, profile=str(path))
+        assistant = open_index(args.index_dir, qs.collection, qs.corpus, embedder=embedder, profile=str(path),
+                               embedding_backend=args.backend)
         observed[qs.name] = observe(assistant, unanswerable + answerable)
         print(qs.name, len(observed[qs.name]), flush=True)
 

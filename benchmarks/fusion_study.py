@@ -8,7 +8,8 @@ Chroma query, a BM25 search) are remembered between variants, so a variant costs
 The criterion per set is the mean of Hits@10, MRR@10 and evidence recall@10 over its answerable
 questions (top 10). Stages are tried in a fixed order, from the plain hybrid floor:
 
-  dense weight, RRF constant, sentence-BM25 ranking, sentence-vector ranking, article decay,
+  dense weight, RRF constant, lexical confidence (BM25 weights scaled down for a question whose
+  BM25 top ten is flat), sentence-BM25 ranking, sentence-vector ranking, article decay,
   routes per outlet named as the source.
 
 "Leave one set out": the stage search runs on the other sets and its choice is scored on the set
@@ -32,6 +33,7 @@ MAX_LOSS = 0.01
 STAGES: list[tuple[str, list[dict]]] = [
     ("dense weight", [{"dense_weight": w} for w in (0.5, 0.75, 1.5, 2.0)]),
     ("RRF constant", [{"rrf_k": k} for k in (10, 20, 30, 100)]),
+    ("lexical confidence", [{"lexical_full_peak": p, "lexical_floor": f} for p in (1.3, 1.5, 2.0) for f in (0.25, 0.5)]),
     ("sentence BM25 ranking", [{"sentence_weight": w} for w in (0.5, 1.0)]),
     ("sentence-vector ranking", [{"dense_sentence_weight": w} for w in (0.5, 1.0, 1.5)]),
     ("article decay", [{"article_decay": d} for d in (0.9, 0.8, 0.7)]),
@@ -140,17 +142,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "fusion-study.md")
+    parser.add_argument("--backend", default="torch", help="Embedding backend (torch, onnx-fp32, onnx-int8, openvino-int8); a "
+                        "backend with other vectors than torch needs its own --index-dir.")
     args = parser.parse_args()
 
-    from assistant.embed.embedders import SentenceTransformerEmbedder
-    from assistant.index.lexical import BM25Index
+    from assistant.embed import make_embedder
     from assistant.retrieve.profile import FusionConfig, load_profile
+    from assistant.settings import BUNDLED_MODEL
 
-    embedder = Remember(SentenceTransformerEmbedder(), ("embed",))
+    embedder = Remember(make_embedder(BUNDLED_MODEL, args.backend, 32, None), ("embed",))
     sets = {s.name: s for s in question_sets()}
     assistants = {}
     for s in sets.values():
-        base = open_index(args.index_dir, s.collection, s.corpus, embedder=embedder, profile="hybrid")
+        base = open_index(args.index_dir, s.collection, s.corpus, embedder=embedder, profile="hybrid",
+                          embedding_backend=args.backend)
         base.store = Remember(base.store, ("query", "query_sentences", "get_chunks"))
         base.bm25 = Remember(base.bm25, ("search", "search_sentences"))
         assistants[s.name] = base
@@ -170,7 +175,7 @@ def main() -> None:
         fusion = load_profile(floor).fusion.model_dump()
         floors[floor] = {n: study.metrics(fusion, n) for n in names}
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores", "embedder": embedder.identity,
               "questions": {n: len(sets[n].answerable) for n in names},
               "chosen_on_all": {k: v for k, v in chosen.items() if v != start[k]}, "log": log,
               "in_sample": {n: study.metrics(chosen, n) for n in names},
@@ -183,7 +188,7 @@ def write(result: dict, path: Path) -> None:
     keys = ("hits@1", "hits@4", "hits@10", "mrr@10", "evidence_recall@10")
     lines = ["# How the default profile was chosen", "",
              "Written by `python benchmarks/fusion_study.py` — rerun it, do not edit by hand.", "",
-             f"- Date: {result['date']}; machine: {result['machine']}",
+             f"- Date: {result['date']}; machine: {result['machine']}; embedder: {result.get('embedder', 'all-MiniLM-L6-v2/torch')}",
              "- Answerable questions: " + ", ".join(f"{n} {c}" for n, c in result["questions"].items()),
              f"- Criterion per set: mean of {', '.join(CRITERION)}; a stage is kept when it raises the mean over "
              f"the sets and lowers no set by more than {MAX_LOSS}.", "",

@@ -3,6 +3,9 @@
 - ``multihop``: MultiHop-RAG dev (2,044 questions, 255 unanswerable) over its 609 articles.
 - ``users``: evals/multihop_users.jsonl, single-fact questions in users' words (no outlet names, no
   dates) over the same 609 articles, and questions about news they lack.
+- ``quiz``: evals/multihop_quiz.jsonl, news-quiz questions over the same 609 articles, worded away from
+  the article (synonyms and descriptions; at most 0.4 of a question's content words in its gold sentence),
+  and questions about news they lack.
 - ``bundled``: evals/corpus_questions.jsonl over corpus/ (one article).
 
 Indexes live under ``--index-dir`` (default .bench/) and are built on first use; the MultiHop one
@@ -70,8 +73,10 @@ def question_sets(only: list[str] | None = None) -> list[QuestionSet]:
                                 MULTIHOP / "corpus.json"))
         sets.append(QuestionSet("users", load_questions(ROOT / "evals" / "multihop_users.jsonl")[0], "multihop",
                                 MULTIHOP / "corpus.json"))
+        sets.append(QuestionSet("quiz", load_questions(ROOT / "evals" / "multihop_quiz.jsonl")[0], "multihop",
+                                MULTIHOP / "corpus.json"))
     else:
-        print(f"MultiHop-RAG not found in {MULTIHOP}: the multihop and users sets are skipped")
+        print(f"MultiHop-RAG not found in {MULTIHOP}: the multihop, users and quiz sets are skipped")
     sets.append(QuestionSet("bundled", load_questions(ROOT / "evals" / "corpus_questions.jsonl")[0], "bundled",
                             ROOT / "corpus"))
     return [s for s in sets if not only or s.name in only]

@@ -67,7 +67,7 @@ def abstention(assistant, unanswerable, answerable) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
-    parser.add_argument("--sets", nargs="*", default=None, help="Only these sets (multihop, users, bundled).")
+    parser.add_argument("--sets", nargs="*", default=None, help="Only these sets (multihop, users, quiz, bundled).")
     parser.add_argument("--profiles", nargs="*", default=list(PROFILES))
     parser.add_argument("--limit", type=int, default=0, help="Only the first N answerable questions of each set.")
     parser.add_argument("--abstain-sample", type=int, default=300,

@@ -140,3 +140,56 @@ def test_sentence_overlap_counts_each_question_word_once_and_does_not_mark_long_
     assert score["short"] > score["repeats"] > 0.0  # "storm" three times counts once; "repairs" is elsewhere
     assert score["unrelated"] == 0.0
     assert bm25.sentence_overlap("zebra quantum").max() == 0.0  # no word indexed
+
+
+@pytest.mark.parametrize("scores, expected", [
+    ([9.0] + [3.0] * 9, 1.0),  # the best chunk holds the rare words: 3x the tenth
+    ([3.0] * 10, 0.25),  # flat: every chunk matches only common words
+    ([4.0] + [2.5] * 9, 0.25 + 0.75 * 0.6),  # peak 1.6 of the 2.0 needed: linear in between
+    ([9.0, 1.0], 1.0),  # fewer than ten hits: nothing to compare
+])
+def test_lexical_confidence_follows_how_far_the_best_bm25_score_stands_out(scores, expected):
+    from assistant.retrieve.hybrid import lexical_confidence
+
+    assert lexical_confidence(scores, full_peak=2.0, floor=0.25) == pytest.approx(expected)
+    assert lexical_confidence(scores, full_peak=0.0, floor=0.25) == 1.0  # off
+
+
+PARAPHRASE = [  # every body says "city" once; only "stadium" is about a ground for football
+    ("Stadium plan", "The city approved a new stadium where the football club will play from next season."),
+    ("Bakery", "A bakery in the city sold bread made from an old family recipe."),
+    ("Library", "The city library stays open late on weekdays now."),
+    ("Bus lanes", "New bus lanes opened across the city centre on Monday."),
+    ("Museum", "The city museum put a collection of old coins on display."),
+    ("Parks", "Gardeners planted tulips in every park of the city."),
+    ("Market", "The city market added stalls run by local farmers."),
+    ("Bridge", "Engineers inspected the old bridge that crosses the city river."),
+    ("School", "A city school won a prize at the science fair."),
+    ("Cinema", "The city cinema showed silent films with live piano."),
+    ("Festival", "Musicians from the city played at a summer festival."),
+    ("Harbour", "Ferries left the city harbour on time despite fog."),
+]
+
+
+def test_a_flat_bm25_top_ten_gives_the_ranking_to_the_embeddings(make_assistant, tmp_path):
+    """A paraphrase shares only common words with every chunk: with lexical confidence on, BM25's
+    flat ranking stops pulling the fused order away from the dense one; off, it does."""
+    import json
+
+    from assistant.models import Article
+
+    def profile(name, **fusion):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"name": name, "fusion": {"mode": fusion.pop("mode", "hybrid"), **fusion}}))
+        return str(path)
+
+    question = "Which city will build an arena for its soccer team?"
+    base = make_assistant(profile=profile("dense", mode="dense"))
+    base.indexer.ingest_articles([Article(title=t, body=b, source="City Post", published_at=f"2024-02-{i + 1:02d}T08:00:00Z")
+                                  for i, (t, b) in enumerate(PARAPHRASE)])
+    dense = [p.title for p in base.search(question, k=10)]
+    assert dense[0] == "Stadium plan"
+    scaled = make_assistant(profile=profile("scaled", lexical_full_peak=3.0, lexical_floor=0.0))
+    plain = make_assistant(profile=profile("plain"))
+    assert [p.title for p in scaled.search(question, k=10)] == dense
+    assert [p.title for p in plain.search(question, k=10)] != dense

@@ -43,6 +43,8 @@ class RetrievalConfig:
     source_weight: float = 1.0
     sentence_weight: float = 1.0  # BM25 over single sentences (facts are sentences)
     dense_sentence_weight: float = 0.0  # each chunk's most similar stored sentence vector
+    lexical_full_peak: float = 0.0  # BM25 weights scaled by lexical_confidence (0 = off)
+    lexical_floor: float = 1.0
     date_routing: bool = True
     date_window_days: int = 1
     article_decay: float = 0.9  # each further chunk of the same article counts this much less
@@ -122,6 +124,21 @@ def fuse(rankings: dict[str, list[str]], weights: dict[str, float], rrf_k: int) 
         for rank, chunk_id in enumerate(ids, start=1):
             fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (rrf_k + rank)
     return fused
+
+
+def lexical_confidence(scores: list[float], full_peak: float, floor: float) -> float:
+    """How far to trust BM25 for one question: the share of their weight its rankings keep.
+
+    ``scores`` are the BM25 scores of the top hits, best first. When the best chunk scores at least
+    ``full_peak`` times the tenth, some chunk holds the question's rare words and BM25 keeps its full
+    weight; as the top ten flatten towards equal scores (a paraphrased question matching only common
+    words everywhere), the share falls linearly to ``floor``. Fewer than ten hits, or ``full_peak``
+    at most 1: full weight.
+    """
+    if full_peak <= 1.0 or len(scores) < 10 or scores[9] <= 0:
+        return 1.0
+    peak = scores[0] / scores[9]
+    return floor + (1.0 - floor) * min(1.0, max(0.0, (peak - 1.0) / (full_peak - 1.0)))
 
 
 def _around(day: str, days: int) -> tuple[str, str]:
@@ -383,9 +400,12 @@ class HybridRetriever:
             for rank, (chunk, sim) in enumerate(hits, start=1):
                 ranking.chunks[chunk.id] = chunk
                 ranking.scores.setdefault(chunk.id, {}).update(dense=round(sim, 6), dense_rank=rank)
+        lexical = 1.0
         if cfg.mode in ("hybrid", "bm25"):
             hits = self.bm25.search(query, cfg.candidates, filters)
             lists["bm25"] = [cid for cid, _ in hits]
+            if cfg.mode == "hybrid":
+                lexical = lexical_confidence([score for _, score in hits[:10]], cfg.lexical_full_peak, cfg.lexical_floor)
             for rank, (cid, score) in enumerate(hits, start=1):
                 ranking.scores.setdefault(cid, {}).update(bm25=round(score, 6), bm25_rank=rank)
         if vector is not None and cfg.dense_sentence_weight > 0:
@@ -398,8 +418,8 @@ class HybridRetriever:
             lists["sentence"] = [cid for cid, _ in hits]
             for rank, (cid, score) in enumerate(hits, start=1):
                 ranking.scores.setdefault(cid, {}).update(sentence_bm25=round(score, 6), sentence_rank=rank)
-        weights = {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight, "sentence": cfg.sentence_weight,
-                   "dense_sentence": cfg.dense_sentence_weight}
+        weights = {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight * lexical,
+                   "sentence": cfg.sentence_weight * lexical, "dense_sentence": cfg.dense_sentence_weight}
         fused = fuse(lists, weights, cfg.rrf_k)
         ranking.ids = _order(fused)
         for cid, score in fused.items():
