@@ -109,7 +109,8 @@ def write(result: dict, path: Path) -> None:
              f"- Date: {result['date']}", f"- Machine: {result['machine']}",
              f"- Embedder: {result.get('embedder', 'all-MiniLM-L6-v2/torch')}",
              "- Sets: `multihop` = MultiHop-RAG dev (answerable questions; 255 unanswerable), `users` = "
-             "evals/multihop_users.jsonl (single facts in users' words over the same 609 articles), `bundled` = "
+             "evals/multihop_users.jsonl (single facts in users' words over the same 609 articles), `quiz` = "
+             "evals/multihop_quiz.jsonl (news-quiz questions over those articles, worded away from them), `bundled` = "
              "evals/corpus_questions.jsonl over corpus/.",
              "- dense, bm25 and hybrid are the floors; default is what ships; multihop is the profile trained on "
              "MultiHop-RAG dev (in-sample there).",

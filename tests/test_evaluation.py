@@ -390,3 +390,24 @@ def test_multihop_first_questions_on_a_small_index(multihop_dir, make_assistant,
     assert summary["retrieval"]["hits@10"] >= 0.8, summary["retrieval"]
     assert summary["retrieval"]["mrr@10"] >= 0.5, summary["retrieval"]
     assert summary["retrieval"]["evidence_recall@10"] >= 0.5, summary["retrieval"]
+
+
+@pytest.mark.parametrize("name", ["multihop_users.jsonl", "multihop_quiz.jsonl"])
+def test_written_question_sets_cite_verbatim_sentences_of_their_multihop_articles(name, multihop_dir):
+    """The sets written over the MultiHop-RAG articles: every answerable question's gold fact is a
+    verbatim part of the article its url names (so a chunk can hit it), with that article's title;
+    no question gives away its answer; unanswerable ones carry no evidence."""
+    articles = {a["url"]: a for a in json.loads((multihop_dir / "corpus.json").read_text(encoding="utf-8"))}
+    questions, fmt = load_questions(ROOT / "evals" / name)
+    assert fmt == "jsonl" and len({q.id for q in questions}) == len(questions)
+    answerable = [q for q in questions if q.answerable]
+    assert len(answerable) >= 150 and len(questions) - len(answerable) >= 30
+    for q in questions:
+        if not q.answerable:
+            assert not q.evidence, q.id
+            continue
+        assert q.answer and m.squash(q.answer.lower()) not in m.squash(q.question.lower()), q.id
+        for item in q.evidence:
+            article = articles[item.url]
+            assert item.title == article["title"], q.id
+            assert m.squash(item.fact) in m.squash(article["body"]), q.id
