@@ -1,11 +1,15 @@
 """Hybrid retrieval: dense (Chroma) and BM25 rankings fused by weighted reciprocal rank fusion.
 
+With lexical confidence on (``lexical_full_peak``), the BM25 rankings of a question weigh less when
+its BM25 top ten is flat (:func:`lexical_confidence`): a paraphrased question shares only common
+words with every chunk, and BM25's order then says little.
+
 With source routing on, a question that names outlets ("according to TechCrunch …") also gets
 one ranking per named outlet, restricted to it, fused with the unrestricted ranking: evidence
 from each outlet the question compares then reaches the top of the list. Days the question
 names get their own rankings the same way.
 
-With reranking on (the default in hybrid mode), the best ``rerank_pool`` fused candidates, plus
+With a reranker (the ``multihop`` profile), the best ``rerank_pool`` fused candidates, plus
 the best matches of each clause of the question searched on its own, are ordered by the learned
 reranker (:mod:`assistant.reranking`); for a who/which question it also reads each clause searched
 again with the name the best candidates share (:mod:`assistant.bridging`). Each outlet the question
