@@ -1,8 +1,9 @@
 """Hybrid retrieval: dense (Chroma) and BM25 rankings fused by weighted reciprocal rank fusion.
 
 With lexical confidence on (``lexical_full_peak``), the BM25 rankings of a question weigh less when
-its BM25 top ten is flat (:func:`lexical_confidence`): a paraphrased question shares only common
-words with every chunk, and BM25's order then says little.
+its BM25 top ten is flat (:func:`lexical_confidence`): no chunk stands out by the question's words
+(a paraphrase sharing only common words with every chunk, or a long question whose words are spread
+over many chunks), and BM25's order then says little.
 
 With source routing on, a question that names outlets ("according to TechCrunch …") also gets
 one ranking per named outlet, restricted to it, fused with the unrestricted ranking: evidence
@@ -135,9 +136,9 @@ def lexical_confidence(scores: list[float], full_peak: float, floor: float) -> f
 
     ``scores`` are the BM25 scores of the top hits, best first. When the best chunk scores at least
     ``full_peak`` times the tenth, some chunk holds the question's rare words and BM25 keeps its full
-    weight; as the top ten flatten towards equal scores (a paraphrased question matching only common
-    words everywhere), the share falls linearly to ``floor``. Fewer than ten hits, or ``full_peak``
-    at most 1: full weight.
+    weight; as the top ten flatten towards equal scores (a paraphrase matching only common words
+    everywhere, or a question whose words are spread over many chunks), the share falls linearly
+    to ``floor``. Fewer than ten hits, or ``full_peak`` at most 1: full weight.
     """
     if full_peak <= 1.0 or len(scores) < 10 or scores[9] <= 0:
         return 1.0

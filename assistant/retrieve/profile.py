@@ -41,7 +41,7 @@ class FusionConfig(_Strict):
     lexical_full_peak: float = Field(0.0, ge=0, description="Lexical confidence: the BM25 rankings of a question "
                                      "get their full weight when the best BM25 score is at least this many times the "
                                      "tenth best, and less as the scores flatten (ratio 1: lexical_floor of it). "
-                                     "A flat top means no chunk holds the question's rare words (a paraphrase). 0 = off.")
+                                     "A flat top means no chunk stands out by the question's words. 0 = off.")
     lexical_floor: float = Field(1.0, ge=0, le=1, description="Share of their weight the BM25 rankings keep when "
                                  "their top ten scores are all equal (with lexical_full_peak).")
     article_decay: float = Field(1.0, gt=0, le=1, description="Score factor per further chunk of an article (1 = off).")
