@@ -1,9 +1,9 @@
 """How the default profile was chosen: each stage kept only if it helps the mean over every question
 set and costs no set more than 0.01; reported out-of-sample by leaving one question set out.
 
-    python benchmarks/fusion_study.py                  # changes to the default that earn their place
-    python benchmarks/fusion_study.py --start hybrid   # the whole default again, from plain RRF
-                                                       # (both write docs/fusion-study.md and .json)
+    python benchmarks/fusion_study.py     # changes to the default that earn their place: docs/fusion-study.md
+    python benchmarks/fusion_study.py --start hybrid --out docs/fusion-study-from-hybrid.md
+                                          # the whole default again, from plain RRF (each also writes .json)
 
 The real retriever runs every variant; only the expensive calls it makes (embedding a text, a
 Chroma query, a BM25 search) are remembered between variants, so a variant costs its fusion only.
