@@ -170,7 +170,7 @@ def main() -> None:
     for s in sets.values():
         base = open_index(args.index_dir, s.collection, s.corpus, embedder=embedder, profile="hybrid",
                           embedding_backend=args.backend)
-        base.store = Remember(base.store, ("query", "query_sentences", "get_chunks"))
+        base.store = Remember(base.store, ("query", "sentence_vectors", "get_chunks"))
         base.bm25 = Remember(base.bm25, ("search", "search_sentences"))
         assistants[s.name] = base
     names = list(sets)

@@ -116,7 +116,9 @@ def test_every_sentence_of_every_chunk_gets_its_own_vector(make_assistant, embed
     chunk = max(chunks, key=lambda c: len(split_sentences(c.text)))
     start, end = split_sentences(chunk.text)[2]
     expected = embedder.embed([chunk.text[start:end]])[0]
-    assert np.allclose(stored[chunk.id][2], expected, atol=1e-5)
+    # Stored as int8 with a scale per row: within half a quantisation step of the fresh embedding.
+    assert np.abs(stored[chunk.id][2] - expected).max() <= np.abs(expected).max() / 254 + 1e-6
+    assert float(stored[chunk.id][2] @ expected) / float(np.linalg.norm(stored[chunk.id][2])) > 0.9995
 
 
 def test_sentence_vectors_follow_changed_and_pruned_articles(make_assistant, tmp_path):

@@ -1,9 +1,12 @@
 """The Chroma collections: chunks with their embeddings and article metadata, and sentence vectors.
 
-Next to the chunk collection ``NAME`` lives ``NAME_sentences``: one embedding per sentence of each
-chunk (the reranker compares each clause of a question with single sentences, because the
-evidence of a news question is a sentence). Sentence records of an article are written before
-its chunks and deleted with them; the chunks' ``sentence_vectors`` flag says they are there.
+Next to the chunk collection ``NAME`` live the chunks' sentence vectors (retrieval and answers
+compare a question with single sentences, because the evidence of a news question is a sentence):
+in ``NAME_sentence_sets``, one record per chunk with its matrix packed into the metadata
+(:mod:`assistant.index.packing`); an index made before that keeps ``NAME_sentences``, one
+record and one HNSW point per sentence, and is read and written in its own layout. Sentence
+records of an article are written before its chunks and deleted with them; the chunks'
+``sentence_vectors`` flag says they are there.
 
 Several processes may use one index at once (``assistant serve`` and ``assistant ingest`` on the
 same data directory, or many clients of one Chroma server). What keeps them from hurting each
@@ -58,6 +61,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import ConfigError, IndexUnavailable
+from assistant.index import packing
 from assistant.index.articles import (PLACEHOLDER_VECTOR, TABLE_SUFFIX, ArticleRecord, record_from_chunks,
                                       staged_record_id)
 from assistant.models import Article, Chunk, Passage, iso_to_ts
@@ -70,10 +74,8 @@ WRITING_KEY = "writing"  # collection metadata: who is writing a section now (""
 STAGED = "staged"  # chunk and sentence metadata: part of a new version not yet in place
 TABLE_ID_KEY = "articles_table"  # collection metadata: id of the article table the next key speaks of
 TABLE_AT_KEY = "articles_at"  # collection metadata: the revision the article table was complete at (-1: behind)
-# The sentence vectors' HNSW index (7-9 vectors per chunk), built with a shorter candidate list than
-# Chroma's default (ef_construction 100): inserting them is most of an ingest's write time. Fixed
-# when the collection is created; an index made before keeps its own.
-SENTENCE_HNSW = {"space": "cosine", "ef_construction": 50}
+SENTENCE_SETS_SUFFIX = "_sentence_sets"  # one record per chunk, its sentence vectors packed
+LEGACY_SENTENCES_SUFFIX = "_sentences"  # indexes made before: one record (and HNSW point) per sentence
 
 # Test-only hook: ``ASSISTANT_TEST_CRASH_AT=STEP`` makes the process kill itself (SIGKILL, as
 # ``kill -9`` would) the N-th time (``ASSISTANT_TEST_CRASH_AFTER=N``, default 1) it reaches that
@@ -213,6 +215,7 @@ class _Handles:
     articles: object
     token: int
     spelling: int = 0
+    packed: bool = True  # sentence vectors in NAME_sentence_sets (False: the legacy NAME_sentences)
 
 
 @dataclass
@@ -278,13 +281,19 @@ class ChunkStore:
                 self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
                 metadata={"revision": 0},
             )
-            sentences = client.get_or_create_collection(
-                f"{self.name}_sentences", configuration={"hnsw": dict(SENTENCE_HNSW)}, embedding_function=None,
-            )
+            from chromadb.errors import NotFoundError
+
+            try:
+                sentences = client.get_collection(f"{self.name}{LEGACY_SENTENCES_SUFFIX}", embedding_function=None)
+                packed = False
+            except NotFoundError:
+                sentences = client.get_or_create_collection(f"{self.name}{SENTENCE_SETS_SUFFIX}",
+                                                            embedding_function=None)
+                packed = True
             articles = client.get_or_create_collection(f"{self.name}{TABLE_SUFFIX}", embedding_function=None)
         except Exception as exc:
             raise self._translated(exc) from exc
-        return _Handles(client, chunks, sentences, articles, token, spelling)
+        return _Handles(client, chunks, sentences, articles, token, spelling, packed)
 
     # --- the current client (tests and tools may use these directly) --------------------------
     @property
@@ -297,7 +306,13 @@ class ChunkStore:
 
     @property
     def sentences(self):
+        """The collection of sentence vectors (``NAME_sentence_sets``, or ``NAME_sentences`` in an older index)."""
         return self._handles.sentences
+
+    @property
+    def packed_sentences(self) -> bool:
+        """True when sentence vectors are kept one record per chunk (False: an older index, one per sentence)."""
+        return self._handles.packed
 
     @property
     def article_table(self):
@@ -671,14 +686,35 @@ class ChunkStore:
         self._sentence_rows(article_id, chunk_ids, vectors, staged, ids, rows, metas)
         self._upsert_sentences(ids, rows, metas)
 
-    @staticmethod
-    def _sentence_rows(article_id: str, chunk_ids: Sequence[str], vectors: Sequence[np.ndarray], staged: bool,
+    def _sentence_rows(self, article_id: str, chunk_ids: Sequence[str], vectors: Sequence[np.ndarray], staged: bool,
                        ids: list, rows: list, metas: list) -> None:
+        flag = {STAGED: True} if staged else {}
         for chunk_id, matrix in zip(chunk_ids, vectors):
+            if self._handles.packed:
+                if len(matrix):
+                    matrix = np.asarray(matrix, dtype=np.float32)
+                    ids.append(self._sentence_record_id(chunk_id, 0))
+                    rows.append(PLACEHOLDER_VECTOR)
+                    metas.append({"article_id": article_id, "chunk_id": chunk_id, "k": 0, "n": len(matrix),
+                                  "dim": int(matrix.shape[1]), "format": packing.FORMAT,
+                                  "vectors": packing.pack(matrix), **flag})
+                continue
             for k, row in enumerate(matrix):
-                ids.append(f"{chunk_id}/{k}")
+                ids.append(self._sentence_record_id(chunk_id, k))
                 rows.append(row)
-                metas.append({"article_id": article_id, "chunk_id": chunk_id, "k": k, **({STAGED: True} if staged else {})})
+                metas.append({"article_id": article_id, "chunk_id": chunk_id, "k": k, **flag})
+
+    def _sentence_record_id(self, chunk_id: str, k: int) -> str:
+        """The id of a sentence record: the chunk's own id (packed), or ``CHUNK/k`` (one per sentence)."""
+        return chunk_id if self._handles.packed else f"{chunk_id}/{k}"
+
+    @staticmethod
+    def _unpacked(meta: dict) -> np.ndarray:
+        if meta.get("format") != packing.FORMAT:
+            raise IndexUnavailable(f"sentence vectors of chunk {meta.get('chunk_id')!r} are in format "
+                                   f"{meta.get('format')!r}, which this version cannot read; upgrade the assistant "
+                                   "or re-ingest into a new data directory")
+        return packing.unpack(meta["vectors"], int(meta["n"]), int(meta["dim"]))
 
     def _upsert_sentences(self, ids: list, rows: list, metas: list) -> None:
         batch = self._batch()
@@ -930,8 +966,15 @@ class ChunkStore:
         """Like :meth:`sentence_vectors`, fetched by record id where the chunk's metadata counts its sentences
         (several times faster than filtering on metadata)."""
         counted = [c for c in chunks if "sentences" in c.metadata]
-        ids = [f"{c.id}/{k}" for c in counted for k in range(int(c.metadata["sentences"]))]
         found: dict[str, np.ndarray] = {}
+        if self._handles.packed:
+            ids = [c.id for c in counted if int(c.metadata["sentences"])]
+            if ids:
+                got = self._read(lambda h: h.sentences.get(ids=ids, include=["metadatas"]))
+                found = {rid: self._unpacked(meta) for rid, meta in zip(got["ids"], got["metadatas"]) if meta}
+            ids = []
+        else:
+            ids = [f"{c.id}/{k}" for c in counted for k in range(int(c.metadata["sentences"]))]
         if ids:
             got = self._read(lambda h: h.sentences.get(ids=ids, include=["embeddings"]))
             by_id = dict(zip(got["ids"], got["embeddings"]))
@@ -942,17 +985,16 @@ class ChunkStore:
         rest = [c.id for c in chunks if "sentences" not in c.metadata]
         return {**found, **(self.sentence_vectors(rest) if rest else {})}
 
-    def query_sentences(self, embedding: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the ``n`` stored sentence vectors most similar to ``embedding``."""
-        def run(h):
-            got = h.sentences.query(query_embeddings=[embedding], n_results=max(1, n), include=["distances"])
-            return [(rid.rsplit("/", 1)[0], 1.0 - float(d)) for rid, d in zip(got["ids"][0], got["distances"][0])]
-        return self._read(run)
-
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """chunk id -> its sentences' embeddings (rows in sentence order); chunks without any are left out."""
         found: dict[str, list[tuple[int, np.ndarray]]] = {}
         ids = list(dict.fromkeys(chunk_ids))
+        if self._handles.packed:
+            out: dict[str, np.ndarray] = {}
+            for i in range(0, len(ids), 500):
+                got = self._read(lambda h: h.sentences.get(ids=ids[i:i + 500], include=["metadatas"]))
+                out.update((rid, self._unpacked(meta)) for rid, meta in zip(got["ids"], got["metadatas"]) if meta)
+            return out
         for i in range(0, len(ids), 500):
             got = self._read(lambda h: h.sentences.get(where={"chunk_id": {"$in": ids[i:i + 500]}},
                                                        include=["embeddings", "metadatas"]))
@@ -1073,7 +1115,7 @@ class ChunkStore:
         final_of = {sid: unstaged_id(sid) for sid in ids}
         if sentences["ids"]:
             self._write(lambda h: h.sentences.upsert(
-                ids=[f"{final_of[m['chunk_id']]}/{m['k']}" for m in sentences["metadatas"]],
+                ids=[self._sentence_record_id(final_of[m["chunk_id"]], m["k"]) for m in sentences["metadatas"]],
                 embeddings=np.asarray(sentences["embeddings"], dtype=np.float32),
                 metadatas=[{**{k: v for k, v in m.items() if k != STAGED}, "chunk_id": final_of[m["chunk_id"]]}
                            for m in sentences["metadatas"]]))

@@ -380,20 +380,20 @@ class HybridRetriever:
                 return [(chunks[cid], sim) for cid, sim in found if cid in chunks]
         return self.store.query(vector, n, filters.chroma_where())
 
-    def sentence_hits(self, vector, n: int, filters: SearchFilters, ranking: "_Ranking") -> list[tuple[str, float]]:
-        """Chunks ranked by their most similar sentence (vectors stored per sentence at ingest), within ``filters``.
+    def sentence_hits(self, vector, chunk_ids: list[str]) -> list[tuple[str, float]]:
+        """``chunk_ids`` (the other rankings' candidates) ranked by their sentence most similar to ``vector``.
 
         A fact is usually one sentence; in a chunk's single vector it is averaged with everything
         else the chunk says, so a paraphrased question may match the sentence better than the chunk.
+        Only the candidates are scored, exactly, from their stored sentence vectors: a search over
+        every sentence of the index found the same chunks (docs/sentence-vectors.md) and held a
+        second vector index 7-9 times the chunks' in memory. Chunks without sentence vectors are
+        left out of this ranking.
         """
-        best: dict[str, float] = {}
-        for chunk_id, sim in self.store.query_sentences(vector, n * 3):
-            if chunk_id not in best:
-                best[chunk_id] = sim
-        if not filters.is_empty():  # the metadata the lexical index holds in memory: no store round trip
-            ids = list(best)
-            best = {cid: best[cid] for cid, ok in zip(ids, self.bm25.passing(ids, filters)) if ok}
-        return sorted(best.items(), key=lambda item: -item[1])[:n]
+        vectors = self.store.sentence_vectors(chunk_ids)
+        query = np.asarray(vector, dtype=np.float32)
+        best = {cid: float(np.max(m @ query)) for cid, m in vectors.items() if len(m)}
+        return sorted(best.items(), key=lambda item: -item[1])
 
     def _rank(self, query: str, vector, filters: SearchFilters) -> _Ranking:
         cfg = self.config
@@ -413,16 +413,16 @@ class HybridRetriever:
                 lexical = lexical_confidence([score for _, score in hits[:10]], cfg.lexical_full_peak, cfg.lexical_floor)
             for rank, (cid, score) in enumerate(hits, start=1):
                 ranking.scores.setdefault(cid, {}).update(bm25=round(score, 6), bm25_rank=rank)
-        if vector is not None and cfg.dense_sentence_weight > 0:
-            hits = self.sentence_hits(vector, cfg.candidates, filters, ranking)
-            lists["dense_sentence"] = [cid for cid, _ in hits]
-            for rank, (cid, sim) in enumerate(hits, start=1):
-                ranking.scores.setdefault(cid, {}).update(dense_sentence=round(sim, 6), dense_sentence_rank=rank)
         if cfg.mode in ("hybrid", "bm25") and cfg.sentence_weight > 0:
             hits = self.bm25.search_sentences(query, cfg.candidates, filters)
             lists["sentence"] = [cid for cid, _ in hits]
             for rank, (cid, score) in enumerate(hits, start=1):
                 ranking.scores.setdefault(cid, {}).update(sentence_bm25=round(score, 6), sentence_rank=rank)
+        if vector is not None and cfg.dense_sentence_weight > 0:
+            hits = self.sentence_hits(vector, list(dict.fromkeys(cid for ids in lists.values() for cid in ids)))
+            lists["dense_sentence"] = [cid for cid, _ in hits]
+            for rank, (cid, sim) in enumerate(hits, start=1):
+                ranking.scores.setdefault(cid, {}).update(dense_sentence=round(sim, 6), dense_sentence_rank=rank)
         weights = {"dense": cfg.dense_weight, "bm25": cfg.bm25_weight * lexical,
                    "sentence": cfg.sentence_weight * lexical, "dense_sentence": cfg.dense_sentence_weight}
         fused = fuse(lists, weights, cfg.rrf_k)
