@@ -68,10 +68,12 @@ def perturbed(matrix: np.ndarray, rng: np.random.Generator, scale: float = 0.01)
 
 
 def fill(target, source: list[tuple], copies: int, sentence_vectors: bool) -> dict:
+    from assistant.index.store import check_embedder
     from assistant.models import Chunk
 
     rng = np.random.default_rng(13)
     started, chunks_written = time.perf_counter(), 0
+    check_embedder(target.store, target.indexer.embedder, record=True)  # the copies are the bench index's vectors
     with target.store.session():
         batch: list[tuple] = []
         for copy in range(copies):
@@ -150,9 +152,13 @@ def server(data: Path, collection: str) -> dict:
         with urllib.request.urlopen(request, timeout=300):
             first = round(time.perf_counter() - started, 2)
         rss = _rss_mb(process.pid)
+    except OSError:
+        print("the server failed; the end of its log:\n" + "\n".join(
+            log.read_text(encoding="utf-8", errors="replace").splitlines()[-40:]), file=sys.stderr)
+        raise
     finally:
         process.terminate()
-        process.wait(30)
+        process.wait(60)
     started_line = next((line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
                          if line.startswith("Started in")), None)
     return {"server_ready_seconds": ready, "server_first_answer_seconds": first, "server_rss_mb": rss,
