@@ -73,6 +73,25 @@ class Remember:
         return getattr(self._part, name)
 
 
+class SentenceCache:
+    """Wraps a store and keeps each chunk's sentence vectors once read (each call asks for another
+    list of candidates, so remembering whole answers would hold the same matrices many times)."""
+
+    def __init__(self, store):
+        self._store, self._vectors, self._none = store, {}, set()
+
+    def sentence_vectors(self, chunk_ids):
+        missing = [cid for cid in dict.fromkeys(chunk_ids) if cid not in self._vectors and cid not in self._none]
+        if missing:
+            found = self._store.sentence_vectors(missing)
+            self._vectors.update(found)
+            self._none.update(cid for cid in missing if cid not in found)
+        return {cid: self._vectors[cid] for cid in chunk_ids if cid in self._vectors}
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
 def _key(value):
     if hasattr(value, "tobytes"):
         return value.tobytes()
@@ -170,7 +189,7 @@ def main() -> None:
     for s in sets.values():
         base = open_index(args.index_dir, s.collection, s.corpus, embedder=embedder, profile="hybrid",
                           embedding_backend=args.backend)
-        base.store = Remember(base.store, ("query", "sentence_vectors", "get_chunks"))
+        base.store = SentenceCache(Remember(base.store, ("query", "get_chunks")))
         base.bm25 = Remember(base.bm25, ("search", "search_sentences"))
         assistants[s.name] = base
     names = list(sets)
