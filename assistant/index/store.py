@@ -965,16 +965,11 @@ class ChunkStore:
     def sentence_vectors_of(self, chunks: Sequence[StoredChunk]) -> dict[str, np.ndarray]:
         """Like :meth:`sentence_vectors`, fetched by record id where the chunk's metadata counts its sentences
         (several times faster than filtering on metadata)."""
+        if self._handles.packed:  # records are keyed by chunk id already
+            return self.sentence_vectors([c.id for c in chunks if int(c.metadata.get("sentences", 1))])
         counted = [c for c in chunks if "sentences" in c.metadata]
         found: dict[str, np.ndarray] = {}
-        if self._handles.packed:
-            ids = [c.id for c in counted if int(c.metadata["sentences"])]
-            if ids:
-                got = self._read(lambda h: h.sentences.get(ids=ids, include=["metadatas"]))
-                found = {rid: self._unpacked(meta) for rid, meta in zip(got["ids"], got["metadatas"]) if meta}
-            ids = []
-        else:
-            ids = [f"{c.id}/{k}" for c in counted for k in range(int(c.metadata["sentences"]))]
+        ids = [f"{c.id}/{k}" for c in counted for k in range(int(c.metadata["sentences"]))]
         if ids:
             got = self._read(lambda h: h.sentences.get(ids=ids, include=["embeddings"]))
             by_id = dict(zip(got["ids"], got["embeddings"]))
@@ -987,7 +982,6 @@ class ChunkStore:
 
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """chunk id -> its sentences' embeddings (rows in sentence order); chunks without any are left out."""
-        found: dict[str, list[tuple[int, np.ndarray]]] = {}
         ids = list(dict.fromkeys(chunk_ids))
         if self._handles.packed:
             out: dict[str, np.ndarray] = {}
@@ -995,6 +989,7 @@ class ChunkStore:
                 got = self._read(lambda h: h.sentences.get(ids=ids[i:i + 500], include=["metadatas"]))
                 out.update((rid, self._unpacked(meta)) for rid, meta in zip(got["ids"], got["metadatas"]) if meta)
             return out
+        found: dict[str, list[tuple[int, np.ndarray]]] = {}
         for i in range(0, len(ids), 500):
             got = self._read(lambda h: h.sentences.get(where={"chunk_id": {"$in": ids[i:i + 500]}},
                                                        include=["embeddings", "metadatas"]))
