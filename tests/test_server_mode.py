@@ -65,3 +65,22 @@ def test_ingest_search_and_answer_through_the_server(chroma_server, make_assista
 def test_unreachable_server_says_how_to_fix_it(make_assistant):
     with pytest.raises(IndexUnavailable, match="chroma run"):
         make_assistant(chroma_mode="server", chroma_host="127.0.0.1", chroma_port=free_port())
+
+
+def test_another_client_keeps_answering_when_an_older_index_is_packed(chroma_server, make_assistant, tmp_path):
+    """A client that opened the server's index in the older sentence layout finds the packed one
+    when another client packs it (the collection it had open is gone)."""
+    from test_sentence_packing import as_older_index
+
+    settings = dict(chroma_mode="server", chroma_host="127.0.0.1", chroma_port=chroma_server, collection="older_news")
+    writer = make_assistant(**settings)
+    writer.ingest([CORPUS])
+    vectors = as_older_index(writer.store)
+    question = "What did the expert say about China?"
+    reader = make_assistant(data_dir=tmp_path / "reader", **settings)
+    assert not reader.store.packed_sentences
+    before = [p.chunk_id for p in reader.retrieve(question, 5)[1]]
+    packer = make_assistant(data_dir=tmp_path / "packer", **settings)
+    assert packer.indexer.complete_sentence_vectors().sentences_repacked == len(vectors)
+    assert [p.chunk_id for p in reader.retrieve(question, 5)[1]] == before
+    assert reader.store.packed_sentences

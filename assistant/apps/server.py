@@ -144,7 +144,7 @@ def prepare_index(assistant, echo=print) -> None:
         echo(report.summary())
         return
     report = assistant.indexer.complete_sentence_vectors(progress=True)
-    if report.sentences_backfilled:
+    if report.sentences_backfilled or report.sentences_repacked:
         echo(report.summary())
 
 

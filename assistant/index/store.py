@@ -4,7 +4,9 @@ Next to the chunk collection ``NAME`` live the chunks' sentence vectors (retriev
 compare a question with single sentences, because the evidence of a news question is a sentence):
 in ``NAME_sentence_sets``, one record per chunk with its matrix packed into the metadata
 (:mod:`assistant.index.packing`); an index made before that keeps ``NAME_sentences``, one
-record and one HNSW point per sentence, and is read and written in its own layout. Sentence
+record and one HNSW point per sentence, and is read in its own layout until a writer moves it
+into the packed one (:meth:`ChunkStore.pack_sentence_vectors`; the server's start and every
+ingest do). Sentence
 records of an article are written before its chunks and deleted with them; the chunks'
 ``sentence_vectors`` flag says they are there.
 
@@ -88,6 +90,13 @@ LEGACY_SENTENCES_SUFFIX = "_sentences"  # indexes made before: one record (and H
 # tests/test_reliability.py and tests/test_article_table.py use it; nothing else sets it.
 CRASH_ENV, CRASH_AFTER_ENV = "ASSISTANT_TEST_CRASH_AT", "ASSISTANT_TEST_CRASH_AFTER"
 _crash_counts: dict[str, int] = {}
+
+
+def _collection_gone(exc: BaseException) -> bool:
+    """Whether ``exc`` is Chroma saying a collection this client had open no longer exists."""
+    from chromadb.errors import NotFoundError
+
+    return isinstance(exc, NotFoundError) and "collection" in str(exc).lower()
 
 
 def crash_point(step: str) -> None:
@@ -373,6 +382,12 @@ class ChunkStore:
             while len(self._retired) > 1:
                 self._close(self._retired.pop(0))
 
+    def _reopen(self) -> None:
+        """Look this client's collections up again by name (one was deleted or replaced)."""
+        with self._refresh_lock:
+            handles = self._handles
+            self._handles = self._open(handles.client, handles.token, handles.spelling)
+
     def _close(self, handles: _Handles) -> None:
         with contextlib.suppress(Exception):
             handles.client.close()
@@ -521,11 +536,17 @@ class ChunkStore:
                 except Exception as exc:
                     # A process that writes without this protocol (an older version, a script using
                     # chromadb directly) leaves our client stale without telling: open a fresh one, once.
-                    if not (self.embedded and "error finding id" in str(exc).lower()
-                            and getattr(self._tls, "mode", "") == "read" and self._tls.depth == 1):
+                    # A collection deleted under us (another client packed an older index's sentence
+                    # vectors: pack_sentence_vectors) is looked up again by name, once.
+                    stale = self.embedded and "error finding id" in str(exc).lower()
+                    gone = _collection_gone(exc)
+                    if not ((stale or gone) and getattr(self._tls, "mode", "") == "read" and self._tls.depth == 1):
                         raise
-                    log.warning("stale Chroma client (%s); opening a fresh one", exc)
-                    self._catch_up(force=True)
+                    log.warning("stale Chroma client (%s); opening its collections again", exc)
+                    if gone:
+                        self._reopen()
+                    else:
+                        self._catch_up(force=True)
                     return call(self._handles)
             except Exception as exc:
                 translated = self._translated(exc)
@@ -721,6 +742,57 @@ class ChunkStore:
         for i in range(0, len(ids), batch):
             self._write(lambda h: h.sentences.upsert(ids=ids[i:i + batch], embeddings=np.asarray(
                 rows[i:i + batch], dtype=np.float32), metadatas=metas[i:i + batch]))
+
+    def pack_sentence_vectors(self, progress: Callable[[int], None] | None = None) -> int:
+        """Move an older index's sentence vectors (``NAME_sentences``, one record per sentence) into
+        the packed layout (``NAME_sentence_sets``, one record per chunk), without embedding anything;
+        returns how many chunks' vectors moved (0 when the index is packed already).
+
+        The older collection stays the one in use until every chunk's record is written; it is
+        deleted last, which is the switch. A crash before that leaves the index as it was (the
+        half-written packed collection is started again next time); after it, the packed one is
+        whole. Other processes open the packed collection at their next read (embedded mode: the
+        section moves the generation; server mode: a read that finds the old collection gone
+        reopens its collections). ``progress(n)`` is called as chunks are done."""
+        from chromadb.errors import NotFoundError
+
+        with self.session():
+            with self.reading():  # catch up with a process that may have moved it already
+                if self._handles.packed:
+                    return 0
+            with self.section():
+                client, handles = self._handles.client, self._handles
+                target = f"{self.name}{SENTENCE_SETS_SUFFIX}"
+                with contextlib.suppress(NotFoundError):  # what an interrupted run left
+                    client.delete_collection(target)
+                packed = client.create_collection(target, embedding_function=None)
+                done, page = 0, 500
+                chunks = list(self._scan(documents=False))
+                for i in range(0, len(chunks), page):
+                    group = chunks[i:i + page]
+                    found = self.sentence_vectors_of(group)
+                    ids, metas = [], []
+                    for chunk in group:
+                        matrix = found.get(chunk.id)
+                        if matrix is None or not len(matrix):
+                            continue
+                        flag = {STAGED: True} if chunk.metadata.get(STAGED) else {}
+                        ids.append(chunk.id)
+                        metas.append({"article_id": chunk.metadata.get("article_id"), "chunk_id": chunk.id, "k": 0,
+                                      "n": len(matrix), "dim": int(matrix.shape[1]), "format": packing.FORMAT,
+                                      "vectors": packing.pack(matrix), **flag})
+                    if ids:
+                        packed.upsert(ids=ids, embeddings=np.asarray([PLACEHOLDER_VECTOR] * len(ids),
+                                                                     dtype=np.float32), metadatas=metas)
+                    done += len(ids)
+                    if progress is not None:
+                        progress(len(group))
+                crash_point("packed")
+                client.delete_collection(f"{self.name}{LEGACY_SENTENCES_SUFFIX}")
+                self._handles = _Handles(client, handles.collection, packed, handles.articles, handles.token,
+                                         handles.spelling, True)
+            log.info("sentence vectors of %d chunks packed one record per chunk", done)
+            return done
 
     def mark_sentence_vectors(self, article_id: str, counts: dict[str, int]) -> None:
         """Flag an article's chunks as having sentence vectors (added after the chunks), with their counts."""
@@ -965,8 +1037,18 @@ class ChunkStore:
     def sentence_vectors_of(self, chunks: Sequence[StoredChunk]) -> dict[str, np.ndarray]:
         """Like :meth:`sentence_vectors`, fetched by record id where the chunk's metadata counts its sentences
         (several times faster than filtering on metadata)."""
+        return self._in_current_layout(self._sentence_vectors_of, chunks)
+
+    def _in_current_layout(self, read: Callable, arg):
+        """``read(arg)`` again when the index changed layout while it ran (another client packed an
+        older index's sentence vectors, and a read reopened the collections)."""
+        packed = self._handles.packed
+        out = read(arg)
+        return read(arg) if self._handles.packed != packed else out
+
+    def _sentence_vectors_of(self, chunks: Sequence[StoredChunk]) -> dict[str, np.ndarray]:
         if self._handles.packed:  # records are keyed by chunk id already
-            return self.sentence_vectors([c.id for c in chunks if int(c.metadata.get("sentences", 1))])
+            return self._sentence_vectors([c.id for c in chunks if int(c.metadata.get("sentences", 1))])
         counted = [c for c in chunks if "sentences" in c.metadata]
         found: dict[str, np.ndarray] = {}
         ids = [f"{c.id}/{k}" for c in counted for k in range(int(c.metadata["sentences"]))]
@@ -978,10 +1060,13 @@ class ChunkStore:
                 if rows and all(r is not None for r in rows):
                     found[c.id] = np.asarray(rows, dtype=np.float32)
         rest = [c.id for c in chunks if "sentences" not in c.metadata]
-        return {**found, **(self.sentence_vectors(rest) if rest else {})}
+        return {**found, **(self._sentence_vectors(rest) if rest else {})}
 
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """chunk id -> its sentences' embeddings (rows in sentence order); chunks without any are left out."""
+        return self._in_current_layout(self._sentence_vectors, chunk_ids)
+
+    def _sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         ids = list(dict.fromkeys(chunk_ids))
         if self._handles.packed:
             out: dict[str, np.ndarray] = {}

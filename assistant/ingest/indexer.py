@@ -59,6 +59,7 @@ class IngestReport:
     chunks_embedded: int = 0
     sentences_embedded: int = 0
     sentences_backfilled: int = 0  # articles indexed earlier that got their sentence vectors now
+    sentences_repacked: int = 0  # chunks whose sentence vectors moved from the older layout (one record each)
     recovered: int = 0  # articles of an interrupted ingest written now (from its journal)
     duplicates: int = 0  # copies of an indexed article under another url (same text): recorded, not indexed
     seconds: float = 0.0
@@ -99,6 +100,9 @@ class IngestReport:
             head = (f"{'i' if self.failed else 'I'}ndexed {self.added} new and {self.updated} changed articles "
                     f"({self.chunks_embedded} chunks, {self.chunks_per_second:.1f} chunks/s), "
                     f"{self.unchanged} unchanged, {self.removed} removed")
+        if self.sentences_repacked:
+            head += (f"; sentence vectors of {self.sentences_repacked} chunks moved to one record per chunk "
+                     "(the current layout; not embedded again)")
         if self.sentences_backfilled:
             head += f"; sentence vectors added to {self.sentences_backfilled} articles indexed earlier"
         if self.recovered:
@@ -234,6 +238,7 @@ class Indexer:
         if recovered is not None:
             report.recovered = recovered.added + recovered.updated
             report.errors += recovered.errors
+        self._pack_older_layout(report, progress)
         states = self.store.article_states()
         indexed = {aid: content_hash for aid, (content_hash, _) in states.items()}
         chosen: dict[str, Article] = {}
@@ -580,14 +585,28 @@ class Indexer:
         return vectors, counts
 
     def complete_sentence_vectors(self, progress: bool | Progress = False) -> IngestReport:
-        """Add sentence vectors to every indexed article that lacks them (an index from an earlier version)."""
+        """Bring an index from an earlier version up to date: its sentence vectors packed one record
+        per chunk (:meth:`ChunkStore.pack_sentence_vectors`, nothing embedded), and sentence vectors
+        added to every indexed article that lacks them."""
         started = time.perf_counter()
         report = IngestReport()
         with self.store.session():
+            self._pack_older_layout(report, progress)
             self._backfill(self.store.articles_lacking_sentence_vectors(), report, progress)
             report.unchanged = self.store.article_counts()[0] - report.sentences_backfilled
         report.seconds = time.perf_counter() - started
         return report
+
+    def _pack_older_layout(self, report: IngestReport, progress) -> None:
+        """An index from before the packed layout gets it, once and without embedding (the server's
+        start and every ingest call this; reading works in either layout)."""
+        if self.store.packed_sentences:
+            return
+        bar = _progress_bar(self.store.article_counts()[1], progress, desc="Packing sentence vectors")
+        try:
+            report.sentences_repacked += self.store.pack_sentence_vectors(lambda n: bar(n, "sentence vectors"))
+        finally:
+            bar(0, None)
 
     def _backfill(self, article_ids: list[str], report: IngestReport, progress) -> None:
         """Sentence vectors for articles indexed before they existed (their chunks stay as they are)."""
