@@ -426,3 +426,27 @@ def test_evaluation_tab_shows_a_metrics_table_and_the_worst_misses(seed_index):
     assert "None:" in misses_html(results[:1])
     charts = charts_html(["/tmp/r/retrieval_by_type.png"])
     assert '<img src="gradio_api/file=/tmp/r/retrieval_by_type.png"' in charts and "Retrieval by type" in charts
+
+
+def test_laying_out_the_page_counts_the_articles_and_the_page_load_lists_them(seed_index):
+    """The server's start does not read every article record: the layout shows the count, and the
+    page's load event fills the notice, the examples and the filters from the listing."""
+    from assistant.apps.web.ui import build_ui
+    from assistant.service.shared import SharedAssistant
+
+    class Listing(SharedAssistant):
+        listed = 0
+
+        def articles(self, duplicates: bool = False):
+            Listing.listed += 1
+            return super().articles(duplicates)
+
+    shared = Listing(seed_index)
+    demo = build_ui(shared, seed_index.settings)
+    assert Listing.listed == 0
+    props = {c["props"].get("elem_id"): c["props"] for c in demo.config["components"] if "props" in c}
+    assert "1 article indexed." in props["index-notice"]["value"]
+    loads = [fn for fn in demo.fns.values() if any(name == "load" for _, name in fn.targets)]
+    filled = [fn.fn() for fn in loads]
+    notice = next(str(value) for out in filled for value in out if "index-notice" in str(value))
+    assert "Only the bundled sample article is indexed" in notice and Listing.listed >= 1

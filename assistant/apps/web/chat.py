@@ -255,8 +255,10 @@ def build_chat_tab(shared, settings):
 
     modes = shared.answer_modes()
     llm_ready = len(modes) > 1
-    rows = shared.articles()
-    notice_html, samples = index_view(shared, rows)
+    # The page's load event lists the articles (notice, examples, filters: ui.build_ui); laying
+    # the page out only counts them, so the server's start does not read every article record
+    # (0.5 s at 7,000 articles, docs/speed.md "Scale").
+    notice_html = render.index_count_html(shared.counts()[0])
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             notice = gr.HTML(notice_html, elem_id="index-notice", js_on_load=None)
@@ -272,7 +274,7 @@ def build_chat_tab(shared, settings):
                 ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=80)
                 stop = gr.Button("Stop", variant="secondary", elem_id="stop", scale=0, min_width=70)
             with gr.Row():
-                examples = gr.Dataset(components=[question], samples=samples, type="values",
+                examples = gr.Dataset(components=[question], samples=[], type="values",
                                       label="Examples from the indexed articles", elem_id="examples")
                 clear = gr.Button("New conversation", elem_id="clear", size="sm", scale=0)
         with gr.Column(scale=2):
@@ -280,13 +282,13 @@ def build_chat_tab(shared, settings):
             sources = gr.HTML(render.placeholder_html(SOURCES_HINT), label="sources", elem_id="sources-panel",
                               js_on_load=None)
             with gr.Accordion("Filters and settings", open=False):
-                outlets = gr.Dropdown(sorted({r["source"] for r in rows if r["source"]}), value=[],
+                outlets = gr.Dropdown([], value=[],
                                       multiselect=True, label="Outlets", allow_custom_value=True,
                                       elem_id="filter-outlets")
                 with gr.Row():
                     since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", elem_id="filter-since")
                     until = gr.Textbox(label="To", placeholder="YYYY-MM-DD", elem_id="filter-until")
-                categories = gr.Dropdown(sorted({r["category"] for r in rows if r["category"]}), value=[],
+                categories = gr.Dropdown([], value=[],
                                          multiselect=True, label="Categories", allow_custom_value=True,
                                          elem_id="filter-categories")
                 k = gr.Slider(1, 30, value=min(settings.retrieval_k, 30), step=1, label="Passages retrieved",

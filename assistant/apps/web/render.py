@@ -263,6 +263,12 @@ def ingest_report_html(data: dict) -> str:
     return f'<p class="warn">{esc(head)} {len(data["errors"])} failed:</p><ul class="errors">{errors}</ul>'
 
 
+def index_count_html(articles: int) -> str:
+    """The notice while the page loads: how many articles are indexed (the load event replaces it
+    with :func:`index_notice_html`)."""
+    return f'<p class="index-notice">{articles:,} article{"s" if articles != 1 else ""} indexed.</p>'
+
+
 def index_notice_html(rows: list[dict], bundled_only: bool, data_dir: str, suffixes: tuple[str, ...]) -> str:
     """What the chat can answer from: an empty index or only the bundled sample article is said
     plainly, with how to add news; otherwise one line of what is indexed."""
