@@ -48,19 +48,26 @@ def abstention(assistant, unanswerable, answerable) -> dict:
     from assistant.evaluation import metrics as m
 
     def declined(questions):
-        flags, latencies = [], []
+        flags, found, latencies = [], [], []
         for q in questions:
             started = time.perf_counter()
             answer = assistant.ask(q.question, 10, q.filters, as_of=q.as_of)
             latencies.append((time.perf_counter() - started) * 1000)
             flags.append(answer.abstained)
-        return flags, latencies
+            found.append(m.hit_at(m.hit_ranks(m.gold_of(q.evidence), answer.passages), 10) if q.answerable else None)
+        return flags, found, latencies
 
-    refused, l1 = declined(unanswerable)
-    wrongly, l2 = declined(answerable)
+    def rate(flags):
+        return round(m.mean(flags), 4) if flags else None
+
+    refused, _, l1 = declined(unanswerable)
+    wrongly, found, l2 = declined(answerable)
     return {"unanswerable": len(unanswerable), "answerable_sample": len(answerable),
-            "abstain_rate_unanswerable": round(m.mean(refused), 4) if refused else None,
-            "abstain_rate_answerable": round(m.mean(wrongly), 4) if wrongly else None,
+            "abstain_rate_unanswerable": rate(refused),
+            "abstain_rate_answerable": rate(wrongly),
+            # split by whether the evidence was among the ten passages the answer was written from
+            "answerable_found": sum(found), "abstain_rate_answerable_found": rate([d for d, f in zip(wrongly, found) if f]),
+            "abstain_rate_answerable_missed": rate([d for d, f in zip(wrongly, found) if not f]),
             "ask_ms": {"p50": round(m.percentile(l1 + l2, 50), 1), "p95": round(m.percentile(l1 + l2, 95), 1)}}
 
 
@@ -115,17 +122,22 @@ def write(result: dict, path: Path) -> None:
              "- dense, bm25 and hybrid are the floors; default is what ships; multihop is the profile trained on "
              "MultiHop-RAG dev (in-sample there).",
              "- Abstention: share of unanswerable questions declined (higher is better) and of a sample of "
-             "answerable ones declined (lower is better).", ""]
+             "answerable ones declined (lower is better); the latter split by whether the gold evidence was among "
+             "the ten passages the answer was written from (declining where it was not is what a careful reader "
+             "of those passages would do). Question counts in brackets.", ""]
     for name, per_set in result["sets"].items():
         lines += [f"## {name} ({per_set['questions']} answerable questions)", "",
                   "| profile | " + " | ".join(KEYS) + " | retrieve p50 ms | p95 ms | declines unanswerable | "
-                  "declines answerable | ask p50 ms |",
-                  "|---|" + "---:|" * (len(KEYS) + 5)]
+                  "declines answerable | of them, evidence found / missed | ask p50 ms |",
+                  "|---|" + "---:|" * (len(KEYS) + 6)]
         for profile, row in per_set["profiles"].items():
             lines.append(f"| {profile} | " + " | ".join(f"{row[k]:.4f}" for k in KEYS)
                          + f" | {row['retrieve_ms']['p50']} | {row['retrieve_ms']['p95']} | "
                          f"{row['abstain_rate_unanswerable']} ({row['unanswerable']}) | "
-                         f"{row['abstain_rate_answerable']} ({row['answerable_sample']}) | {row['ask_ms']['p50']} |")
+                         f"{row['abstain_rate_answerable']} ({row['answerable_sample']}) | "
+                         f"{row.get('abstain_rate_answerable_found')} ({row.get('answerable_found')}) / "
+                         f"{row.get('abstain_rate_answerable_missed')} "
+                         f"({row['answerable_sample'] - row.get('answerable_found', 0)}) | {row['ask_ms']['p50']} |")
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     path.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")

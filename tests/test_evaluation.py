@@ -131,6 +131,8 @@ def test_summary_aggregates_by_hand():
     assert answers["answer_contains"] == 0.5  # q1 yes, q2 no; "Yes" and q3 are not counted
     assert answers["abstain_rate_unanswerable"] == 0.0
     assert answers["abstain_rate_answerable"] == pytest.approx(1 / 3, abs=1e-4)
+    # q1 and q2 had gold evidence in their passages (q2 declined), q4 did not (and answered)
+    assert (answers["abstain_rate_answerable_found"], answers["abstain_rate_answerable_missed"]) == (0.5, 0.0)
     assert summary["latency_ms"] == {"retrieve_p50": 25.0, "retrieve_p95": 38.5, "answer_p50": 250.0, "answer_p95": 385.0}
     assert set(summary["by_type"]) == {"fact", "null"}
     assert summary["by_type"]["null"]["retrieval"]["hits@1"] is None
@@ -276,7 +278,8 @@ def test_json_output_is_one_object_with_the_contract_keys(corpus_run):
     assert summary["questions"] == 26 and summary["dataset"]["format"] == "jsonl" and summary["k"] == 10
     assert set(summary["retrieval"]) == {"hits@1", "hits@4", "hits@10", "mrr@10", "evidence_recall@10"}
     assert set(summary["answers"]) == {"citation_precision", "citation_recall", "answer_contains",
-                                       "abstain_rate_unanswerable", "abstain_rate_answerable"}
+                                       "abstain_rate_unanswerable", "abstain_rate_answerable",
+                                       "abstain_rate_answerable_found", "abstain_rate_answerable_missed"}
     assert set(summary["latency_ms"]) == {"retrieve_p50", "retrieve_p95", "answer_p50", "answer_p95"}
     assert all(v > 0 for v in summary["latency_ms"].values())
     assert set(summary["by_type"]) == {"fact", "reason", "multi", "article", "null"}

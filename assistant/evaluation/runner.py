@@ -17,7 +17,8 @@ HITS_AT = (1, 4, 10)
 TOP = 10  # the @10 of MRR@10 and evidence recall@10
 RETRIEVAL_KEYS = ("hits@1", "hits@4", "hits@10", "mrr@10", "evidence_recall@10")
 ANSWER_KEYS = ("citation_precision", "citation_recall", "answer_contains",
-               "abstain_rate_unanswerable", "abstain_rate_answerable")
+               "abstain_rate_unanswerable", "abstain_rate_answerable",
+               "abstain_rate_answerable_found", "abstain_rate_answerable_missed")
 LATENCY_KEYS = ("retrieve_p50", "retrieve_p95", "answer_p50", "answer_p95")
 
 
@@ -113,6 +114,10 @@ def _scores(results: Sequence[QuestionResult]) -> dict:
         "answer_contains": m.mean(r.answer_contains for r in results),
         "abstain_rate_unanswerable": m.mean(r.answer.abstained for r in unanswerable),
         "abstain_rate_answerable": m.mean(r.answer.abstained for r in answerable),
+        # The same split by whether retrieval put gold evidence in the top 10: declining when it did
+        # not is what a careful reader of those passages would do; declining when it did is a miss.
+        "abstain_rate_answerable_found": m.mean(r.answer.abstained for r in scored if m.hit_at(r.ranks, TOP)),
+        "abstain_rate_answerable_missed": m.mean(r.answer.abstained for r in scored if not m.hit_at(r.ranks, TOP)),
     }
     return {
         "questions": len(results),
