@@ -92,3 +92,13 @@ def test_names_a_question_uses_and_which_the_passages_never_mention():
     assert names_absent("What did Kylian Mbappé say about Madrid?", [passage]) == ["Kylian Mbappé", "Madrid"]
     # one part of a multi-part question outside the passages: not a reason to decline
     assert names_absent("Did Haaland score for City while Mbappé was injured?", [passage]) == []
+
+
+def test_a_word_capitalised_only_because_it_starts_the_question_is_not_a_name():
+    assert names("Through how many rounds did the Singapore battery keep its charge?") == [["singapore"]]
+    assert names("Tim Cook said what about the iPhone?") == [["tim", "cook"]]  # a run: a name
+    assert names("NASA launched what?") == [["nasa"]]  # an acronym is a name wherever it stands
+    uae = Passage(chunk_id="b:0", article_id="b", title="Oil output", source="Wire",
+                  text="The U.A.E. said it would raise output.", start=0, end=38)
+    assert missing_names("What did the UAE say about oil output?", [uae]) == []
+    assert missing_names("What did Qatar say about oil output?", [uae]) == ["Qatar"]
