@@ -168,13 +168,29 @@ def test_html_without_article_uses_body_and_title_fallbacks(tmp_path):
     assert b.title == "The headline"
 
 
+def test_a_record_without_a_title_is_titled_by_its_first_sentence(tmp_path):
+    """Paragraph datasets have no titles: the lead sentence is the title, as a text file's first line is."""
+    lines = [
+        '{"text": "Officials in Lisbon said the new tram line would open in March. It cost more than planned."}',
+        '{"title": "  ", "body": "Short one."}',
+        '{"headline": "Trams return", "body": "The trams are back."}',
+        '{"body": "' + " ".join(f"w{i}" for i in range(30)) + '. Second sentence."}',
+    ]
+    result = read_file(write(tmp_path, "paras.jsonl", "\n".join(lines)))
+    assert result.errors == []
+    titles = [a.title for a in result.articles]
+    assert titles[:3] == ["Officials in Lisbon said the new tram line would open in March.", "Short one.",
+                          "Trams return"]
+    assert titles[3] == " ".join(f"w{i}" for i in range(20)) + "…"
+    assert len({a.id for a in result.articles}) == 4  # each its own article
+    assert result.articles[0].body.startswith("Officials in Lisbon")
+
+
 # --- errors --------------------------------------------------------------------------------
 
 ERROR_CASES = {
     "invalid json": ("x.json", '[\n  {"title": "a",\n   "body": }\n]', "x.json", "invalid JSON at line 3, column 12"),
     "not an object": ("x.json", '["just text"]', "x.json[0]", "the record is a JSON string, not an object"),
-    "missing title": ("x.json", '{"body": "b"}', "x.json", "missing title"),
-    "empty title": ("x.jsonl", '{"title": "  ", "body": "b"}', "x.jsonl:1", "empty title"),
     "title not text": ("x.json", '{"title": 7, "body": "b"}', "x.json", "'title' is a JSON number, not text"),
     "missing body": ("x.json", '[{"title": "t"}]', "x.json[0]", "missing body (nor 'text' or 'content')"),
     "empty body": ("x.json", '{"title": "t", "body": "\\n "}', "x.json", "empty body"),
@@ -220,12 +236,13 @@ def test_errors_name_file_and_record(tmp_path, name, content, where, problem):
 
 
 def test_all_problems_of_a_record_are_reported_together(tmp_path):
-    path = write(tmp_path, "x.json", '{"title": "", "published_at": "soon"}')
+    path = write(tmp_path, "x.json", '{"title": 7, "published_at": "soon"}')
 
     error = only_error(read_file(path))
 
     assert error.problem == (
-        "empty title; missing body (nor 'text' or 'content'); unparseable date in 'published_at': 'soon'"
+        "'title' is a JSON number, not text; missing body (nor 'text' or 'content'); "
+        "unparseable date in 'published_at': 'soon'"
     )
 
 

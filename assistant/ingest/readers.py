@@ -37,6 +37,8 @@ from assistant.models import Article
 SUPPORTED_SUFFIXES = (".json", ".jsonl", ".md", ".txt", ".html", ".htm")
 
 BODY_KEYS = ("body", "text", "content")
+TITLE_KEYS = ("title", "headline")
+LEAD_TITLE_WORDS = 20  # a title taken from the body's first sentence is cut after this many words
 DATE_KEYS = ("published_at", "date")
 META_KEYS = ("source", "author", "url", "category")
 NULL_WORDS = frozenset({"none", "null"})  # Metadata spelled as "no value", e.g. MultiHop-RAG's author "None".
@@ -511,8 +513,9 @@ def _unquote(value: str) -> str:
 def article_from_record(record: object, where: str, labels: dict[str, str] | None = None) -> Item:
     """An Article from a mapping of its fields, or an InputError listing every problem.
 
-    Body may be under ``body``, ``text`` or ``content`` and the date under ``published_at`` or
-    ``date``. Metadata is stripped; empty, "None" and "null" become None. ``labels`` names where a
+    Body may be under ``body``, ``text`` or ``content``, the title under ``title`` or ``headline``
+    (when neither is given, the title is the body's first sentence: :func:`lead_title`, as a text
+    file's first line is), and the date under ``published_at`` or ``date``. Metadata is stripped; empty, "None" and "null" become None. ``labels`` names where a
     field came from (e.g. an HTML meta tag) for error messages. Fields are bounded in length, hold
     no lone surrogates or control characters, and a url is an absolute http(s) link.
     """
@@ -521,10 +524,14 @@ def article_from_record(record: object, where: str, labels: dict[str, str] | Non
         return InputError(where, problem, 'make it an object {"title": ..., "body": ...}')
     labels = labels or {}
     problems: list[tuple[str, str]] = []
-    title = _required_text(record, ("title",), problems)
+    given = next((record[k] for k in TITLE_KEYS if record.get(k) is not None), None)
+    untitled = given is None or (isinstance(given, str) and not given.strip())
+    title = "" if untitled else _required_text(record, TITLE_KEYS, problems)
     _check_text(title, "title", MAX_TITLE_CHARS, problems)
     body = _required_text(record, BODY_KEYS, problems, strip=False)
     _check_text(body, "body", MAX_BODY_CHARS, problems)
+    if untitled and body and not problems:
+        title = lead_title(body)
     meta: dict[str, str | None] = {}
     for key in META_KEYS:
         label = labels.get(key, key)
@@ -537,6 +544,18 @@ def article_from_record(record: object, where: str, labels: dict[str, str] | Non
     if problems:
         return InputError(where, "; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
     return Article(title=title, body=body, origin=where, **meta)
+
+
+def lead_title(body: str) -> str:
+    """A title for an untitled article (a paragraph from a news dataset, say): its first sentence,
+    cut after :data:`LEAD_TITLE_WORDS` words — a news lead says what the story is about."""
+    from assistant.text.sentences import split_sentences
+
+    spans = split_sentences(body)
+    first = body[spans[0][0]:spans[0][1]] if spans else body
+    words = first.split()
+    title = " ".join(words[:LEAD_TITLE_WORDS]) + ("…" if len(words) > LEAD_TITLE_WORDS else "")
+    return title[:MAX_TITLE_CHARS]
 
 
 def _guarded_record(record: object, where: str, labels: dict[str, str] | None = None) -> Item:
