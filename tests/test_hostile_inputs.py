@@ -192,7 +192,7 @@ def build_corpus(folder: Path, *, special_files: bool) -> Corpus:
     corpus.add_bad(name("bad_txt", ".txt"), "Title\n\nBody with a bell \x07 in it.\n")
 
     # Wrong types for fields.
-    for key, value in [("title", 5), ("title", ["a"]), ("title", {"t": 1}), ("title", True), ("title", None),
+    for key, value in [("title", 5), ("title", ["a"]), ("title", {"t": 1}), ("title", True),
                        ("body", 5), ("body", ["a", "b"]), ("body", {"text": "x"}), ("body", None), ("body", False),
                        ("source", 5), ("source", {"n": "x"}), ("author", [1, 2]), ("author", 3.5),
                        ("url", 5), ("url", [1]), ("category", True), ("category", {"c": 1})]:
