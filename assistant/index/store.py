@@ -48,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import logging
 import os
 import signal
@@ -90,6 +91,13 @@ LEGACY_SENTENCES_SUFFIX = "_sentences"  # indexes made before: one record (and H
 # tests/test_reliability.py and tests/test_article_table.py use it; nothing else sets it.
 CRASH_ENV, CRASH_AFTER_ENV = "ASSISTANT_TEST_CRASH_AT", "ASSISTANT_TEST_CRASH_AFTER"
 _crash_counts: dict[str, int] = {}
+
+
+def _packed_record(article_id: str, chunk_id: str, matrix, staged: bool) -> dict:
+    """The metadata of a chunk's packed sentence record: its sentence matrix as int8 rows (packing)."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    return {"article_id": article_id, "chunk_id": chunk_id, "k": 0, "n": len(matrix), "dim": int(matrix.shape[1]),
+            "format": packing.FORMAT, "vectors": packing.pack(matrix), **({STAGED: True} if staged else {})}
 
 
 def _collection_gone(exc: BaseException) -> bool:
@@ -713,12 +721,9 @@ class ChunkStore:
         for chunk_id, matrix in zip(chunk_ids, vectors):
             if self._handles.packed:
                 if len(matrix):
-                    matrix = np.asarray(matrix, dtype=np.float32)
                     ids.append(self._sentence_record_id(chunk_id, 0))
                     rows.append(PLACEHOLDER_VECTOR)
-                    metas.append({"article_id": article_id, "chunk_id": chunk_id, "k": 0, "n": len(matrix),
-                                  "dim": int(matrix.shape[1]), "format": packing.FORMAT,
-                                  "vectors": packing.pack(matrix), **flag})
+                    metas.append(_packed_record(article_id, chunk_id, matrix, staged))
                 continue
             for k, row in enumerate(matrix):
                 ids.append(self._sentence_record_id(chunk_id, k))
@@ -766,21 +771,18 @@ class ChunkStore:
                 with contextlib.suppress(NotFoundError):  # what an interrupted run left
                     client.delete_collection(target)
                 packed = client.create_collection(target, embedding_function=None)
-                done, page = 0, 500
-                chunks = list(self._scan(documents=False))
-                for i in range(0, len(chunks), page):
-                    group = chunks[i:i + page]
+                done = 0
+                scan = self._scan(documents=False)  # the chunk collection does not change meanwhile
+                while group := list(itertools.islice(scan, 500)):
                     found = self.sentence_vectors_of(group)
                     ids, metas = [], []
                     for chunk in group:
                         matrix = found.get(chunk.id)
                         if matrix is None or not len(matrix):
                             continue
-                        flag = {STAGED: True} if chunk.metadata.get(STAGED) else {}
                         ids.append(chunk.id)
-                        metas.append({"article_id": chunk.metadata.get("article_id"), "chunk_id": chunk.id, "k": 0,
-                                      "n": len(matrix), "dim": int(matrix.shape[1]), "format": packing.FORMAT,
-                                      "vectors": packing.pack(matrix), **flag})
+                        metas.append(_packed_record(chunk.metadata.get("article_id"), chunk.id, matrix,
+                                                    bool(chunk.metadata.get(STAGED))))
                     if ids:
                         packed.upsert(ids=ids, embeddings=np.asarray([PLACEHOLDER_VECTOR] * len(ids),
                                                                      dtype=np.float32), metadatas=metas)
