@@ -769,8 +769,8 @@ class ChunkStore:
                 client, handles = self._handles.client, self._handles
                 target = f"{self.name}{SENTENCE_SETS_SUFFIX}"
                 with contextlib.suppress(NotFoundError):  # what an interrupted run left
-                    client.delete_collection(target)
-                packed = client.create_collection(target, embedding_function=None)
+                    self._write(lambda h: client.delete_collection(target))
+                packed = self._write(lambda h: client.create_collection(target, embedding_function=None))
                 done = 0
                 scan = self._scan(documents=False)  # the chunk collection does not change meanwhile
                 while group := list(itertools.islice(scan, 500)):
@@ -783,14 +783,14 @@ class ChunkStore:
                         ids.append(chunk.id)
                         metas.append(_packed_record(chunk.metadata.get("article_id"), chunk.id, matrix,
                                                     bool(chunk.metadata.get(STAGED))))
-                    if ids:
-                        packed.upsert(ids=ids, embeddings=np.asarray([PLACEHOLDER_VECTOR] * len(ids),
-                                                                     dtype=np.float32), metadatas=metas)
+                    if ids:  # through _write: a lost Chroma server is reported as such
+                        self._write(lambda h: packed.upsert(ids=ids, embeddings=np.asarray(
+                            [PLACEHOLDER_VECTOR] * len(ids), dtype=np.float32), metadatas=metas))
                     done += len(ids)
                     if progress is not None:
                         progress(len(group))
                 crash_point("packed")
-                client.delete_collection(f"{self.name}{LEGACY_SENTENCES_SUFFIX}")
+                self._write(lambda h: client.delete_collection(f"{self.name}{LEGACY_SENTENCES_SUFFIX}"))
                 self._handles = _Handles(client, handles.collection, packed, handles.articles, handles.token,
                                          handles.spelling, True)
             log.info("sentence vectors of %d chunks packed one record per chunk", done)
