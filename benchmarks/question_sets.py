@@ -7,6 +7,10 @@
   the article (synonyms and descriptions; at most 0.4 of a question's content words in its gold sentence),
   and questions about news they lack.
 - ``bundled``: evals/corpus_questions.jsonl over corpus/ (one article).
+- ``users-passages`` and ``quiz-passages``: the users and quiz questions over the same 609 articles cut
+  into passages of whole paragraphs (about 100 words; ``passages_corpus``), each indexed as a document of
+  its own without the article's title — the shape of paragraph datasets, where no article groups the
+  passages and no headline names the story.
 
 Indexes live under ``--index-dir`` (default .bench/) and are built on first use; the MultiHop one
 takes minutes (it is shared with benchmarks/multihop.py). A set whose data is absent is skipped.
@@ -75,11 +79,53 @@ def question_sets(only: list[str] | None = None) -> list[QuestionSet]:
                                 MULTIHOP / "corpus.json"))
         sets.append(QuestionSet("quiz", load_questions(ROOT / "evals" / "multihop_quiz.jsonl")[0], "multihop",
                                 MULTIHOP / "corpus.json"))
+        if not only or {"users-passages", "quiz-passages"} & set(only):
+            passages = passages_corpus()
+            sets.append(QuestionSet("users-passages", sets[1].questions, "passages", passages))
+            sets.append(QuestionSet("quiz-passages", sets[2].questions, "passages", passages))
     else:
         print(f"MultiHop-RAG not found in {MULTIHOP}: the multihop, users and quiz sets are skipped")
     sets.append(QuestionSet("bundled", load_questions(ROOT / "evals" / "corpus_questions.jsonl")[0], "bundled",
                             ROOT / "corpus"))
     return [s for s in sets if not only or s.name in only]
+
+
+PASSAGE_WORDS = 100
+
+
+def passages_corpus(target: Path | None = None) -> Path:
+    """MultiHop-RAG's articles cut into passages of whole paragraphs, one JSON record a line.
+
+    Consecutive paragraphs of an article are joined until a passage has at least PASSAGE_WORDS
+    words (a last short remainder joins the passage before it). A record keeps the outlet and date
+    but not the title (the reader titles it by its first sentence) and gets its own url. Written
+    once to ``target`` (default .bench-data/, ignored by git) and reused: nothing is copied into
+    the repository.
+    """
+    target = target or ROOT / ".bench-data" / "multihop-passages.jsonl"
+    if target.exists():
+        return target
+    articles = json.loads((MULTIHOP / "corpus.json").read_text(encoding="utf-8"))
+    lines = []
+    for article in articles:
+        passages: list[list[str]] = [[]]
+        for paragraph in (p.strip() for p in article["body"].split("\n\n")):
+            if not paragraph:
+                continue
+            if sum(len(p.split()) for p in passages[-1]) >= PASSAGE_WORDS:
+                passages.append([])
+            passages[-1].append(paragraph)
+        if len(passages) > 1 and sum(len(p.split()) for p in passages[-1]) < PASSAGE_WORDS // 2:
+            passages[-2].extend(passages.pop())
+        for n, paragraphs in enumerate(p for p in passages if p):
+            lines.append(json.dumps({"body": "\n\n".join(paragraphs), "source": article.get("source"),
+                                     "published_at": article.get("published_at"),
+                                     "url": f"{article.get('url') or article['title']}#passage-{n + 1}"}))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    partial.replace(target)
+    return target
 
 
 def open_index(index_dir: Path, collection: str, corpus: Path, embedder=None, **settings):
