@@ -160,7 +160,7 @@ def test_clause_routes_bring_each_claims_evidence_into_the_pool(news):
     retriever.config.rerank_pool = 1
     found = retriever.fused_candidates(question, clauses=True)
     ranks = found.ranking.scores
-    by_title = {c.metadata["title"]: c.id for c in found.ranking.chunks.values()}
+    by_title = {c.metadata["title"]: c.id for c in news.store.iter_chunks()}
     # The Herald clause searches the Herald only: its sentence match ranks first there.
     assert ranks[by_title["Chip shortage eases"]]["clause_sentence_rank"] == 1
     assert ranks[by_title["Chip maker results"]]["clause_sentence_rank"] == 1

@@ -193,3 +193,24 @@ def test_a_flat_bm25_top_ten_gives_the_ranking_to_the_embeddings(make_assistant,
     plain = make_assistant(profile=profile("plain"))
     assert [p.title for p in scaled.search(question, k=10)] == dense
     assert [p.title for p in plain.search(question, k=10)] != dense
+
+
+@pytest.mark.parametrize("filters", [SearchFilters(), SearchFilters(since="2024-02-06")])
+def test_dense_ranking_is_exact_cosine_order_over_every_stored_chunk(make_assistant, filters):
+    """The dense ranking is the exact top of every stored chunk vector (not an approximate graph
+    search), with and without a filter: the same question ranks the same in every process."""
+    import numpy as np
+
+    assistant = make_assistant(profile="dense")
+    assistant.indexer.ingest_articles([
+        Article(title=t, body=b, source="City Post", published_at=f"2024-02-{i + 1:02d}T08:00:00Z")
+        for i, (t, b) in enumerate(PARAPHRASE)])
+    question = "Where will the football club play?"
+    vector = assistant.indexer.embedder.embed([question])[0]
+    stored = [c for c in assistant.store.iter_chunks(embeddings=True) if filters.matches(c.metadata)]
+    want = sorted(((c.id, float(np.dot(np.asarray(c.embedding, dtype=np.float32), vector))) for c in stored),
+                  key=lambda pair: (-pair[1], pair[0]))[:5]
+    passages = assistant.search(question, k=5, filters=filters)
+    assert [p.chunk_id for p in passages] == [cid for cid, _ in want]
+    np.testing.assert_allclose([p.scores["dense"] for p in passages], [s for _, s in want], atol=1e-5)
+    assert [p.scores["dense_rank"] for p in passages] == [1, 2, 3, 4, 5]

@@ -37,6 +37,11 @@ from assistant.rerank.linear import Pool, Reranker
 from assistant.index.store import ChunkStore, StoredChunk, to_passage
 
 
+# Largest index searched exactly (a matrix product over every chunk vector: ~10 ms at 100,000 chunks
+# here, docs/speed.md); larger ones use Chroma's HNSW index.
+EXACT_DENSE_MAX_CHUNKS = 250_000
+
+
 @dataclass
 class RetrievalConfig:
     mode: str = "hybrid"  # hybrid | dense | bm25
@@ -264,14 +269,12 @@ class HybridRetriever:
             routed = filters.model_copy(update={"sources": named}) if named and not filters.sources else filters
             dense = self.dense(vectors[1 + j], m, routed)
             lexical = self.bm25.search_sentences(clause, m, routed)
-            for key, ids in (("clause_dense_rank", [c.id for c, _ in dense]), ("clause_sentence_rank",
+            for key, ids in (("clause_dense_rank", [cid for cid, _ in dense]), ("clause_sentence_rank",
                                                                                  [cid for cid, _ in lexical])):
                 for rank, cid in enumerate(ids, start=1):
                     scores = ranking.scores.setdefault(cid, {})
                     scores[key] = min(scores.get(key, rank), rank)
                     found.append(cid)
-            for chunk, _ in dense:
-                ranking.chunks.setdefault(chunk.id, chunk)
         return list(dict.fromkeys(found))
 
     def candidate_pool(self, found: "Fused") -> Pool:
@@ -367,18 +370,22 @@ class HybridRetriever:
                         update={"sources": g, "since": lo, "until": hi})) for g in plan.source_groups]
         return routes
 
-    def dense(self, vector, n: int, filters: SearchFilters) -> list[tuple[StoredChunk, float]]:
-        """The ``n`` chunks most similar to ``vector`` within ``filters``, best first.
+    def dense(self, vector, n: int, filters: SearchFilters) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the ``n`` chunks most similar to ``vector`` within ``filters``,
+        best first.
 
-        Unfiltered: Chroma's HNSW index. Filtered: exactly, over the vectors of the chunks the filter
-        passes, held with the lexical index (Chroma's filtered search grows with the whole collection).
+        Exact, over the chunk vectors held with the lexical index, up to EXACT_DENSE_MAX_CHUNKS
+        chunks (and always when filtered: Chroma's filtered search grows with the whole collection).
+        The exact search also makes one question rank the same in every process: Chroma's HNSW graph
+        is rebuilt from its log on load, and two processes can get a different top 100 from it (1 of
+        50 queries here) and so a different fused order. Past that size, or when the lexical index
+        holds no vectors (segments saved before it kept them), Chroma's HNSW index.
         """
-        if not filters.is_empty():
+        if not filters.is_empty() or len(self.bm25.state().ids) <= EXACT_DENSE_MAX_CHUNKS:
             found = self.bm25.dense_search(vector, n, filters)
             if found is not None:
-                chunks = {c.id: c for c in self.store.get_chunks([cid for cid, _ in found])}
-                return [(chunks[cid], sim) for cid, sim in found if cid in chunks]
-        return self.store.query(vector, n, filters.chroma_where())
+                return found
+        return [(chunk.id, sim) for chunk, sim in self.store.query(vector, n, filters.chroma_where())]
 
     def sentence_hits(self, vector, chunk_ids: list[str]) -> list[tuple[str, float]]:
         """``chunk_ids`` (the other rankings' candidates) ranked by their sentence most similar to ``vector``.
@@ -401,10 +408,9 @@ class HybridRetriever:
         lists: dict[str, list[str]] = {}
         if vector is not None:
             hits = self.dense(vector, cfg.candidates, filters)
-            lists["dense"] = [c.id for c, _ in hits]
-            for rank, (chunk, sim) in enumerate(hits, start=1):
-                ranking.chunks[chunk.id] = chunk
-                ranking.scores.setdefault(chunk.id, {}).update(dense=round(sim, 6), dense_rank=rank)
+            lists["dense"] = [cid for cid, _ in hits]
+            for rank, (cid, sim) in enumerate(hits, start=1):
+                ranking.scores.setdefault(cid, {}).update(dense=round(sim, 6), dense_rank=rank)
         lexical = 1.0
         if cfg.mode in ("hybrid", "bm25"):
             hits = self.bm25.search(query, cfg.candidates, filters)
