@@ -18,7 +18,8 @@ A stage's option is kept when it raises the mean over the sets and lowers no set
 neither against the stage before nor against the start (so small losses cannot add up).
 
 "Leave one set out": the stage search runs on the other sets and its choice is scored on the set
-left out, so each set's figure is for a profile chosen without it.
+left out, so each set's figure is for a profile chosen without it (a set asking the same questions
+over another index, e.g. users and users-passages, is left out with it).
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ def main() -> None:
     chosen, log = study.search(names, start)
     held_out = {}
     for left in names:
-        others = [n for n in names if n != left]
+        others = [n for n in names if sets[n].group != sets[left].group]  # the same questions left out too
         picked, _ = study.search(others, start)
         held_out[left] = {"chosen": {k: v for k, v in picked.items() if v != start[k]},
                           "metrics": study.metrics(picked, left)}

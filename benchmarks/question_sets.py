@@ -58,6 +58,10 @@ class QuestionSet:
     questions: list  # EvalQuestion
     collection: str  # index (collection) the questions are asked against
     corpus: Path  # what that index holds
+    group: str = ""  # sets asking the same questions share a group (left out together); default: the name
+
+    def __post_init__(self) -> None:
+        self.group = self.group or self.name
 
     @property
     def answerable(self) -> list:
@@ -81,8 +85,8 @@ def question_sets(only: list[str] | None = None) -> list[QuestionSet]:
                                 MULTIHOP / "corpus.json"))
         if not only or {"users-passages", "quiz-passages"} & set(only):
             passages = passages_corpus()
-            sets.append(QuestionSet("users-passages", sets[1].questions, "passages", passages))
-            sets.append(QuestionSet("quiz-passages", sets[2].questions, "passages", passages))
+            sets.append(QuestionSet("users-passages", sets[1].questions, "passages", passages, group="users"))
+            sets.append(QuestionSet("quiz-passages", sets[2].questions, "passages", passages, group="quiz"))
     else:
         print(f"MultiHop-RAG not found in {MULTIHOP}: the multihop, users and quiz sets are skipped")
     sets.append(QuestionSet("bundled", load_questions(ROOT / "evals" / "corpus_questions.jsonl")[0], "bundled",
