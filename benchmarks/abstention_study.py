@@ -56,11 +56,22 @@ def rates(rows: list[dict], threshold: float, names: bool) -> dict:
             "balanced_accuracy": round((refuse + 1 - wrong) / 2, 4)}
 
 
-def choose(per_set: dict, names: bool) -> float:
-    """The threshold with the best mean balanced accuracy over ``per_set`` (ties: the lower one)."""
+def choose(per_set: dict, names: bool, groups: dict[str, str] | None = None) -> float:
+    """The threshold with the best mean balanced accuracy over ``per_set`` (ties: the lower one).
+
+    Sets of one group (the same questions over another index) are averaged first, so that each
+    question set weighs the same however many indexes it is asked against."""
     def mean(t):
-        return sum(rates(rows, t, names)["balanced_accuracy"] for rows in per_set.values()) / len(per_set)
+        return group_mean({n: rates(rows, t, names)["balanced_accuracy"] for n, rows in per_set.items()}, groups)
     return max(GRID, key=lambda t: (round(mean(t), 6), -t))
+
+
+def group_mean(values: dict[str, float], groups: dict[str, str] | None) -> float:
+    """The mean over groups of the mean over each group's sets."""
+    by_group: dict[str, list[float]] = {}
+    for name, value in values.items():
+        by_group.setdefault((groups or {}).get(name, name), []).append(value)
+    return sum(sum(v) / len(v) for v in by_group.values()) / len(by_group)
 
 
 def main() -> None:
@@ -101,14 +112,14 @@ def main() -> None:
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "profile": args.profile,
               "sets": {n: {"unanswerable": sum(not r["answerable"] for r in rows),
                            "answerable": sum(r["answerable"] for r in rows)} for n, rows in observed.items()},
-              "rules": {}}
+              "groups": {n: groups[n] for n in observed}, "rules": {}}
     for names in (False, True):
         rule = "best sentence + names" if names else "best sentence only"
-        chosen_all = choose(observed, names)
+        chosen_all = choose(observed, names, groups)
         held = {}
         for left in observed:
             others = {n: rows for n, rows in observed.items() if groups[n] != groups[left]}  # its questions out
-            t = choose(others, names) if others else chosen_all
+            t = choose(others, names, groups) if others else chosen_all
             held[left] = {"threshold": t, **rates(observed[left], t, names)}
         grid = {str(t): {n: rates(rows, t, names) for n, rows in observed.items()} for t in GRID}
         result["rules"][rule] = {"threshold_on_all": chosen_all, "held_out": held, "grid": grid,
@@ -125,7 +136,9 @@ def write(result: dict, path: Path) -> None:
              f"- Date: {result['date']}; profile `{result['profile']}`",
              "- Questions: " + "; ".join(f"{n}: {c['unanswerable']} unanswerable, {c['answerable']} answerable (sample)"
                                          for n, c in result["sets"].items()),
-             "- Each set's row uses the threshold chosen on the *other* sets (out of sample).", ""]
+             "- Each set's row uses the threshold chosen on the *other* sets (out of sample); a set asking the same "
+             "questions over another index (users-passages, quiz-passages) is left out with its own, and the mean "
+             "weighs each question set once (sets of one question file averaged first).", ""]
     for rule, data in result["rules"].items():
         lines += [f"## {rule} (threshold on all sets: {data['threshold_on_all']})", "",
                   "| set left out | threshold | declines unanswerable | declines answerable | balanced accuracy |",
@@ -137,7 +150,7 @@ def write(result: dict, path: Path) -> None:
         lines += ["", "Every threshold (declines of unanswerable / of answerable questions, per set):", "",
                   "| threshold | " + " | ".join(sets) + " | mean balanced accuracy |", "|---:|" + "---|" * len(sets) + "---:|"]
         for t, per_set in data["grid"].items():
-            mean = sum(r["balanced_accuracy"] for r in per_set.values()) / len(per_set)
+            mean = group_mean({n: r["balanced_accuracy"] for n, r in per_set.items()}, result.get("groups"))
             lines.append(f"| {t} | " + " | ".join(f"{per_set[n]['declines_unanswerable']:.2f} / "
                                                    f"{per_set[n]['declines_answerable']:.2f}" for n in sets)
                          + f" | {mean:.3f} |")
