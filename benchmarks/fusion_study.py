@@ -145,6 +145,14 @@ class Study:
             self.cache[key] = score(variant(self.assistants[name], profile), self.sets[name].answerable)
         return self.cache[key]
 
+    def mean(self, per_set: dict[str, float]) -> float:
+        """The mean over question sets, each set's figures over several indexes averaged first (users and
+        users-passages ask the same questions: together they weigh as one set)."""
+        by_group: dict[str, list[float]] = {}
+        for name, value in per_set.items():
+            by_group.setdefault(self.sets[name].group, []).append(value)
+        return sum(sum(v) / len(v) for v in by_group.values()) / len(by_group)
+
     def search(self, names: list[str], start: dict) -> tuple[dict, list[dict]]:
         """Greedy stage search on ``names``: (chosen fusion settings, one log row per stage).
 
@@ -155,15 +163,15 @@ class Study:
         origin = {n: criterion(self.metrics(start, n)) for n in names}
         for stage, options in STAGES:
             now = {n: criterion(self.metrics(current, n)) for n in names}
-            best, best_mean = None, sum(now.values()) / len(now)
+            best, best_mean = None, self.mean(now)
             for option in options:
                 trial = {**current, **option}
                 got = {n: criterion(self.metrics(trial, n)) for n in names}
-                mean = sum(got.values()) / len(got)
+                mean = self.mean(got)
                 worst = min(min(got[n] - now[n], got[n] - origin[n]) for n in names)
                 if mean > best_mean + 1e-4 and worst >= -MAX_LOSS:
                     best, best_mean = option, mean
-            log.append({"stage": stage, "kept": best, "mean_before": round(sum(now.values()) / len(now), 4),
+            log.append({"stage": stage, "kept": best, "mean_before": round(self.mean(now), 4),
                         "mean_after": round(best_mean, 4)})
             if best:
                 current.update(best)
