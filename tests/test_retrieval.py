@@ -195,12 +195,19 @@ def test_a_flat_bm25_top_ten_gives_the_ranking_to_the_embeddings(make_assistant,
     assert [p.title for p in plain.search(question, k=10)] != dense
 
 
+@pytest.mark.parametrize("exact_limit", [None, 0])
 @pytest.mark.parametrize("filters", [SearchFilters(), SearchFilters(since="2024-02-06")])
-def test_dense_ranking_is_exact_cosine_order_over_every_stored_chunk(make_assistant, filters):
+def test_dense_ranking_is_exact_cosine_order_over_every_stored_chunk(make_assistant, monkeypatch, filters, exact_limit):
     """The dense ranking is the exact top of every stored chunk vector (not an approximate graph
-    search), with and without a filter: the same question ranks the same in every process."""
+    search), with and without a filter: the same question ranks the same in every process. Past
+    EXACT_DENSE_MAX_CHUNKS (here 0) an unfiltered search goes to Chroma's HNSW index, which on an
+    index this small finds the same chunks."""
     import numpy as np
 
+    from assistant.retrieve import hybrid
+
+    if exact_limit is not None:
+        monkeypatch.setattr(hybrid, "EXACT_DENSE_MAX_CHUNKS", exact_limit)
     assistant = make_assistant(profile="dense")
     assistant.indexer.ingest_articles([
         Article(title=t, body=b, source="City Post", published_at=f"2024-02-{i + 1:02d}T08:00:00Z")
