@@ -23,7 +23,7 @@ import random
 from datetime import datetime, timezone
 from pathlib import Path
 
-from question_sets import ROOT, open_index, question_sets
+from question_sets import ROOT, group_mean, open_index, question_sets
 
 GRID = [round(0.05 * i, 2) for i in range(0, 17)]
 
@@ -64,14 +64,6 @@ def choose(per_set: dict, names: bool, groups: dict[str, str] | None = None) -> 
     def mean(t):
         return group_mean({n: rates(rows, t, names)["balanced_accuracy"] for n, rows in per_set.items()}, groups)
     return max(GRID, key=lambda t: (round(mean(t), 6), -t))
-
-
-def group_mean(values: dict[str, float], groups: dict[str, str] | None) -> float:
-    """The mean over groups of the mean over each group's sets."""
-    by_group: dict[str, list[float]] = {}
-    for name, value in values.items():
-        by_group.setdefault((groups or {}).get(name, name), []).append(value)
-    return sum(sum(v) / len(v) for v in by_group.values()) / len(by_group)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from question_sets import ROOT, open_index, question_sets
+from question_sets import ROOT, group_mean, open_index, question_sets
 
 CRITERION = ("hits@10", "mrr@10", "evidence_recall@10")
 MAX_LOSS = 0.01
@@ -149,10 +149,7 @@ class Study:
     def mean(self, per_set: dict[str, float]) -> float:
         """The mean over question sets, each set's figures over several indexes averaged first (users and
         users-passages ask the same questions: together they weigh as one set)."""
-        by_group: dict[str, list[float]] = {}
-        for name, value in per_set.items():
-            by_group.setdefault(self.sets[name].group, []).append(value)
-        return sum(sum(v) / len(v) for v in by_group.values()) / len(by_group)
+        return group_mean(per_set, {name: qs.group for name, qs in self.sets.items()})
 
     def search(self, names: list[str], start: dict) -> tuple[dict, list[dict]]:
         """Greedy stage search on ``names``: (chosen fusion settings, one log row per stage).

@@ -72,6 +72,15 @@ class QuestionSet:
         return [q for q in self.questions if not q.answerable]
 
 
+def group_mean(values: dict[str, float], groups: dict[str, str] | None) -> float:
+    """The mean over question files of ``values`` (one per set): sets of one group (the same questions
+    over another index) are averaged first, so each question file weighs once."""
+    by_group: dict[str, list[float]] = {}
+    for name, value in values.items():
+        by_group.setdefault((groups or {}).get(name, name), []).append(value)
+    return sum(sum(v) / len(v) for v in by_group.values()) / len(by_group)
+
+
 def question_sets(only: list[str] | None = None) -> list[QuestionSet]:
     from assistant.evaluation.datasets import load_questions
 
