@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CHROMA_PORT = 8000  # `chroma run`'s port, when the URL names none
+
+# Settings that were merged or moved: set anywhere, they are refused with what replaces them, so
+# that an old configuration never silently falls back (an old server setup to an empty local index).
+REPLACED = {
+    "chroma_mode": "ASSISTANT_CHROMA_URL (empty = embedded; http://HOST:PORT = a Chroma server)",
+    "chroma_host": "ASSISTANT_CHROMA_URL=http://HOST:PORT",
+    "chroma_port": "ASSISTANT_CHROMA_URL=http://HOST:PORT",
+    "llm_model_path": "ASSISTANT_LLM_MODEL (with ASSISTANT_LLM_PROVIDER=local it is the .gguf file)",
+    "embedding_batch_size": "nothing: texts are batched by length under a token budget",
+    "llm_temperature": "the profile's answer.llm_temperature (docs/profiles.md)",
+    "unsupported_sentences": "the profile's answer.unsupported_sentences (docs/profiles.md)",
+}
+# Settings that change how an index is built or how politely feeds are fetched: rarely touched,
+# listed apart from the others (the README's settings tables, `assistant config`).
+ADVANCED = ("sentence_vectors", "chunk_tokens", "chunk_overlap_tokens", "fetch_max_mb", "fetch_host_delay")
+ADVANCED_HEADING = ("Advanced: how an index is built (they apply to what is ingested next; change them only for a "
+                    "new index) and how politely feeds and pages are fetched.")
+
+
+class ChromaServer(NamedTuple):
+    host: str
+    port: int
+    ssl: bool
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
 
 
 class Settings(BaseSettings):
@@ -22,11 +51,9 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="Default folder of articles to ingest.")
     prompts_dir: Path = Field(PROJECT_ROOT / "prompts", description="Folder of prompt templates.")
     collection: str = Field("news", min_length=3, max_length=63, description="Chroma collection name.")
-    chroma_mode: Literal["embedded", "server"] = Field(
-        "embedded", description="'embedded' (PersistentClient under data_dir) or 'server' (HttpClient)."
-    )
-    chroma_host: str = Field("localhost", description="Chroma server host (server mode).")
-    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port (server mode).")
+    chroma_url: str = Field(
+        "", description="A Chroma server to use, e.g. http://localhost:8000 (started with `chroma run --path DIR "
+        "--port 8000`; port 8000 when none is given); empty = embedded Chroma under data_dir.")
     embedding_model: str = Field(
         BUNDLED_MODEL,
         description="sentence-transformers model name or path; the default is the bundled all-MiniLM-L6-v2.",
@@ -39,7 +66,6 @@ class Settings(BaseSettings):
         "retrieval with either int8 backend is within 0.005 of fp32 on every question set. The models are exported offline from the "
         "bundled weights once per machine into ~/.cache/news-assistant/models. int8 vectors do not mix with the "
         "others: an index refuses vectors of another kind, naming the fix. See docs/embedding-backends.md.")
-    embedding_batch_size: int = Field(32, ge=1, description="Chunks embedded per batch.")
     sentence_vectors: Literal["separate", "pooled", "none"] = Field(
         "separate", description="Per-sentence vectors made at ingest, for retrieval's sentence-vector ranking and "
         "extractive answers: 'separate' (each sentence embedded on its own, a second pass: about 30% of ingest "
@@ -55,11 +81,24 @@ class Settings(BaseSettings):
         "default", min_length=1, description="Retrieval profile: a bundled one (default, multihop, hybrid, dense, "
         "bm25) or the path of a profile JSON file; it holds retrieval's and answering's tuning constants "
         "(docs/retrieval.md).")
-    answer_mode: Literal["extractive", "llm"] = Field("extractive", description="How answers are written.")
+    answer_mode: Literal["extractive", "llm"] = Field(
+        "extractive", description="How answers are written: 'extractive' (the passages' own sentences, quoted and "
+        "cited; offline) or 'llm' (a chat model writes from the passages, ASSISTANT_LLM_PROVIDER; every sentence "
+        "checked against the passages it cites).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_replaced(cls, data):
+        given = set(data) if isinstance(data, dict) else set()
+        given |= {name[len("ASSISTANT_"):].lower() for name in os.environ if name.startswith("ASSISTANT_")}
+        for name in sorted(given & REPLACED.keys()):
+            raise ValueError(f"ASSISTANT_{name.upper()} is no longer a setting; use {REPLACED[name]}")
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         self.data_dir = self.data_dir.expanduser().resolve()
+        self.chroma_server  # noqa: B018 - refuses a URL it cannot read, at start rather than at first use
         if self.chunk_tokens and self.chunk_overlap_tokens >= self.chunk_tokens:
             raise ValueError(
                 f"chunk_overlap_tokens ({self.chunk_overlap_tokens}) must be smaller than chunk_tokens "
@@ -67,11 +106,36 @@ class Settings(BaseSettings):
             )
         return self
 
+    @property
+    def chroma_server(self) -> ChromaServer | None:
+        """The Chroma server ``chroma_url`` names; None for embedded Chroma."""
+        if not self.chroma_url.strip():
+            return None
+        parts = urlsplit(self.chroma_url.strip())
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if parts.scheme not in ("http", "https") or not parts.hostname or port == -1 or parts.path not in ("", "/"):
+            raise ValueError(f"ASSISTANT_CHROMA_URL={self.chroma_url!r} is not a Chroma server URL; write it as "
+                             "http://HOST:PORT (e.g. http://localhost:8000), or leave it empty for embedded Chroma")
+        return ChromaServer(parts.hostname, port or CHROMA_PORT, parts.scheme == "https")
+
+    def index_place(self, collection: str | None = None) -> str:
+        """A folder name for an index's local state (BM25 segments, journals): the collection (default:
+        the configured one), with the server's host and port when the collection lives on a server."""
+        collection = collection or self.collection
+        server = self.chroma_server
+        return f"{server.host}_{server.port}_{collection}" if server else collection
+
     @classmethod
-    def describe(cls) -> list[tuple[str, str, str]]:
-        """(environment variable, default, description) rows, for docs and ``assistant config``."""
+    def describe(cls, advanced: bool | None = None) -> list[tuple[str, str, str]]:
+        """(environment variable, default, description) rows, for docs and ``assistant config``: every
+        setting, or only the advanced ones (True) or only the others (False)."""
         rows = []
         for name, field in cls.model_fields.items():
+            if advanced is not None and (name in ADVANCED) != advanced:
+                continue
             default = field.default
             if isinstance(default, Path) and default.is_absolute():
                 default = default.relative_to(PROJECT_ROOT) if default.is_relative_to(PROJECT_ROOT) else default
@@ -79,10 +143,13 @@ class Settings(BaseSettings):
         return rows
 
     @classmethod
-    def markdown_table(cls) -> str:
-        """The README's configuration table (a test keeps the README in step with this)."""
+    def markdown_table(cls, advanced: bool | None = None) -> str:
+        """The README's configuration tables (a test keeps the README in step with this): the settings,
+        then the advanced ones under a line of their own; or only one of the two."""
+        if advanced is None:
+            return (cls.markdown_table(False) + f"\n\n{ADVANCED_HEADING}\n\n" + cls.markdown_table(True))
         lines = ["| Environment variable | Default | What it does |", "|---|---|---|"]
-        for env, default, description in cls.describe():
+        for env, default, description in cls.describe(advanced):
             lines.append(f"| `{env}` | `{default}` | {description.replace('|', '/')} |")
         return "\n".join(lines)
 
@@ -113,23 +180,18 @@ class Settings(BaseSettings):
     llm_provider: Literal["none", "ollama", "openai", "local"] = Field(
         "none", description="Chat model for ASSISTANT_ANSWER_MODE=llm: 'ollama' (local) or 'openai' (any "
         "OpenAI-compatible server), needs `pip install news-assistant[llm]`; or 'local' (a small GGUF model run on "
-        "this machine's CPU, the packaged SmolLM2-135M or ASSISTANT_LLM_MODEL_PATH), needs "
+        "this machine's CPU, the packaged SmolLM2-135M or the .gguf file ASSISTANT_LLM_MODEL names), needs "
         "`pip install news-assistant[local-llm]`."
     )
-    llm_model: str = Field("", description="Chat model name, e.g. 'llama3.1' (Ollama) or 'gpt-4o-mini' (OpenAI).")
-    llm_model_path: str = Field(
-        "", description="GGUF model file for ASSISTANT_LLM_PROVIDER=local; empty = the model the local-llm extra "
-        "installs (SmolLM2-135M-Instruct).")
+    llm_model: str = Field("", description="Chat model: its name, e.g. 'llama3.1' (Ollama) or 'gpt-4o-mini' "
+                           "(OpenAI); for 'local', a .gguf model file (empty = the model the local-llm extra installs, "
+                           "SmolLM2-135M-Instruct).")
     llm_base_url: str = Field("", description="Server URL; empty = the provider's default (Ollama: localhost:11434).")
     llm_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("llm_api_key", "ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY"),
         description="API key for the 'openai' provider, read from ASSISTANT_LLM_API_KEY or OPENAI_API_KEY.",
     )
-    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of the chat model.")
     llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the chat model.")
-    unsupported_sentences: Literal["remove", "flag"] = Field(
-        "remove", description="What happens to answer sentences no cited passage supports."
-    )
     reference_date: str | None = Field(
         None, description="'Today' for 'last week' in questions (YYYY-MM-DD); default: the real today. A question "
         "may carry its own date (ask's as_of, a conversation's date)."

@@ -72,8 +72,7 @@ def main() -> None:
         from assistant.settings import Settings
 
         settings = Settings()
-        embedder = make_embedder(settings.embedding_model, settings.embedding_backend, settings.embedding_batch_size,
-                                 None)
+        embedder = make_embedder(settings.embedding_model, settings.embedding_backend)
         for qs in question_sets():
             answerable = qs.answerable[: args.limit or None]
             asking = [q for q in answerable if parse_timeframe(q.question, None).latest]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 
@@ -13,6 +14,7 @@ from assistant.answer.prompts import PromptTemplate, Prompts
 from assistant.answer.request import NO_ANSWER
 from assistant.errors import ConfigError
 from assistant.models import Answer, Passage
+from assistant.retrieve.profile import load_profile
 from conftest import SEED
 from fakes import ScriptedChatModel, passage_number
 
@@ -71,10 +73,13 @@ def test_unsupported_sentence_never_reaches_the_user(llm_assistant):
     assert removed[0]["reason"] == "no cited passage supports it"
 
 
-def test_unsupported_sentence_is_flagged_when_configured(llm_assistant):
+def test_unsupported_sentence_is_flagged_when_the_profile_says_so(llm_assistant, tmp_path):
+    profile = load_profile("default").model_dump()
+    profile["answer"]["unsupported_sentences"] = "flag"
+    (tmp_path / "flagging.json").write_text(json.dumps(profile))
     assistant, _ = llm_assistant(lambda p: (f"Zhelikhovsky noted that Moscow asks Beijing for help [{passage_number(p, BEIJING)}]. "
                                             "The expert said sanctions on Beijing will be lifted in 2026 [1]."),
-                                 unsupported_sentences="flag")
+                                 profile=str(tmp_path / "flagging.json"))
     answer = assistant.ask(QUESTION)
     assert "lifted in 2026. [unsupported]" in answer.answer
     assert answer.trace["verification"]["flagged"] == 1
@@ -161,3 +166,21 @@ def test_openai_compatible_model_gets_url_model_and_key_from_settings(monkeypatc
     monkeypatch.delenv("OPENAI_API_KEY")
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         make_chat_model(Settings(llm_provider="openai", llm_model="gpt-4o-mini"))
+
+
+def test_the_chat_model_samples_at_the_profiles_temperature(monkeypatch, seed_index, embedder, tmp_path):
+    made = []
+
+    class ChatOpenAI:
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+
+    monkeypatch.setitem(sys.modules, "langchain_openai", types.SimpleNamespace(ChatOpenAI=ChatOpenAI))
+    settings = dict(data_dir=seed_index.settings.data_dir, answer_mode="llm", llm_provider="openai",
+                    llm_model="gpt-4o-mini", llm_base_url="http://localhost:8080/v1")
+    build_assistant(Settings(**settings), embedder=embedder)
+    profile = load_profile("default").model_dump()
+    profile["answer"]["llm_temperature"] = 0.3
+    (tmp_path / "warmer.json").write_text(json.dumps(profile))
+    build_assistant(Settings(**settings, profile=str(tmp_path / "warmer.json")), embedder=embedder)
+    assert [m["temperature"] for m in made] == [0.0, 0.3]

@@ -254,7 +254,7 @@ def _rows_from_chunks(store) -> list[dict]:
 def test_server_mode_two_machines_share_the_table(make_assistant, tmp_path):
     server = ChromaProcess(tmp_path / "chroma-server", tmp_path / "chroma.log").start()
     try:
-        settings = dict(chroma_mode="server", chroma_host="127.0.0.1", chroma_port=server.port, collection="table_news")
+        settings = dict(chroma_url=f"http://127.0.0.1:{server.port}", collection="table_news")
         folder = tmp_path / "stories"
         write_stories(folder, range(3))
         writer = make_assistant(data_dir=tmp_path / "machine-a", **settings)

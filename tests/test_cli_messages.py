@@ -83,6 +83,53 @@ def test_bad_setting_names_its_environment_variable(run, monkeypatch):
     assert "Traceback" not in config.output
 
 
+@pytest.mark.parametrize("old, value, replacement", [
+    ("ASSISTANT_CHROMA_MODE", "server", "ASSISTANT_CHROMA_URL"),
+    ("ASSISTANT_CHROMA_PORT", "8000", "ASSISTANT_CHROMA_URL=http://HOST:PORT"),
+    ("ASSISTANT_LLM_MODEL_PATH", "/models/x.gguf", "ASSISTANT_LLM_MODEL"),
+    ("ASSISTANT_UNSUPPORTED_SENTENCES", "flag", "answer.unsupported_sentences"),
+])
+def test_a_setting_that_was_replaced_is_refused_with_its_replacement(run, monkeypatch, old, value, replacement):
+    """An old configuration never falls back silently (an old server set-up to an empty local index)."""
+    monkeypatch.setenv(old, value)
+    result = run("search", "Beijing")
+    assert result.exit_code == 2 and result.stdout == ""
+    (line,) = error_lines(result)
+    assert f"{old} is no longer a setting; use" in line and replacement in line
+
+
+@pytest.mark.parametrize("url", ["localhost:8000", "ftp://host:8000", "http://:8000", "http://host:99999",
+                                 "http://host:8000/api"])
+def test_a_chroma_url_that_is_not_one_is_refused_naming_the_form(run, monkeypatch, url):
+    monkeypatch.setenv("ASSISTANT_CHROMA_URL", url)
+    result = run("search", "Beijing")
+    assert result.exit_code == 2
+    (line,) = error_lines(result)
+    assert f"ASSISTANT_CHROMA_URL={url!r} is not a Chroma server URL; write it as http://HOST:PORT" in line
+
+
+def test_chroma_url_names_the_server_and_its_default_port():
+    from assistant import Settings
+
+    assert Settings().chroma_server is None and Settings(chroma_url=" ").chroma_server is None
+    assert tuple(Settings(chroma_url="http://chroma.internal").chroma_server) == ("chroma.internal", 8000, False)
+    assert tuple(Settings(chroma_url="https://db.example:443/").chroma_server) == ("db.example", 443, True)
+    server = Settings(chroma_url="http://10.0.0.5:9000", collection="news")
+    assert server.index_place() == "10.0.0.5_9000_news" and Settings(collection="news").index_place() == "news"
+
+
+def test_config_lists_the_settings_then_the_advanced_ones(run):
+    from assistant.settings import ADVANCED, Settings
+
+    result = run("config")
+    assert result.exit_code == 0
+    main, _, advanced = result.stdout.partition("Advanced: how an index is built")
+    shown = lambda text: {line.split("=")[0] for line in text.splitlines() if line.startswith("ASSISTANT_")}  # noqa: E731
+    assert shown(advanced) == {f"ASSISTANT_{name.upper()}" for name in ADVANCED}
+    assert shown(main) | shown(advanced) == {f"ASSISTANT_{name.upper()}" for name in Settings.model_fields}
+    assert len(shown(main)) <= 25 and not shown(main) & shown(advanced)
+
+
 # --- a failed ingest says so first and never claims the index is up to date ------------------------
 
 def test_failed_ingest_summary_leads_with_the_failure(run, tmp_path):

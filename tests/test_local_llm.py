@@ -154,10 +154,10 @@ def test_openai_provider_timeout_falls_back_with_the_limit_named(local, seed_ind
 def test_local_provider_without_a_model_says_what_to_set(tmp_path, monkeypatch):
     from assistant.answer import local_llm
 
-    with pytest.raises(ConfigError, match="ASSISTANT_LLM_MODEL_PATH=.*missing.gguf is not a file"):
+    with pytest.raises(ConfigError, match="ASSISTANT_LLM_MODEL=.*missing.gguf is not a file"):
         local_llm.find_model(tmp_path / "missing.gguf")
     monkeypatch.setattr(local_llm, "PACKAGED_MODELS", [("no_such_package_here", "x.gguf", "x")])
-    with pytest.raises(ConfigError, match=r"news-assistant\[local-llm\].*ASSISTANT_LLM_MODEL_PATH"):
+    with pytest.raises(ConfigError, match=r"news-assistant\[local-llm\].*ASSISTANT_LLM_MODEL to a .gguf file"):
         local_llm.find_model(None)
 
 

@@ -501,9 +501,8 @@ def chroma(tmp_path):
 def test_chroma_killed_mid_ingest_then_restarted(chroma, tmp_path):
     folder = tmp_path / "stories"
     write_stories(folder, range(12), 1, 3)
-    settings = dict(chroma_mode="server", chroma_host="127.0.0.1", chroma_port=chroma.port, collection="outage")
-    env = cli_env(tmp_path / "cli-data", ASSISTANT_CHROMA_MODE="server", ASSISTANT_CHROMA_HOST="127.0.0.1",
-                  ASSISTANT_CHROMA_PORT=str(chroma.port), ASSISTANT_COLLECTION="outage")
+    settings = dict(chroma_url=f"http://127.0.0.1:{chroma.port}", collection="outage")
+    env = cli_env(tmp_path / "cli-data", ASSISTANT_CHROMA_URL=f"http://127.0.0.1:{chroma.port}", ASSISTANT_COLLECTION="outage")
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", str(folder)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen = b""
@@ -536,7 +535,7 @@ def test_chroma_killed_mid_question_gives_503_then_recovers(chroma, tmp_path, ma
 
     folder = tmp_path / "stories"
     write_stories(folder, range(10))
-    settings = dict(chroma_mode="server", chroma_host="127.0.0.1", chroma_port=chroma.port, collection="asking")
+    settings = dict(chroma_url=f"http://127.0.0.1:{chroma.port}", collection="asking")
     assistant = make_assistant(**settings)
     assert assistant.ingest([folder]).added == 10
     with LiveServer(create_app(assistant, assistant.settings)) as live:
@@ -578,8 +577,7 @@ def test_chroma_killed_mid_question_gives_503_then_recovers(chroma, tmp_path, ma
         recovered = time.time() - started
         client.conn.close()
     ask = subprocess.run([sys.executable, "-m", "assistant", "ask", "Who welcomed the plan?"], cwd=ROOT,
-                         env=cli_env(tmp_path / "cli", ASSISTANT_CHROMA_MODE="server", ASSISTANT_CHROMA_HOST="127.0.0.1",
-                                     ASSISTANT_CHROMA_PORT=str(free_port())),
+                         env=cli_env(tmp_path / "cli", ASSISTANT_CHROMA_URL=f"http://127.0.0.1:{free_port()}"),
                          capture_output=True, text=True, timeout=300)
     assert ask.returncode == 2 and "Cannot reach the Chroma server at 127.0.0.1:" in ask.stderr, ask.stderr
     assert "Traceback" not in ask.stderr
@@ -594,7 +592,7 @@ def test_in_process_reads_raise_index_unavailable_not_httpx(chroma, make_assista
 
     folder = tmp_path / "stories"
     write_stories(folder, range(3))
-    assistant = make_assistant(chroma_mode="server", chroma_host="127.0.0.1", chroma_port=chroma.port,
+    assistant = make_assistant(chroma_url=f"http://127.0.0.1:{chroma.port}",
                                collection="inproc")
     assistant.ingest([folder])
     chroma.kill()

@@ -48,7 +48,7 @@ def chroma_server(tmp_path_factory):
 
 
 def test_ingest_search_and_answer_through_the_server(chroma_server, make_assistant, tmp_path):
-    settings = dict(chroma_mode="server", chroma_host="127.0.0.1", chroma_port=chroma_server, collection="server_news")
+    settings = dict(chroma_url=f"http://127.0.0.1:{chroma_server}", collection="server_news")
     writer = make_assistant(**settings)
     report = writer.ingest([CORPUS])
     assert report.added == 1 and report.failed == 0
@@ -64,7 +64,7 @@ def test_ingest_search_and_answer_through_the_server(chroma_server, make_assista
 
 def test_unreachable_server_says_how_to_fix_it(make_assistant):
     with pytest.raises(IndexUnavailable, match="chroma run"):
-        make_assistant(chroma_mode="server", chroma_host="127.0.0.1", chroma_port=free_port())
+        make_assistant(chroma_url=f"http://127.0.0.1:{free_port()}")
 
 
 def test_another_client_keeps_answering_when_an_older_index_is_packed(chroma_server, make_assistant, tmp_path):
@@ -72,7 +72,7 @@ def test_another_client_keeps_answering_when_an_older_index_is_packed(chroma_ser
     when another client packs it (the collection it had open is gone)."""
     from test_sentence_packing import as_older_index
 
-    settings = dict(chroma_mode="server", chroma_host="127.0.0.1", chroma_port=chroma_server, collection="older_news")
+    settings = dict(chroma_url=f"http://127.0.0.1:{chroma_server}", collection="older_news")
     writer = make_assistant(**settings)
     writer.ingest([CORPUS])
     vectors = as_older_index(writer.store)

