@@ -12,7 +12,8 @@ questions (top 10). Stages are tried in a fixed order, from the ``--start`` prof
 
   dense weight, RRF constant, lexical confidence (BM25 weights scaled down for a question whose
   BM25 top ten is flat), sentence-BM25 ranking, sentence-vector ranking, article decay,
-  routes per outlet named as the source.
+  routes per outlet named as the source, route tops (the best n chunks of the dense and of the BM25
+  ranking each keep a place in the top 10).
 
 A stage's option is kept when it raises the mean over the sets and lowers no set by more than 0.01,
 neither against the stage before nor against the start (so small losses cannot add up), on the
@@ -47,6 +48,7 @@ STAGES: list[tuple[str, list[dict]]] = [  # an option equal to the current setti
     ("article decay", [{"article_decay": d} for d in (1.0, 0.95, 0.9, 0.8, 0.7)]),
     ("outlet routes", [{"source_routing": False, "source_weight": 1.0}]
      + [{"source_routing": True, "source_weight": w} for w in (0.5, 1.0)]),
+    ("route tops", [{"route_tops": n} for n in (0, 1, 2, 3)]),
 ]
 # Not tried for the default: routes per named day. A day a question names is as often the day of the
 # event ("the attack on October 7") as of the report; days that date a report already filter through

@@ -221,3 +221,38 @@ def test_dense_ranking_is_exact_cosine_order_over_every_stored_chunk(make_assist
     assert [p.chunk_id for p in passages] == [cid for cid, _ in want]
     np.testing.assert_allclose([p.scores["dense"] for p in passages], [s for _, s in want], atol=1e-5)
     assert [p.scores["dense_rank"] for p in passages] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("order, tops, k, expected", [
+    (list("abcdef"), ["b"], 3, list("abc")),            # already in the top k: nothing moves
+    (list("abcdef"), ["e"], 3, list("abe")),            # takes the last place
+    (list("abcdef"), ["f", "e"], 3, list("afe")),       # in the order given, from the end up
+    (list("abcdef"), ["c", "e"], 3, list("ace")),       # a top already in is not displaced
+    (list("abcdef"), ["a", "b", "c", "e"], 3, list("abc")),  # no room left: the top k stays
+    (list("ab"), ["z"], 3, list("abz")),
+])
+def test_keep_tops_gives_the_route_tops_the_last_places(order, tops, k, expected):
+    from assistant.retrieve.hybrid import keep_tops
+
+    assert keep_tops(order, tops, k) == expected
+
+
+def test_route_tops_keep_each_rankings_best_chunks_in_the_results(make_assistant, tmp_path):
+    """With route_tops = 2, the two best chunks of the dense and of the BM25 ranking are always among
+    the four passages returned, whatever the other rankings say."""
+    import json
+
+    path = tmp_path / "tops.json"
+    path.write_text(json.dumps({"name": "tops", "fusion": {"mode": "hybrid", "sentence_weight": 1.0,
+                                                           "dense_sentence_weight": 1.0, "route_tops": 2}}))
+    assistant = make_assistant(profile=str(path))
+    assistant.indexer.ingest_articles([Article(title=t, body=b, source="City Post") for t, b in PARAPHRASE])
+    for question in ("Which city will build an arena for its soccer team?", "Where can I see old money?",
+                     "city river crossing checked by engineers", "late opening hours for reading"):
+        passages = assistant.search(question, k=4)
+        ranks = [(p.scores.get("dense_rank", 99), p.scores.get("bm25_rank", 99)) for p in passages]
+        titles = {p.title for p in passages}
+        for route in ("dense", "bm25"):
+            best = [p.title for p in assistant.retriever.search(question, k=len(PARAPHRASE))
+                    if p.scores.get(f"{route}_rank", 99) <= 2]
+            assert set(best) <= titles, (question, route, ranks)

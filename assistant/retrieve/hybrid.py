@@ -58,6 +58,7 @@ class RetrievalConfig:
     date_routing: bool = True
     date_window_days: int = 1
     article_decay: float = 0.9  # each further chunk of the same article counts this much less
+    route_tops: int = 0  # the best n of the dense and of the BM25 ranking each keep a place in the top k
     rerank_pool: int = 100  # fused candidates the reranker orders (when a reranker is given)
     clause_candidates: int = 10  # per clause, best chunks by dense and by sentence BM25 added to that pool
     outlet_quota: int = 3  # places in the reranked top k kept for each outlet the question names
@@ -114,6 +115,20 @@ def reserve_outlets(order: list[int], sources: list[str | None], groups: list[li
             break
         taken.add(i)
     return [i for i in order if i in taken]
+
+
+def keep_tops(order: list[str], tops: list[str], k: int) -> list[str]:
+    """The first ``k`` of ``order`` with every id of ``tops`` in it (as far as k allows): ``tops`` that
+    fell below k take the last places, in their order, from ids not in ``tops``."""
+    best = order[:k]
+    keep = set(tops)
+    missing = [cid for cid in tops if cid not in best][:k]
+    if not missing:
+        return best
+    room = k - len(best)
+    removable = [cid for cid in reversed(best) if cid not in keep][:max(0, len(missing) - room)]
+    gone = set(removable)
+    return [cid for cid in best if cid not in gone] + missing[:room + len(removable)]
 
 
 def chunk_places(chunks: list[StoredChunk]) -> list[tuple[str, int]]:
@@ -209,6 +224,8 @@ class HybridRetriever:
         else:
             found.scores = self._fresher(found.scores, found.ranking, plan)
             best = self._diversify(found.scores, found.ranking, k)
+            if self.config.route_tops and self.config.mode == "hybrid":
+                best = keep_tops(best, self._route_tops(found), k)
         ranking = found.ranking
         missing = [cid for cid in best if cid not in ranking.chunks]
         for chunk in self.store.get_chunks(missing):
@@ -335,6 +352,14 @@ class HybridRetriever:
         for cid, f in zip(ids, factor):
             ranking.scores.setdefault(cid, {})["recency"] = round(float(f), 6)
         return {cid: fused[cid] * float(f) for cid, f in zip(ids, factor)}
+
+    def _route_tops(self, found: "Fused") -> list[str]:
+        """The best ``route_tops`` chunks of the dense and of the BM25 ranking, best fused first: what one
+        ranking is most sure of is not lost when the other rankings outvote it."""
+        n, scores = self.config.route_tops, found.ranking.scores
+        tops = [cid for cid, s in scores.items()
+                if s.get("dense_rank", n + 1) <= n or s.get("bm25_rank", n + 1) <= n]
+        return sorted(tops, key=lambda cid: -found.scores.get(cid, 0.0))
 
     def _diversify(self, fused: dict[str, float], ranking: "_Ranking", k: int) -> list[str]:
         """Top k after demoting repeated chunks of one article (multi-hop evidence spans articles)."""

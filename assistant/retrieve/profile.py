@@ -45,6 +45,9 @@ class FusionConfig(_Strict):
     lexical_floor: float = Field(1.0, ge=0, le=1, description="Share of their weight the BM25 rankings keep when "
                                  "their top ten scores are all equal (with lexical_full_peak).")
     article_decay: float = Field(1.0, gt=0, le=1, description="Score factor per further chunk of an article (1 = off).")
+    route_tops: int = Field(0, ge=0, le=5, description="The best this many chunks of the dense ranking and of the "
+                            "BM25 ranking each keep a place in the top k, taking the last places from fused "
+                            "results neither ranking put that high (0 = off).")
     source_routing: bool = Field(False, description="Also rank within each outlet the question names as its source.")
     source_weight: float = Field(1.0, ge=0, description="Weight of each per-outlet ranking.")
     date_routing: bool = Field(False, description="Also rank among articles published around each day the question names.")
