@@ -10,9 +10,10 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 def main() -> None:
+    from assistant.apps.cli_errors import handle_errors
     from assistant.apps.server import serve
 
-    serve()
+    handle_errors(serve)()  # a bad setting: one line naming it and exit 2, as `assistant serve`
 
 
 if __name__ == "__main__":

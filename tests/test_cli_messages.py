@@ -222,3 +222,17 @@ def test_version(runner):
     result = runner.invoke(cli.main, ["--version"])
     assert result.exit_code == 0
     assert result.stdout.strip() == f"assistant (news-assistant) {version('news-assistant')}"
+
+
+def test_app_py_with_a_replaced_setting_says_so_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
+           "ASSISTANT_CHROMA_MODE": "server"}
+    done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("Error: ASSISTANT_CHROMA_MODE is no longer a setting; use ASSISTANT_CHROMA_URL "
+                                   "(empty = embedded; http://HOST:PORT = a Chroma server)")
