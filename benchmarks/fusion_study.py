@@ -248,8 +248,11 @@ def write(result: dict, path: Path) -> None:
     for row in result["log"]:
         lines.append(f"| {row['stage']} | {json.dumps(row['kept']) if row['kept'] else 'no'} | "
                      f"{row['mean_before']} | {row['mean_after']} |")
-    lines += ["", f"Chosen: `{json.dumps(result['chosen_on_all'])}` (changes to the `{result.get('start', 'hybrid')}` "
-              "profile the search started from).", "",
+    lines += ["", f"Chosen by the rule: `{json.dumps(result['chosen_on_all'])}` (changes to the "
+              f"`{result.get('start', 'hybrid')}` profile the search started from). The rule is what a change must "
+              "pass, not a reason to make it: whether a choice ships is decided with the rest of the evidence and "
+              "shows in `assistant/profiles/default.json` (the README, \"How it works\", says what was shipped or "
+              "not, and why).", "",
               "## Out of sample: each set scored with the stages chosen on the other sets", "",
               "| set | chosen without it | " + " | ".join(keys) + " |", "|---|---|" + "---:|" * len(keys)]
     for name, row in result["held_out"].items():
