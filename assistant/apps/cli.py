@@ -169,7 +169,7 @@ def print_citations(citations) -> None:
 
 
 @main.command()
-@click.option("--markdown", is_flag=True, help="Print the settings table of the README instead.")
+@click.option("--markdown", is_flag=True, help="Print the settings tables of the README instead.")
 @handle_errors
 def config(markdown):
     """Show the settings, their environment variables and current values."""
