@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -13,18 +14,23 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHROMA_PORT = 8000  # `chroma run`'s port, when the URL names none
+log = logging.getLogger(__name__)
+_warned: set[str] = set()  # each warning about old settings once per process
 
-# Settings that were merged or moved: set anywhere, they are refused with what replaces them, so
-# that an old configuration never silently falls back (an old server setup to an empty local index).
+# Settings that were merged or moved. An old configuration still works where it can be read in the
+# new terms (with a warning naming the new setting); where it cannot, it is refused with what
+# replaces it, never silently ignored (an old server set-up must not fall back to an empty local index).
 REPLACED = {
     "chroma_mode": "ASSISTANT_CHROMA_URL (empty = embedded; http://HOST:PORT = a Chroma server)",
     "chroma_host": "ASSISTANT_CHROMA_URL=http://HOST:PORT",
     "chroma_port": "ASSISTANT_CHROMA_URL=http://HOST:PORT",
     "llm_model_path": "ASSISTANT_LLM_MODEL (with ASSISTANT_LLM_PROVIDER=local it is the .gguf file)",
-    "embedding_batch_size": "nothing: texts are batched by length under a token budget",
+    "embedding_batch_size": "unset it (texts are batched by length under a token budget)",
     "llm_temperature": "the profile's answer.llm_temperature (docs/profiles.md)",
     "unsupported_sentences": "the profile's answer.unsupported_sentences (docs/profiles.md)",
 }
+# The value of a moved setting that its new home holds by default: that value still means the same.
+MOVED_DEFAULTS = {"llm_temperature": "0", "unsupported_sentences": "remove"}
 # Settings that change how an index is built or how politely feeds are fetched: rarely touched,
 # listed apart from the others (the README's settings tables, `assistant config`).
 ADVANCED = ("sentence_vectors", "chunk_tokens", "chunk_overlap_tokens", "fetch_max_mb", "fetch_host_delay")
@@ -88,11 +94,42 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _refuse_replaced(cls, data):
-        given = set(data) if isinstance(data, dict) else set()
-        given |= {name[len("ASSISTANT_"):].lower() for name in os.environ if name.startswith("ASSISTANT_")}
-        for name in sorted(given & REPLACED.keys()):
-            raise ValueError(f"ASSISTANT_{name.upper()} is no longer a setting; use {REPLACED[name]}")
+    def _read_replaced(cls, data):
+        """Old settings in new terms: Chroma's mode, host and port as ASSISTANT_CHROMA_URL, the local
+        model's path as ASSISTANT_LLM_MODEL; the batch size, and a moved setting at its default, are
+        dropped. Each with a warning naming what to set instead; anything else is refused."""
+        data = dict(data) if isinstance(data, dict) else {}
+        environ = {name[len("ASSISTANT_"):].lower(): value for name, value in os.environ.items()
+                   if name.startswith("ASSISTANT_")}
+        old = {name: str(value).strip() for name, value in {**environ, **data}.items() if name in REPLACED}
+        if not old:
+            return data
+        current = {**environ, **data}
+        for name in old:
+            data.pop(name, None)
+        read_as = []
+        mode = old.get("chroma_mode", "embedded").lower()
+        if mode == "server" and not str(current.get("chroma_url", "")).strip():
+            data["chroma_url"] = f"http://{old.get('chroma_host') or 'localhost'}:{old.get('chroma_port') or CHROMA_PORT}"
+            read_as.append(f"ASSISTANT_CHROMA_URL={data['chroma_url']}")
+        elif mode == "server":
+            read_as.append("ASSISTANT_CHROMA_URL as set")
+        elif mode != "embedded":
+            raise ValueError(f"ASSISTANT_CHROMA_MODE={old['chroma_mode']!r} is no longer a setting; use {REPLACED['chroma_mode']}")
+        if old.get("llm_model_path") and str(current.get("llm_provider", "")).strip() == "local":
+            data["llm_model"] = old["llm_model_path"]
+            read_as.append(f"ASSISTANT_LLM_MODEL={old['llm_model_path']}")
+        for name, default in MOVED_DEFAULTS.items():
+            if name in old and old[name].lower() not in (default, default + ".0"):
+                raise ValueError(f"ASSISTANT_{name.upper()} is no longer a setting; use {REPLACED[name]}")
+        names = ", ".join(f"ASSISTANT_{name.upper()}" for name in sorted(old))
+        one = len(old) == 1
+        done = f"read as {', '.join(read_as)}" if read_as else f"ignored ({'it changes' if one else 'they change'} nothing)"
+        message = (f"{names} {'is no longer a setting' if one else 'are no longer settings'}: {done}. Instead: "
+                   + "; ".join(sorted({REPLACED[name] for name in old})))
+        if message not in _warned:
+            _warned.add(message)
+            log.warning(message)
         return data
 
     @model_validator(mode="after")

@@ -84,18 +84,60 @@ def test_bad_setting_names_its_environment_variable(run, monkeypatch):
 
 
 @pytest.mark.parametrize("old, value, replacement", [
-    ("ASSISTANT_CHROMA_MODE", "server", "ASSISTANT_CHROMA_URL"),
-    ("ASSISTANT_CHROMA_PORT", "8000", "ASSISTANT_CHROMA_URL=http://HOST:PORT"),
-    ("ASSISTANT_LLM_MODEL_PATH", "/models/x.gguf", "ASSISTANT_LLM_MODEL"),
+    ("ASSISTANT_CHROMA_MODE", "remote", "ASSISTANT_CHROMA_URL"),
+    ("ASSISTANT_LLM_TEMPERATURE", "0.7", "answer.llm_temperature"),
     ("ASSISTANT_UNSUPPORTED_SENTENCES", "flag", "answer.unsupported_sentences"),
 ])
-def test_a_setting_that_was_replaced_is_refused_with_its_replacement(run, monkeypatch, old, value, replacement):
-    """An old configuration never falls back silently (an old server set-up to an empty local index)."""
+def test_a_replaced_setting_that_cannot_be_read_in_new_terms_is_refused(run, monkeypatch, old, value, replacement):
+    """What an old setting asked for is never dropped silently: where the new settings cannot say it,
+    the command stops and names where it lives now."""
     monkeypatch.setenv(old, value)
     result = run("search", "Beijing")
     assert result.exit_code == 2 and result.stdout == ""
     (line,) = error_lines(result)
-    assert f"{old} is no longer a setting; use" in line and replacement in line
+    assert f"{old}={value!r} is no longer a setting; use" in line or f"{old} is no longer a setting; use" in line
+    assert replacement in line
+
+
+def test_old_settings_are_read_in_new_terms_with_a_warning(monkeypatch, caplog):
+    """An old server set-up keeps pointing at its server (never an empty local index); settings that
+    change nothing any more are dropped; each with a warning saying what to set instead."""
+    from assistant import Settings
+
+    def read(**kwargs):
+        caplog.clear()
+        settings = Settings(**kwargs)
+        return settings, " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+    monkeypatch.setenv("ASSISTANT_CHROMA_MODE", "server")
+    monkeypatch.setenv("ASSISTANT_CHROMA_HOST", "10.0.0.5")
+    monkeypatch.setenv("ASSISTANT_CHROMA_PORT", "9000")
+    settings, said = read()
+    assert settings.chroma_server == ("10.0.0.5", 9000, False)
+    assert said.startswith("ASSISTANT_CHROMA_HOST, ASSISTANT_CHROMA_MODE, ASSISTANT_CHROMA_PORT are no longer "
+                           "settings: read as ASSISTANT_CHROMA_URL=http://10.0.0.5:9000. Instead: ASSISTANT_CHROMA_URL")
+    settings, said = read(chroma_url="http://chroma:8000")  # a URL given as well wins
+    assert settings.chroma_server == ("chroma", 8000, False) and "read as ASSISTANT_CHROMA_URL as set" in said
+    for name in ("ASSISTANT_CHROMA_HOST", "ASSISTANT_CHROMA_PORT"):
+        monkeypatch.delenv(name)
+    settings, said = read()
+    assert settings.chroma_server == ("localhost", 8000, False) and "http://localhost:8000" in said
+    monkeypatch.setenv("ASSISTANT_CHROMA_MODE", "embedded")
+    monkeypatch.setenv("ASSISTANT_EMBEDDING_BATCH_SIZE", "64")
+    monkeypatch.setenv("ASSISTANT_LLM_TEMPERATURE", "0.0")
+    monkeypatch.setenv("ASSISTANT_UNSUPPORTED_SENTENCES", "remove")
+    settings, said = read()
+    assert settings.chroma_server is None
+    assert said.startswith("ASSISTANT_CHROMA_MODE, ASSISTANT_EMBEDDING_BATCH_SIZE, ASSISTANT_LLM_TEMPERATURE, "
+                           "ASSISTANT_UNSUPPORTED_SENTENCES are no longer settings: ignored (they change nothing)")
+    for name in ("ASSISTANT_CHROMA_MODE", "ASSISTANT_EMBEDDING_BATCH_SIZE", "ASSISTANT_LLM_TEMPERATURE",
+                 "ASSISTANT_UNSUPPORTED_SENTENCES"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ASSISTANT_LLM_PROVIDER", "local")
+    monkeypatch.setenv("ASSISTANT_LLM_MODEL_PATH", "/models/x.gguf")
+    settings, said = read()
+    assert settings.llm_model == "/models/x.gguf"
+    assert said.startswith("ASSISTANT_LLM_MODEL_PATH is no longer a setting: read as ASSISTANT_LLM_MODEL=/models/x.gguf")
 
 
 @pytest.mark.parametrize("url", ["localhost:8000", "ftp://host:8000", "http://:8000", "http://host:99999",
@@ -231,8 +273,8 @@ def test_app_py_with_a_replaced_setting_says_so_in_one_line(tmp_path):
     from conftest import ROOT
 
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "ASSISTANT_DATA_DIR": str(tmp_path / "data"),
-           "ASSISTANT_CHROMA_MODE": "server"}
+           "ASSISTANT_UNSUPPORTED_SENTENCES": "flag"}
     done = subprocess.run([sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert done.stderr.strip() == ("Error: ASSISTANT_CHROMA_MODE is no longer a setting; use ASSISTANT_CHROMA_URL "
-                                   "(empty = embedded; http://HOST:PORT = a Chroma server)")
+    assert done.stderr.strip() == ("Error: ASSISTANT_UNSUPPORTED_SENTENCES is no longer a setting; use the "
+                                   "profile's answer.unsupported_sentences (docs/profiles.md)")
