@@ -68,7 +68,7 @@ from assistant.index import packing
 from assistant.index.articles import (PLACEHOLDER_VECTOR, TABLE_SUFFIX, ArticleRecord, record_from_chunks,
                                       staged_record_id)
 from assistant.models import Article, Chunk, Passage, iso_to_ts
-from assistant.settings import Settings
+from assistant.settings import CHROMA_PORT, Settings
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def unreachable(settings: Settings, exc: BaseException | None = None) -> IndexUn
     server = settings.chroma_server
     return IndexUnavailable(
         f"Cannot reach the Chroma server at {server}{why}. Start it with `chroma run --path DIR --port "
-        f"{server.port if server else 8000}` (or check ASSISTANT_CHROMA_URL={settings.chroma_url}), or unset "
+        f"{server.port if server else CHROMA_PORT}` (or check ASSISTANT_CHROMA_URL={settings.chroma_url}), or unset "
         "ASSISTANT_CHROMA_URL to use embedded Chroma.")
 
 
