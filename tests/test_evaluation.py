@@ -414,3 +414,33 @@ def test_written_question_sets_cite_verbatim_sentences_of_their_multihop_article
             article = articles[item.url]
             assert item.title == article["title"], q.id
             assert m.squash(item.fact) in m.squash(article["body"]), q.id
+
+
+def test_each_question_is_read_on_its_own_as_of_day(make_assistant, tmp_path, monkeypatch):
+    """"This week" in a question set is the week of the question's ``as_of``: two questions asked in the
+    same words on two days get the article of their own week; without a day, the real today's week,
+    which none of these articles is from, so all dates are searched."""
+    from assistant.models import Article
+
+    assistant = make_assistant()
+    days = {"2023-10-02": "storm repairs were finished", "2023-11-15": "new cracks were found in the wall"}
+    articles = [Article(title=f"Harbour news {n}", source="Gazette", published_at=f"{day}T09:00:00Z",
+                        url=f"https://g.example/{n}", body=f"The city harbour changed its plans because {why}. "
+                        "The harbour master spoke to fishermen on the quay.")
+                for n, (day, why) in enumerate(days.items())]
+    assert assistant.indexer.ingest_articles(articles).added == 2
+    monkeypatch.setattr(eval_cli, "_assistant", lambda: assistant)
+    asked = "Why did the city harbour change its plans this week?"
+    questions = write_jsonl(tmp_path / "q.jsonl", *[
+        {"id": day, "question": asked, "as_of": day, "evidence": [{"fact": f"because {why}"}]}
+        for day, why in days.items()], {"id": "today", "question": asked, "evidence": [{"fact": "storm repairs"}]})
+    report = tmp_path / "report"
+    result = CliRunner().invoke(eval_cli.eval_command, [str(questions), "--json", "--report", str(report)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    rows = {r["id"]: r for r in map(json.loads, (report / "questions.jsonl").read_text().splitlines())}
+    assert rows["2023-10-02"]["first_hit"] == 1 and rows["2023-11-15"]["first_hit"] == 1
+    assert [p["title"] for p in rows["2023-10-02"]["retrieved"]] == ["Harbour news 0"]
+    assert [p["title"] for p in rows["2023-11-15"]["retrieved"]] == ["Harbour news 1"]
+    # read on the real today, "this week" holds no article: every date is searched instead
+    assert sorted(p["title"] for p in rows["today"]["retrieved"]) == ["Harbour news 0", "Harbour news 1"]
