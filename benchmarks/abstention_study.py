@@ -12,7 +12,8 @@ A rule declines when the best sentence is below a threshold (and, with the names
 name is missing). The threshold is chosen to maximise balanced accuracy (the mean of the share of
 unanswerable questions declined and of answerable ones answered) on the other sets, and scored on
 the set left out (with any set asking the same questions over another index: users and
-users-passages are left out together).
+users-passages are left out together). The page also shows, per set, how far the best sentence's
+similarity alone separates answerable from unanswerable questions (AUC).
 """
 
 from __future__ import annotations
@@ -54,6 +55,20 @@ def rates(rows: list[dict], threshold: float, names: bool) -> dict:
     wrong = sum(ans) / len(ans) if ans else 0.0
     return {"declines_unanswerable": round(refuse, 4), "declines_answerable": round(wrong, 4),
             "balanced_accuracy": round((refuse + 1 - wrong) / 2, 4)}
+
+
+def separation(rows: list[dict]) -> dict:
+    """How well the best sentence's similarity alone tells answerable from unanswerable questions: the
+    mean of each, and the chance that an answerable question's best sentence is more similar than an
+    unanswerable one's (area under the ROC curve; 0.5 = chance, below 0.5 = the unanswerable ones look
+    *more* answered). A question without any candidate sentence counts as similarity 0."""
+    ans = [r["best"] or 0.0 for r in rows if r["answerable"]]
+    unans = [r["best"] or 0.0 for r in rows if not r["answerable"]]
+    if not ans or not unans:
+        return {"best_answerable": None, "best_unanswerable": None, "auc": None}
+    wins = sum((a > u) + 0.5 * (a == u) for a in ans for u in unans)
+    return {"best_answerable": round(sum(ans) / len(ans), 4), "best_unanswerable": round(sum(unans) / len(unans), 4),
+            "auc": round(wins / (len(ans) * len(unans)), 4)}
 
 
 def choose(per_set: dict, names: bool, groups: dict[str, str] | None = None) -> float:
@@ -104,7 +119,8 @@ def main() -> None:
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "profile": args.profile,
               "sets": {n: {"unanswerable": sum(not r["answerable"] for r in rows),
                            "answerable": sum(r["answerable"] for r in rows)} for n, rows in observed.items()},
-              "groups": {n: groups[n] for n in observed}, "rules": {}}
+              "groups": {n: groups[n] for n in observed}, "rules": {},
+              "separation": {n: separation(rows) for n, rows in observed.items()}}
     for names in (False, True):
         rule = "best sentence + names" if names else "best sentence only"
         chosen_all = choose(observed, names, groups)
@@ -131,6 +147,16 @@ def write(result: dict, path: Path) -> None:
              "- Each set's row uses the threshold chosen on the *other* sets (out of sample); a set asking the same "
              "questions over another index (users-passages, quiz-passages) is left out with its own, and the mean "
              "weighs each question set once (sets of one question file averaged first).", ""]
+    if result.get("separation"):
+        lines += ["## How far the best sentence's similarity separates them", "",
+                  "Mean similarity of the best sentence for answerable and unanswerable questions, and the chance "
+                  "that an answerable question's best sentence is more similar than an unanswerable one's (AUC: "
+                  "0.5 is chance; below 0.5 the unanswerable questions look *more* answered, and no threshold on "
+                  "similarity can help).", "",
+                  "| set | best sentence, answerable | unanswerable | AUC |", "|---|---:|---:|---:|"]
+        for name, row in result["separation"].items():
+            lines.append(f"| {name} | {row['best_answerable']} | {row['best_unanswerable']} | {row['auc']} |")
+        lines.append("")
     for rule, data in result["rules"].items():
         lines += [f"## {rule} (threshold on all sets: {data['threshold_on_all']})", "",
                   "| set left out | threshold | declines unanswerable | declines answerable | balanced accuracy |",
