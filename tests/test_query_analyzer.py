@@ -94,6 +94,16 @@ def test_names_a_question_uses_and_which_the_passages_never_mention():
     assert names_absent("Did Haaland score for City while Mbappé was injured?", [passage]) == []
 
 
+def test_of_a_hyphenated_compound_only_the_capitalised_pieces_are_the_name():
+    assert names("Which Paris-based startup did Google-owned YouTube fund?") == [["paris"], ["google", "youtube"]]
+    assert names("Who produced the Iranian-Australian film Shayda?") == [["iranian", "australian"], ["shayda"]]
+    startup = Passage(chunk_id="c:0", article_id="c", title="Funding round", source="Wire", start=0, end=60,
+                      text="The startup, founded in Paris last year, raised money from Chinese-owned funds.")
+    assert missing_names("Which Paris-based startup raised money?", [startup]) == []
+    assert missing_names("What did the Chinese investors pay?", [startup]) == []  # a piece of "Chinese-owned"
+    assert missing_names("Which Berlin-based startup raised money?", [startup]) == ["Berlin-based"]
+
+
 def test_a_word_capitalised_only_because_it_starts_the_question_is_not_a_name():
     assert names("Through how many rounds did the Singapore battery keep its charge?") == [["singapore"]]
     assert names("Tim Cook said what about the iPhone?") == [["tim", "cook"]]  # a run: a name

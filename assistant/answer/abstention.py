@@ -9,7 +9,10 @@ names, so a multi-part question whose one part lies outside the top passages sti
 answer). Names are runs of capitalised words, and acronyms; words of a name shorter than three
 letters, titles and calendar words are not required, nor is a single capitalised word that starts
 a sentence ("Through how many rounds …": capitalised for the sentence, not as a name). Dotted
-acronyms in passages count without their dots ("U.S." for "US"). Measured on four question sets
+acronyms in passages count without their dots ("U.S." for "US"). Of a hyphenated compound only the
+capitalised pieces are the name ("Paris-based" asks for Paris, not for the words "Paris-based"), a
+piece of a hyphenated word in a passage counts ("Chinese-owned TikTok" mentions Chinese). Measured
+on the question sets
 (docs/abstention.md); treating nationality adjectives ("British") as descriptions too was tried
 and lowered the mean (2026-12-01).
 """
@@ -67,10 +70,19 @@ def _name_runs(question: str) -> list[tuple[str, list[str]]]:
         found.append(run)
     out = []
     for name in found:
-        parts = [_fold(w) for w in name if len(w) >= 3 and "." not in w and w.lower() not in _SKIP]
+        parts = [p for w in name if "." not in w and w.lower() not in _SKIP for p in _segments(w)]
         if parts:
             out.append((" ".join(name), parts))
     return out
+
+
+def _segments(word: str) -> list[str]:
+    """The distinctive pieces of one capitalised word, folded: the word itself, or of a hyphenated
+    compound its capitalised pieces ("Paris-based" → paris, "Iranian-Australian" → iranian,
+    australian): the lower-case rest describes the name and is not part of it."""
+    pieces = word.split("-") if "-" in word else [word]
+    kept = [p for p in pieces if p[:1].isupper() or p.isdigit()] if len(pieces) > 1 else pieces
+    return [_fold(p) for p in kept if len(p) >= 3]
 
 
 def names(question: str) -> list[list[str]]:
@@ -84,7 +96,8 @@ def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
         return []
     haystack = " ".join(_fold(f"{p.title}\n{p.source or ''}\n{p.text}") for p in passages)
     haystack += " " + " ".join(m.replace(".", "") for m in re.findall(r"\b(?:[a-z]\.){2,}", haystack))
-    words = set(re.findall(r"[a-z0-9][a-z0-9&\-]*", haystack))
+    tokens = set(re.findall(r"[a-z0-9][a-z0-9&\-]*", haystack))
+    words = {w for token in tokens for w in (token, token.replace("-", ""), *token.split("-")) if w}
     return [shown for shown, parts in _name_runs(question)
             if not any(part in words or part.replace("-", "") in words for part in parts)]
 
