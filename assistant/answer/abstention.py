@@ -12,8 +12,7 @@ a sentence ("Through how many rounds …": capitalised for the sentence, not as 
 acronyms in passages count without their dots ("U.S." for "US"). Of a hyphenated compound only the
 capitalised pieces are the name ("Paris-based" asks for Paris, not for the words "Paris-based"), a
 piece of a hyphenated word in a passage counts ("Chinese-owned TikTok" mentions Chinese). Measured
-on the question sets
-(docs/abstention.md); treating nationality adjectives ("British") as descriptions too was tried
+on the question sets (docs/abstention.md); treating nationality adjectives ("British") as descriptions too was tried
 and lowered the mean (2026-12-01).
 """
 
@@ -80,9 +79,10 @@ def _segments(word: str) -> list[str]:
     """The distinctive pieces of one capitalised word, folded: the word itself, or of a hyphenated
     compound its capitalised pieces ("Paris-based" → paris, "Iranian-Australian" → iranian,
     australian): the lower-case rest describes the name and is not part of it."""
-    pieces = word.split("-") if "-" in word else [word]
-    kept = [p for p in pieces if p[:1].isupper() or p.isdigit()] if len(pieces) > 1 else pieces
-    return [_fold(p) for p in kept if len(p) >= 3]
+    pieces = word.split("-")
+    if len(pieces) > 1:
+        pieces = [p for p in pieces if p[:1].isupper() or p.isdigit()]
+    return [_fold(p) for p in pieces if len(p) >= 3]
 
 
 def names(question: str) -> list[list[str]]:
@@ -99,7 +99,7 @@ def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
     tokens = set(re.findall(r"[a-z0-9][a-z0-9&\-]*", haystack))
     words = {w for token in tokens for w in (token, token.replace("-", ""), *token.split("-")) if w}
     return [shown for shown, parts in _name_runs(question)
-            if not any(part in words or part.replace("-", "") in words for part in parts)]
+            if not any(part in words for part in parts)]  # parts hold no hyphen (_segments)
 
 
 def names_absent(question: str, passages: Sequence[Passage]) -> list[str]:
