@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timezone
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
 
 
 def stable_id(*parts: str, length: int = 16) -> str:
@@ -117,3 +119,17 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     mode: str = "extractive"
     trace: dict = Field(default_factory=dict, description="How the answer was produced.")
+    confidence: Literal["high", "low", "none"] | None = Field(
+        None, description='"high": the cited sentences answer the question; "low": the closest passages, shown with '
+                          'a caveat naming what they lack; "none": declined (abstained is true exactly then).')
+    confidence_reason: str | None = Field(None, description="Why the answer has this confidence, in plain words.")
+
+    @model_validator(mode="after")
+    def _confidence_matches_abstained(self) -> "Answer":
+        """``abstained`` is true exactly when confidence is "none"; unset, it follows ``abstained``."""
+        if self.confidence is None:
+            self.confidence = "none" if self.abstained else "high"
+        elif (self.confidence == "none") != self.abstained:
+            raise ValueError(f"confidence {self.confidence!r} with abstained={self.abstained}: "
+                             "abstained must be true exactly when confidence is 'none'")
+        return self
