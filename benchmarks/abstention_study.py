@@ -1,6 +1,6 @@
 """Calibrating when the assistant declines, on every question set, reported out-of-sample.
 
-    python benchmarks/abstention_study.py [--profile default]    # writes docs/abstention.md (and .json)
+    python benchmarks/abstention_study.py [--profile default]    # writes docs/research/abstention.md (and .json)
 
 Two pieces of evidence that the passages answer the question are measured for each question
 (every unanswerable one, and as many answerable ones, sampled):
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
     parser.add_argument("--profile", default="default")
     parser.add_argument("--sample", type=int, default=255, help="Most questions of each kind per set.")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "abstention.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "abstention.md")
     parser.add_argument("--backend", default="torch", help="Embedding backend (torch, onnx-fp32, onnx-int8, openvino-int8); a "
                         "backend with other vectors than torch needs its own --index-dir.")
     args = parser.parse_args()

@@ -1,7 +1,7 @@
 """What the answers are worth on every question set: the `assistant eval` answer metrics, per set and
 as a mean over the sets, for one or more profiles in one run.
 
-    python benchmarks/answers.py --index-dir .bench-pk --backend openvino-int8   # docs/answers-by-set.md (+ .json)
+    python benchmarks/answers.py --index-dir .bench-pk --backend openvino-int8   # docs/research/answers-by-set.md (+ .json)
     python benchmarks/answers.py --profiles default my-profile.json             # a change to answering, side by side
 
 Every answerable question of each set (benchmarks/question_sets.py) is asked once with ``ask``, as
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", default=None, help="Only these sets.")
     parser.add_argument("--profiles", nargs="*", default=["default"], help="Profile names or profile files.")
     parser.add_argument("--limit", type=int, default=0, help="Only the first N answerable questions of each set.")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "answers-by-set.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "answers-by-set.md")
     parser.add_argument("--backend", default="torch", help="Embedding backend of the index (see benchmarks/retrieval.py).")
     args = parser.parse_args()
 
@@ -83,7 +83,7 @@ def write(result: dict, path: Path) -> None:
              "- Every answerable question asked once with `ask` and scored as `assistant eval` scores it "
              "(docs/evaluation.md): citation precision and recall against the gold facts, `answer_contains` "
              "(the expected short answer appears in the answer; questions with one, count in brackets) and the "
-             "share declined. Sets as in docs/retrieval.md.", "",
+             "share declined. Sets as in docs/research/retrieval.md.", "",
              "| set | profile | citation precision | citation recall | answer contains | declines answerable | "
              "answer p50 ms |", "|---|---|---:|---:|---:|---:|---:|"]
     for name, per_set in result["sets"].items():

@@ -16,7 +16,7 @@ embedded Chroma with the project's own ingest path, then times (median of ``--re
 
 Chunks are embedded by a hash-seeded stand-in (the bundled model's tokenizer still sizes them):
 none of the timed calls reads a vector, and the real model would only make the index slower to
-build. Prints a Markdown table; docs/speed.md ("## Article table") records the figures.
+build. Prints a Markdown table; docs/research/speed.md ("## Article table") records the figures.
 """
 
 from __future__ import annotations

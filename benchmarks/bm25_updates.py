@@ -17,7 +17,7 @@ times, in wall and CPU seconds:
 * merging the segments into one (what happens when they grow: no tokenising);
 * scoring one question (``chunk_scores`` + ``best_sentence_scores`` + ``sentence_overlap``), old and new.
 
-Prints a Markdown table; docs/speed.md ("## BM25 updates") records the figures.
+Prints a Markdown table; docs/research/speed.md ("## BM25 updates") records the figures.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Chunk vectors from the chunk's own forward pass, or from the mean of its sentence vectors?
 
-    python benchmarks/chunk_vectors.py                 # writes docs/chunk-vectors.md and .json
+    python benchmarks/chunk_vectors.py                 # writes docs/research/chunk-vectors.md and .json
     python benchmarks/chunk_vectors.py --articles 609  # the whole MultiHop-RAG corpus
 
 An ingest embeds every chunk (a 256-piece window under its title) and then every distinct sentence
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=200, help="First N MultiHop-RAG articles (609: all).")
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
     parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench" / "chunk-vectors")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "chunk-vectors.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "chunk-vectors.md")
     parser.add_argument("--note", default="", help="What else ran on the machine, for the doc.")
     args = parser.parse_args()
 

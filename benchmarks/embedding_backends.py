@@ -208,7 +208,7 @@ def report(results: dict) -> str:
         "(re-ingest when switching). The exports are made once from the installed weights into the "
         "cache folder (`$XDG_CACHE_HOME/news-assistant/models`, else `~/.cache/news-assistant/models`) and "
         "reused. The default setting, `auto`, runs the backend an index records and `openvino-int8` for a new "
-        "index; retrieval measured with each backend on every question set is in docs/backend-choice.md.",
+        "index; retrieval measured with each backend on every question set is in docs/research/backend-choice.md.",
         "",
     ]
     for label, key in (("chunks (~200 words)", "chunks"), ("sentences", "sentences")):
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=400)
     parser.add_argument("--slices", type=int, default=8, help="turns the backends take on each set")
     parser.add_argument("--cache", type=Path, help="export cache (default: a new temporary folder)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "embedding-backends.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "embedding-backends.md")
     args = parser.parse_args(argv)
 
     texts = load_texts(args.chunks, args.sentences)

@@ -11,7 +11,7 @@ sentence counts as recovered, or a segment as leaked, when it occurs in the extr
 expected values for the two extractors that produce it.
 
 The fixtures were written for these tests (there is no internet here to save real pages), shaped
-like the markup of real outlets' templates; see docs/extraction.md.
+like the markup of real outlets' templates; see docs/research/extraction.md.
 
     python benchmarks/extraction.py [--repeat 5] [--json FILE]
 """

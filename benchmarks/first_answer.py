@@ -4,7 +4,7 @@
 
 Starts ``assistant serve`` on an existing index, waits until ``/api/health`` answers, waits
 ``--wait`` seconds more (a user reading the page), then times one ``/api/ask``. Prints the figures;
-docs/speed.md ("Scale — what the figures say") records what was seen.
+docs/research/speed.md ("Scale — what the figures say") records what was seen.
 """
 
 from __future__ import annotations

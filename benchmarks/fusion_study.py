@@ -1,8 +1,8 @@
 """How the default profile was chosen: each stage kept only if it helps the mean over every question
 set and costs no set more than 0.01; reported out-of-sample by leaving one question set out.
 
-    python benchmarks/fusion_study.py     # changes to the default that earn their place: docs/fusion-study.md
-    python benchmarks/fusion_study.py --start hybrid --out docs/fusion-study-from-hybrid.md
+    python benchmarks/fusion_study.py     # changes to the default that earn their place: docs/research/fusion-study.md
+    python benchmarks/fusion_study.py --start hybrid --out docs/research/fusion-study-from-hybrid.md
                                           # the whole default again, from plain RRF (each also writes .json)
 
 The real retriever runs every variant; only the expensive calls it makes (embedding a text, a
@@ -187,7 +187,7 @@ class Study:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "fusion-study.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "fusion-study.md")
     parser.add_argument("--start", default="default", help="Profile the stage search starts from: default (what "
                         "ships: which changes to it earn their place) or hybrid (plain RRF: the whole default again).")
     parser.add_argument("--backend", default="torch", help="Embedding backend (torch, onnx-fp32, onnx-int8, openvino-int8); a "

@@ -7,7 +7,7 @@ corpus (``../shared/data/multihop-rag/corpus.json`` or ``MULTIHOP_RAG_DIR``) wit
 ingest path, starts ``python -m assistant serve`` on a free port as a subprocess, then runs
 ``--clients`` threads (httpx), each sending ``--questions`` different questions. Records every
 request's latency, status and connection errors, samples the server's RSS every 0.5 s, and writes
-``docs/load.md`` and ``docs/load.json``.
+``docs/research/load.md`` and ``docs/research/load.json``.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def main() -> int:
     ap.add_argument("--questions", type=int, default=25, help="questions per client")
     ap.add_argument("--articles", type=int, default=80)
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds one request may take")
-    ap.add_argument("--out", default=str(ROOT / "docs" / "load"), help="results path without extension")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "research" / "load"), help="results path without extension")
     args = ap.parse_args()
 
     corpus = multihop_dir() / "corpus.json"

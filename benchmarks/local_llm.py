@@ -8,7 +8,7 @@ Both modes answer the same questions from the same retrieval (default profile, k
 process. Per mode: answer_contains, citation precision and recall, abstain rates, how many answer
 sentences verification checked and removed (from ``answer.trace["verification"]``), and p50/p95
 seconds per question (retrieval plus answer). Needs the ``local-llm`` extra; the MultiHop index is
-built under ``--index-dir`` on first use (benchmarks/question_sets.py). Writes docs/local-llm.json;
+built under ``--index-dir`` on first use (benchmarks/question_sets.py). Writes docs/research/local-llm.json;
 the table in docs/answers.md is copied from what it prints.
 """
 
@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--multihop", type=int, default=100, help="First N MultiHop-RAG dev questions (0: skip).")
     parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
     parser.add_argument("--sets", nargs="*", default=["bundled", "multihop"], help="bundled, multihop")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "local-llm.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "local-llm.json")
     args = parser.parse_args()
 
     from assistant.answer.local_llm import stop_local_servers

@@ -1,4 +1,4 @@
-"""Benchmark retrieval (and answers) on MultiHop-RAG; writes docs/benchmarks.md and .json.
+"""Benchmark retrieval (and answers) on MultiHop-RAG; writes docs/research/benchmarks.md and .json.
 
     python benchmarks/multihop.py                       # all dev questions, index in .bench/
     python benchmarks/multihop.py --limit 300 --answers 100
@@ -158,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arguments(parser)
     parser.add_argument("--answers", type=int, default=100, help="Dev questions (nulls included) to answer.")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "benchmarks.md")
     args = parser.parse_args()
 
     from assistant import build_assistant

@@ -9,7 +9,7 @@ the MultiHop index of ``--index-dir`` (built by benchmarks/retrieval.py) to a te
 rewrites its sentence vectors in the older layout there, then times
 ``Indexer.complete_sentence_vectors`` on it, and checks that retrieval gives the same top 10 for
 the first ``--questions`` MultiHop-RAG questions before and after. Writes the section "Packing an
-older index" of docs/speed.md.
+older index" of docs/research/speed.md.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
     parser.add_argument("--backend", default="torch")
     parser.add_argument("--questions", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "speed.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "speed.md")
     args = parser.parse_args()
     from assistant import Settings, build_assistant
 

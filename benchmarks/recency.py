@@ -1,6 +1,6 @@
 """Does ranking newer articles higher help? Measured on every question set, for two uses of it.
 
-    python benchmarks/recency.py                  # writes docs/recency.json; the table goes in docs/live-news.md
+    python benchmarks/recency.py                  # writes docs/research/recency.json; the table goes in docs/live-news.md
 
 1. ``recency_half_life_days``: only questions that ask for the newest coverage ("What is the
    latest on …?", "latest news about …"; ``Timeframe.latest``). Reported on that subset of each
@@ -8,7 +8,7 @@
    name something recent ("recently reported", "currently", "Apple's latest product";
    ``Timeframe.recency``) as if the rule fired on them, to show why it must not.
 2. ``general_half_life_days``: every question. Kept off unless it raises the mean over the sets
-   and lowers none by more than 0.01 (the rule in docs/fusion-study.md).
+   and lowers none by more than 0.01 (the rule in docs/research/fusion-study.md).
 
 Each variant is the default profile with one field changed (a temporary profile file), asked the
 same questions against the same indexes (benchmarks/question_sets.py) in one process.
@@ -60,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
     parser.add_argument("--limit", type=int, default=0, help="Only the first N answerable questions of each set.")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "recency.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "recency.json")
     args = parser.parse_args()
 
     from assistant.query.timeframes import parse_timeframe

@@ -1,6 +1,6 @@
 """Retrieval and abstention on every question set, for the floors and every profile, in one run.
 
-    python benchmarks/retrieval.py                     # writes docs/retrieval.md and docs/retrieval.json
+    python benchmarks/retrieval.py                     # writes docs/research/retrieval.md and docs/research/retrieval.json
     python benchmarks/retrieval.py --limit 300 --sets users bundled
 
 For each question set (benchmarks/question_sets.py) and each profile (dense, bm25, hybrid — the
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="Only the first N answerable questions of each set.")
     parser.add_argument("--abstain-sample", type=int, default=300,
                         help="Most answerable and unanswerable questions asked per set for the abstention rates.")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "retrieval.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "retrieval.md")
     parser.add_argument("--backend", default="torch", help="Embedding backend (torch, onnx-fp32, onnx-int8, openvino-int8); a "
                         "backend with other vectors than torch needs its own --index-dir.")
     args = parser.parse_args()

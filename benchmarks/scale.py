@@ -14,7 +14,7 @@ vectors) perturbed by small noise and renormalised, written straight into the st
 - adding 10 new articles with ``assistant ingest`` (embedding, writing, BM25 update included);
 - the peak RSS of this process and of the server.
 
-Writes the "Scale" section of docs/speed.md and docs/scale.json.
+Writes the "Scale" section of docs/research/speed.md and docs/research/scale.json.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, nargs="*", default=[1, 12])
     parser.add_argument("--no-sentence-vectors", action="store_true")
     parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "speed.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "speed.md")
     args = parser.parse_args()
 
     from assistant import Settings, build_assistant

@@ -1,6 +1,6 @@
 """What the per-sentence vectors buy against what they cost: separate vs pooled vs none.
 
-    python benchmarks/sentence_vectors.py                  # writes docs/sentence-vectors.md and .json
+    python benchmarks/sentence_vectors.py                  # writes docs/research/sentence-vectors.md and .json
     python benchmarks/sentence_vectors.py --articles 200 --variants pooled separate
 
 Each variant ingests the first ``--articles`` MultiHop-RAG articles (and corpus/) into a fresh
@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="Only the first N covered answerable questions per set.")
     parser.add_argument("--abstain-sample", type=int, default=100,
                         help="Unanswerable and answerable questions asked per set for the abstention rates.")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "sentence-vectors.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "sentence-vectors.md")
     parser.add_argument("--note", default="", help="What else ran on the machine, for the doc.")
     args = parser.parse_args()
 

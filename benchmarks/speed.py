@@ -1,7 +1,7 @@
 """Ingest and start-up speed, beside a naive baseline measured in the same run.
 
     python benchmarks/speed.py                 # MultiHop-RAG corpus: writes the "Ingest and start-up" section
-    python benchmarks/speed.py --articles 100  # a quicker look                of docs/speed.md (+ speed.json)
+    python benchmarks/speed.py --articles 100  # a quicker look                of docs/research/speed.md (+ speed.json)
 
 1. Ingest of the MultiHop-RAG corpus end to end (``assistant.ingest``: read, group copies, chunk,
    embed chunks, embed sentences, write to Chroma, BM25) into a fresh index, with the seconds per
@@ -145,7 +145,7 @@ def cold_text(cold: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=0, help="Only the first N MultiHop articles (0: all).")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "speed.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "speed.md")
     parser.add_argument("--also", nargs="*", default=["onnx-fp32"], help="Backends to ingest with as well.")
     args = parser.parse_args()
     corpus = MULTIHOP / "corpus.json"

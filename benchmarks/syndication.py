@@ -11,7 +11,7 @@
    titles, sources and first sentences for a hand check, and the groups found per threshold.
 4. Cost: signature, record and match time per article.
 
-Writes docs/syndication.json and docs/syndication.md.
+Writes docs/research/syndication.json and docs/research/syndication.md.
 """
 
 from __future__ import annotations
@@ -278,7 +278,7 @@ def render(result: dict) -> str:
         "# Syndicated copies: measurements",
         "",
         f"Date: {DATE}. Machine: {result['machine']}. Command: `{COMMAND}` "
-        "(this page and `docs/syndication.json` are written by it).",
+        "(this page and `docs/research/syndication.json` are written by it).",
         "",
         "`assistant/live/syndication.py` groups copies of one story published under several URLs. Exact "
         "duplicates share the hash of the normalised body (casefolded NFKC, punctuation and whitespace "
@@ -473,9 +473,9 @@ def main() -> dict:
         "cost": cost_study(fixtures),
     }
     result["choice"] = choose(ts, shingle_rows)
-    (ROOT / "docs" / "syndication.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    (ROOT / "docs" / "research" / "syndication.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     page = render(result)
-    (ROOT / "docs" / "syndication.md").write_text(page)
+    (ROOT / "docs" / "research" / "syndication.md").write_text(page)
     print(page)
     return result
 

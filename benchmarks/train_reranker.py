@@ -206,7 +206,7 @@ def main() -> None:
     add_data_arguments(parser)
     parser.add_argument("--model", type=Path, default=None, help="Where to write the model (default: bundled).")
     parser.add_argument("--report", type=Path, default=None,
-                        help="Markdown report (and .json beside it); default docs/reranker.md, or MODEL-report.md.")
+                        help="Markdown report (and .json beside it); default docs/research/reranker.md, or MODEL-report.md.")
     parser.add_argument("--no-write", action="store_true", help="Cross-validate only; write nothing.")
     parser.add_argument("--questions", type=Path, default=None,
                         help="Your own question file (JSONL or MultiHop-RAG shape) instead of MultiHop-RAG dev; "
@@ -223,7 +223,7 @@ def main() -> None:
     if args.questions and not (args.model or args.no_write):
         raise SystemExit("with --questions, pass --model FILE (the bundled model stays as shipped) or --no-write")
     report = args.report or (args.model.with_name(f"{args.model.stem}-report.md") if args.model
-                             else ROOT / "docs" / "reranker.md")
+                             else ROOT / "docs" / "research" / "reranker.md")
     if args.questions:
         assistant, answerable, data = open_own(args)
     else:

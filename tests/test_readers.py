@@ -402,7 +402,7 @@ def test_multihop_corpus_reads_cleanly():
 
 
 def test_an_html_file_keeps_the_article_and_drops_the_page_around_it():
-    """.html files go through the same main-text extraction as fetched pages (docs/extraction.md)."""
+    """.html files go through the same main-text extraction as fetched pages (docs/research/extraction.md)."""
     import json
 
     pages = DATA / "live" / "pages"

@@ -1,5 +1,5 @@
 """Copies of one story grouped in a real SQLite file: the fixtures are written for this project
-(tests/data/syndication, see docs/syndication.md)."""
+(tests/data/syndication, see docs/research/syndication.md)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 BACKENDS = ("torch", "onnx-int8", "onnx-fp32", "openvino-int8")
 AUTO = "auto"
-# Chosen by measurement (docs/backend-choice.md): ingest 1.6x onnx-int8's speed, closer to fp32, retrieval of the
+# Chosen by measurement (docs/research/backend-choice.md): ingest 1.6x onnx-int8's speed, closer to fp32, retrieval of the
 # default within 0.005 of fp32 on every question set.
 NEW_INDEX_BACKEND = "openvino-int8"
 

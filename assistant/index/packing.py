@@ -2,7 +2,7 @@
 
 An index keeps 7-9 sentence vectors per chunk. As records of their own in Chroma, each is a point of
 a second HNSW graph: most of an ingest's write time and, at 100,000 chunks, more than half of the
-server's memory (docs/speed.md). They are never searched on their own: retrieval scores the
+server's memory (docs/research/speed.md). They are never searched on their own: retrieval scores the
 sentences of the chunks its other rankings found, and answers score the sentences of the passages
 they quote. So an index keeps them as one record per chunk in ``NAME_sentence_sets`` (the vector a
 placeholder, like the article table) with the matrix packed into its metadata.

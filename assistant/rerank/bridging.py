@@ -8,7 +8,7 @@ name they share: a name that recurs across their articles and that the question 
 The reranker searches each claim again with that name added (:mod:`assistant.reranking`).
 
 On MultiHop-RAG dev this lifts evidence recall@10 of inference questions from 0.690 to 0.732 (grouped
-cross-validation, docs/reranker.md).
+cross-validation, docs/research/reranker.md).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ them into the probability that the chunk holds evidence.
 
 The model ships as JSON (``multihop_model.json``: feature names, standardisation, weights, and how
 it was trained). ``benchmarks/train_reranker.py`` trains it on the MultiHop-RAG dev questions with
-the features computed by this module and reports cross-validated figures (docs/reranker.md).
+the features computed by this module and reports cross-validated figures (docs/research/reranker.md).
 Why linear: gradient-boosted trees (400 trees) scored MRR@10 0.81 when dev questions were split
 at random, but 0.70 when questions sharing a gold fact were kept on one side — they had learned
 the dev evidence, not the task; shallow, heavily regularised trees also scored below the linear

@@ -38,7 +38,7 @@ from assistant.index.store import ChunkStore, StoredChunk, to_passage
 
 
 # Largest index searched exactly (a matrix product over every chunk vector: ~10 ms at 100,000 chunks
-# here, docs/speed.md); larger ones use Chroma's HNSW index.
+# here, docs/research/speed.md); larger ones use Chroma's HNSW index.
 EXACT_DENSE_MAX_CHUNKS = 250_000
 
 
@@ -418,7 +418,7 @@ class HybridRetriever:
         A fact is usually one sentence; in a chunk's single vector it is averaged with everything
         else the chunk says, so a paraphrased question may match the sentence better than the chunk.
         Only the candidates are scored, exactly, from their stored sentence vectors: a search over
-        every sentence of the index ranked the same within 0.005 on every question set (docs/speed.md,
+        every sentence of the index ranked the same within 0.005 on every question set (docs/research/speed.md,
         "Sentence vectors") and held a second vector index 7-9 times the chunks' in memory. Chunks
         without sentence vectors are left out of this ranking.
         """
