@@ -9,7 +9,7 @@ Every answerable question of each set (benchmarks/question_sets.py) is asked onc
 citation precision and recall against the gold facts, whether the expected short answer appears in
 the answer (``answer_contains``; names, numbers and short phrases, verdicts not counted) and how
 often an answerable question is declined. Unanswerable questions are left to
-benchmarks/abstention_study.py. The mean weighs each question file once (a set asking the same
+benchmarks/studies/abstention.py. The mean weighs each question file once (a set asking the same
 questions over another index is averaged with it first), which is what a change to answering must
 raise without lowering any set by more than 0.01.
 """

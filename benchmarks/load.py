@@ -1,6 +1,6 @@
 """Load figure of issue 17: concurrent clients asking through ``POST /api/ask`` on a real server.
 
-    python benchmarks/load.py [--clients 20] [--questions 25] [--articles 80]
+    python -m benchmarks load [--clients 20] [--questions 25] [--articles 80]
 
 Builds once (cached under ``.bench/load/``) an index of the first 80 articles of the MultiHop-RAG
 corpus (``../shared/data/multihop-rag/corpus.json`` or ``MULTIHOP_RAG_DIR``) with the project's own
@@ -259,7 +259,7 @@ def render(f: dict) -> str:
     kinds = ", ".join(f"{k}: {v}" for k, v in f["errors_by_kind"].items()) or "none"
     return f"""# Load
 
-`python benchmarks/load.py` (issue 17): {f['clients']} concurrent clients × {f['questions_per_client']} questions
+`python -m benchmarks load` (issue 17): {f['clients']} concurrent clients × {f['questions_per_client']} questions
 through `POST /api/ask` of a real `assistant serve` (extractive answers, default settings) on an
 index of the first {f['index']['articles']} articles of the MultiHop-RAG corpus ({f['index']['chunks']} chunks). Each client is a
 thread with its own httpx connection sending its questions one after another; questions are the

@@ -1,4 +1,5 @@
-"""The question sets every retrieval change is measured on, each with the index it is asked against.
+"""The harness's registry: the question sets every change is measured on, each with the index it is
+asked against, and the retrieval profiles compared on them (``python -m benchmarks sets`` lists them).
 
 - ``multihop``: MultiHop-RAG dev (2,044 questions, 255 unanswerable) over its 609 articles.
 - ``users``: evals/multihop_users.jsonl, single-fact questions in users' words (no outlet names, no
@@ -13,7 +14,7 @@
   passages and no headline names the story.
 
 Indexes live under ``--index-dir`` (default .bench/) and are built on first use; the MultiHop one
-takes minutes (it is shared with benchmarks/multihop.py). A set whose data is absent is skipped.
+takes minutes (every command of the harness shares it). A set whose data is absent is skipped.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MULTIHOP = Path(os.environ.get("MULTIHOP_RAG_DIR", ROOT.parent / "shared" / "data" / "multihop-rag"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+RESEARCH = ROOT / "docs" / "research"  # where every command writes its page and JSON
+
+# The profiles a run compares: the floors first (plain dense and plain BM25, and their plain RRF fusion),
+# then what ships, then the profile trained on MultiHop-RAG dev (in-sample there).
+FLOORS = ("dense", "bm25")
+PROFILES = (*FLOORS, "hybrid", "default", "multihop")
 
 
 def machine() -> str:

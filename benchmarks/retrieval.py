@@ -1,7 +1,7 @@
 """Retrieval and abstention on every question set, for the floors and every profile, in one run.
 
-    python benchmarks/retrieval.py                     # writes docs/research/retrieval.md and docs/research/retrieval.json
-    python benchmarks/retrieval.py --limit 300 --sets users bundled
+    python -m benchmarks retrieval                     # writes docs/research/retrieval.md and .json
+    python -m benchmarks retrieval --limit 300 --sets users bundled     (or: python benchmarks/retrieval.py ...)
 
 For each question set (benchmarks/question_sets.py) and each profile (dense, bm25, hybrid — the
 floors — then default and multihop): Hits@1/4/10, MRR@10 and evidence recall@10 of the top 10
@@ -23,9 +23,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from question_sets import ROOT, machine, open_index, question_sets
-
-PROFILES = ("dense", "bm25", "hybrid", "default", "multihop")
+from question_sets import PROFILES, ROOT, machine, open_index, question_sets
 KEYS = ("hits@1", "hits@4", "hits@10", "mrr@10", "evidence_recall@10")
 
 
@@ -142,7 +140,7 @@ def main() -> None:
 
 def write(result: dict, path: Path) -> None:
     lines = ["# Retrieval on every question set", "",
-             "Written by `python benchmarks/retrieval.py` — rerun it, do not edit by hand.", "",
+             "Written by `python -m benchmarks retrieval` — rerun it, do not edit by hand.", "",
              f"- Date: {result['date']}", f"- Machine: {result['machine']}",
              f"- Embedder: {result.get('embedder', 'all-MiniLM-L6-v2/torch')}",
              "- Sets: `multihop` = MultiHop-RAG dev (answerable questions; 255 unanswerable), `users` = "

@@ -1,7 +1,7 @@
 """How the index behaves at ~100,000 chunks, built without embedding anything.
 
-    python benchmarks/scale.py                      # x1 and x12 the MultiHop-RAG index (8k and ~100k chunks)
-    python benchmarks/scale.py --copies 1 3         # quicker
+    python -m benchmarks scale                      # x1 and x12 the MultiHop-RAG index (8k and ~100k chunks)
+    python -m benchmarks scale --copies 1 3         # quicker
 
 The MultiHop-RAG bench index (benchmarks/question_sets.py builds it under .bench/) is copied
 ``copies`` times into a fresh index: each article under another id, url and title (a word added),
@@ -182,7 +182,7 @@ def write(result: dict, path: Path) -> None:
             ("retrieve_p50_ms", "retrieve p50 ms"), ("retrieve_p95_ms", "retrieve p95 ms"),
             ("add_10_articles_seconds", "+10 articles s"), ("server_rss_mb", "server peak RSS MB"),
             ("bench_rss_mb", "this process's peak RSS MB"), ("server_start_stages", "`assistant serve` says")]
-    lines = [SECTION, "", f"`python benchmarks/scale.py` — {result['date']}, {result['machine']} (load average at "
+    lines = [SECTION, "", f"`python -m benchmarks scale` — {result['date']}, {result['machine']} (load average at "
              f"start {result['load_average']:.2f}). Copies of the MultiHop-RAG index written straight into the "
              f"store (sentence vectors: {'copied' if result['sentence_vectors'] else 'not copied'}); see the "
              "script's docstring.", "",

@@ -1,7 +1,7 @@
 """Ingest and start-up speed, beside a naive baseline measured in the same run.
 
-    python benchmarks/speed.py                 # MultiHop-RAG corpus: writes the "Ingest and start-up" section
-    python benchmarks/speed.py --articles 100  # a quicker look                of docs/research/speed.md (+ speed.json)
+    python -m benchmarks speed                 # MultiHop-RAG corpus: writes the "Ingest and start-up" section
+    python -m benchmarks speed --articles 100  # a quicker look                of docs/research/speed.md (+ speed.json)
 
 1. Ingest of the MultiHop-RAG corpus end to end (``assistant.ingest``: read, group copies, chunk,
    embed chunks, embed sentences, write to Chroma, BM25) into a fresh index, with the seconds per
@@ -117,7 +117,7 @@ def write(result: dict, path: Path) -> None:
     stages = ", ".join(f"{k} {v} s" for k, v in i["stages"].items())
     others = [(o, ", ".join(f"{k} {v} s" for k, v in o["stages"].items())) for o in result.get("also", [])]
     lines = [SECTION, "",
-             f"`python benchmarks/speed.py` — {result['date']}, {result['machine']} (load average at start "
+             f"`python -m benchmarks speed` — {result['date']}, {result['machine']} (load average at start "
              f"{result['load_average']:.2f}; the machine is shared: compare ratios within the run).", "",
              "| | chunks | seconds | chunks/s |", "|---|---:|---:|---:|",
              f"| `assistant ingest` end to end ({i['articles']} articles, {i['backend']}; chunk and "

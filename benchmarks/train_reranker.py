@@ -1,9 +1,9 @@
 """Train the retrieval reranker on questions with gold facts; writes the bundled model.
 
-    python benchmarks/train_reranker.py                  # MultiHop-RAG dev, index in .bench/
-    python benchmarks/train_reranker.py --no-write       # cross-validate only
-    python benchmarks/train_reranker.py --questions my.jsonl --index-dir .data --model my_model.json
-                                                         # your questions on your index
+    python -m benchmarks reranker                  # MultiHop-RAG dev, index in .bench/: rebuilds the shipped model
+    python -m benchmarks reranker --no-write       # cross-validate only
+    python -m benchmarks reranker --questions my.jsonl --index-dir .data --model my_model.json
+                                                   # your questions on your index
 
 For every answerable question, the retriever's own code builds the candidate pool (fusion of
 all routes, top ``rerank_pool``, plus each clause's own best matches) and
@@ -35,9 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from multihop import add_data_arguments  # noqa: E402  (the sibling benchmark script)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from question_sets import MULTIHOP, ROOT, machine, open_index  # noqa: E402  (the harness's shared registry)
 
 PARAMS = {"C": 1.0, "max_iter": 5000}
 
@@ -201,6 +200,24 @@ def open_own(args):
     return assistant, answerable, f"{args.questions.name} (answerable questions with facts)"
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=MULTIHOP, help="MultiHop-RAG folder (corpus.json, queries-dev.json).")
+    parser.add_argument("--index-dir", type=Path, default=ROOT / ".bench")
+    parser.add_argument("--limit", type=int, default=0, help="Only the first N answerable questions (0 = all).")
+
+
+def open_benchmark(args, **settings):
+    """(assistant over the MultiHop-RAG index of --index-dir, built on first use; its answerable dev questions)."""
+    from assistant.evaluation.datasets import load_questions
+
+    if not (args.data / "corpus.json").exists():
+        raise SystemExit(f"MultiHop-RAG not found in {args.data}; pass --data DIR")
+    args.index_dir.mkdir(parents=True, exist_ok=True)
+    assistant = open_index(args.index_dir, "multihop", args.data / "corpus.json", **settings)
+    questions, _ = load_questions(args.data / "queries-dev.json")
+    return assistant, [q for q in questions if q.answerable][: args.limit or None]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arguments(parser)
@@ -216,8 +233,6 @@ def main() -> None:
                         help="Pickle of the candidate pools: read when it exists, else written (to try parameters).")
     args = parser.parse_args()
 
-    from multihop import machine, open_benchmark
-
     from assistant.rerank.linear import BUNDLED_MODEL
 
     if args.questions and not (args.model or args.no_write):
@@ -227,7 +242,7 @@ def main() -> None:
     if args.questions:
         assistant, answerable, data = open_own(args)
     else:
-        assistant, _, _, answerable = open_benchmark(args, profile="multihop")
+        assistant, answerable = open_benchmark(args, profile="multihop")
         data = "MultiHop-RAG queries-dev.json (answerable questions)"
     answerable = [q for q in answerable if _facts(q)]
     if len(answerable) < 10:

@@ -104,7 +104,7 @@ def test_article_states_from_the_table_agree_with_a_scan_of_the_chunks(make_assi
 
 
 def test_sentence_mean_chunk_vectors_are_the_mean_of_title_and_sentences(make_assistant, embedder, tmp_path):
-    """The variant benchmarks/chunk_vectors.py measures (not the default): one pass over sentences."""
+    """The variant docs/research/chunk-vectors.md measured (not the default): one pass over sentences."""
     import numpy as np
 
     folder = tmp_path / "stories"

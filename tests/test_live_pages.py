@@ -2,7 +2,7 @@
 
 The fixture pages under tests/data/live/pages were written for these tests, shaped like real
 outlets' templates; each NAME.json beside NAME.html lists the article's paragraphs, the
-boilerplate on the page, and the metadata expected (benchmarks/extraction.py uses them too).
+boilerplate on the page, and the metadata expected (benchmarks/studies/extraction.py uses them too).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Does ranking newer articles higher help? Measured on every question set, for two uses of it.
 
-    python benchmarks/recency.py                  # writes docs/research/recency.json; the table goes in docs/live-news.md
+    python -m benchmarks studies recency                  # writes docs/research/recency.json; the table goes in docs/live-news.md
 
 1. ``recency_half_life_days``: only questions that ask for the newest coverage ("What is the
    latest on …?", "latest news about …"; ``Timeframe.latest``). Reported on that subset of each
@@ -23,7 +23,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 
 from question_sets import ROOT, machine, open_index, question_sets  # noqa: E402
 from retrieval import KEYS, retrieval  # noqa: E402

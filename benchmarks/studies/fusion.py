@@ -1,8 +1,8 @@
 """How the default profile was chosen: each stage kept only if it helps the mean over every question
 set and costs no set more than 0.01; reported out-of-sample by leaving one question set out.
 
-    python benchmarks/fusion_study.py     # changes to the default that earn their place: docs/research/fusion-study.md
-    python benchmarks/fusion_study.py --start hybrid --out docs/research/fusion-study-from-hybrid.md
+    python -m benchmarks studies fusion     # changes to the default that earn their place: docs/research/fusion-study.md
+    python -m benchmarks studies fusion --start hybrid --out docs/research/fusion-study-from-hybrid.md
                                           # the whole default again, from plain RRF (each also writes .json)
 
 The real retriever runs every variant; only the expensive calls it makes (embedding a text, a
@@ -27,12 +27,15 @@ over another index, e.g. users and users-passages, is left out with it).
 from __future__ import annotations
 
 import argparse
+import sys
 import copy
 import json
 import platform
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared registry
 
 from question_sets import ROOT, group_mean, open_index, question_sets
 
@@ -236,7 +239,7 @@ def main() -> None:
 def write(result: dict, path: Path) -> None:
     keys = ("hits@1", "hits@4", "hits@10", "mrr@10", "evidence_recall@10")
     lines = ["# How the default profile was chosen", "",
-             "Written by `python benchmarks/fusion_study.py` — rerun it, do not edit by hand.", "",
+             "Written by `python -m benchmarks studies fusion` — rerun it, do not edit by hand.", "",
              f"- Date: {result['date']}; machine: {result['machine']}; embedder: {result.get('embedder', 'all-MiniLM-L6-v2/torch')}",
              "- Answerable questions: " + ", ".join(f"{n} {c}" for n, c in result["questions"].items()),
              f"- Criterion per set: mean of {', '.join(CRITERION)}; a stage is kept when it raises the mean over "

@@ -1,6 +1,6 @@
 """Syndication detection measured: which threshold and shingle size tell copies from other stories.
 
-    .venv/bin/python benchmarks/syndication.py
+    python -m benchmarks studies syndication
 
 1. Fixtures (tests/data/syndication, written for this project): pairs of copies of one wire story
    and hard negatives (other articles on the same event, an update, a follow-up). Exact Jaccard
@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 
 from assistant.live.syndication import (  # noqa: E402
     BANDS, DEFAULT_THRESHOLD, MIN_WORDS, NUM_PERM, ROWS, SEED, SHINGLE_WORDS,
@@ -40,7 +40,7 @@ from assistant.models import Article  # noqa: E402
 FIXTURES = ROOT / "tests" / "data" / "syndication"
 MULTIHOP = Path(os.environ.get("MULTIHOP_RAG_DIR", ROOT.parent / "shared" / "data" / "multihop-rag"))
 DATE = "2026-11-30"
-COMMAND = ".venv/bin/python benchmarks/syndication.py"
+COMMAND = "python -m benchmarks studies syndication"
 THRESHOLDS = [round(0.30 + 0.05 * i, 2) for i in range(11)]  # 0.30 .. 0.80
 SHINGLE_SIZES = [3, 4, 5, 7, 9]
 EXTRA_SEEDS = list(range(1, 21))
@@ -454,6 +454,9 @@ def choose(ts: dict, shingle_rows: list[dict]) -> str:
 
 
 def main() -> dict:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     fixtures = load_fixtures()
     texts = {name: article.body for name, _, article in fixtures}
     pairs = labelled_pairs(fixtures)

@@ -1,6 +1,6 @@
 """Calibrating when the assistant declines, on every question set, reported out-of-sample.
 
-    python benchmarks/abstention_study.py [--profile default]    # writes docs/research/abstention.md (and .json)
+    python -m benchmarks studies abstention [--profile default]    # writes docs/research/abstention.md (and .json)
 
 Two pieces of evidence that the passages answer the question are measured for each question
 (every unanswerable one, and as many answerable ones, sampled):
@@ -19,10 +19,13 @@ similarity alone separates answerable from unanswerable questions (AUC).
 from __future__ import annotations
 
 import argparse
+import sys
 import json
 import random
 from datetime import datetime, timezone
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared registry
 
 from question_sets import ROOT, group_mean, open_index, question_sets
 
@@ -140,7 +143,7 @@ def main() -> None:
 
 def write(result: dict, path: Path) -> None:
     lines = ["# When the assistant declines", "",
-             "Written by `python benchmarks/abstention_study.py` — rerun it, do not edit by hand.", "",
+             "Written by `python -m benchmarks studies abstention` — rerun it, do not edit by hand.", "",
              f"- Date: {result['date']}; profile `{result['profile']}`",
              "- Questions: " + "; ".join(f"{n}: {c['unanswerable']} unanswerable, {c['answerable']} answerable (sample)"
                                          for n, c in result["sets"].items()),

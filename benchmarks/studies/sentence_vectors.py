@@ -1,7 +1,7 @@
 """What the per-sentence vectors buy against what they cost: separate vs pooled vs none.
 
-    python benchmarks/sentence_vectors.py                  # writes docs/research/sentence-vectors.md and .json
-    python benchmarks/sentence_vectors.py --articles 200 --variants pooled separate
+    python -m benchmarks studies sentence-vectors                  # writes docs/research/sentence-vectors.md and .json
+    python -m benchmarks studies sentence-vectors --articles 200 --variants pooled separate
 
 Each variant ingests the first ``--articles`` MultiHop-RAG articles (and corpus/) into a fresh
 collection with the default embedder (onnx-fp32) and the default profile:
@@ -20,6 +20,7 @@ abstention on a sample; and the mean cosine of pooled to separately embedded sen
 from __future__ import annotations
 
 import argparse
+import sys
 import json
 import random
 import shutil
@@ -27,6 +28,8 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared registry
 
 from question_sets import MULTIHOP, ROOT, machine, question_sets
 from retrieval import KEYS, abstention, retrieval
@@ -180,7 +183,7 @@ def verdicts(variants: dict) -> list[str]:
 def write(result: dict, path: Path) -> None:
     variants = result["variants"]
     lines = ["# Per-sentence vectors: separate, pooled or none", "",
-             "Written by `python benchmarks/sentence_vectors.py` — rerun it, do not edit by hand.", "",
+             "Written by `python -m benchmarks studies sentence-vectors` — rerun it, do not edit by hand.", "",
              f"- Date: {result['date']}", f"- Machine: {result['machine']} (2 shared cores: timings vary by "
              f"about ±30% between runs){'; ' + result['note'] if result.get('note') else ''}; one run per variant",
              f"- Index: the first {result['articles']} MultiHop-RAG articles (multihop and users sets: the "

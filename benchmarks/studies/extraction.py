@@ -13,7 +13,7 @@ expected values for the two extractors that produce it.
 The fixtures were written for these tests (there is no internet here to save real pages), shaped
 like the markup of real outlets' templates; see docs/research/extraction.md.
 
-    python benchmarks/extraction.py [--repeat 5] [--json FILE]
+    python -m benchmarks studies extraction [--repeat 5] [--json FILE]
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 
 import trafilatura  # noqa: E402
 

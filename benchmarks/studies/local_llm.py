@@ -1,8 +1,8 @@
 """The local model's answers beside the extractive ones, on the bundled set and MultiHop-RAG dev.
 
-    python benchmarks/local_llm.py                    # bundled set + first 100 MultiHop dev questions
-    python benchmarks/local_llm.py --multihop 20      # a quicker look
-    python benchmarks/local_llm.py --sets bundled     # one set (the others' figures in the file are kept)
+    python -m benchmarks studies local-llm                    # bundled set + first 100 MultiHop dev questions
+    python -m benchmarks studies local-llm --multihop 20      # a quicker look
+    python -m benchmarks studies local-llm --sets bundled     # one set (the others' figures in the file are kept)
 
 Both modes answer the same questions from the same retrieval (default profile, k 10) in one
 process. Per mode: answer_contains, citation precision and recall, abstain rates, how many answer
@@ -22,7 +22,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 
 from question_sets import ROOT, machine, open_index, question_sets  # noqa: E402
 

@@ -1,0 +1,1 @@
+"""The measurement harness: ``python -m benchmarks COMMAND`` (see benchmarks/__main__.py)."""
