@@ -71,13 +71,13 @@ class Settings(BaseSettings):
         "'onnx-fp32'), 'onnx-fp32' (onnxruntime, the same vectors as torch) or 'torch' (sentence-transformers); "
         "retrieval with either int8 backend is within 0.005 of fp32 on every question set. The models are exported offline from the "
         "bundled weights once per machine into ~/.cache/news-assistant/models. int8 vectors do not mix with the "
-        "others: an index refuses vectors of another kind, naming the fix. See docs/embedding-backends.md.")
+        "others: an index refuses vectors of another kind, naming the fix. See docs/research/embedding-backends.md.")
     sentence_vectors: Literal["separate", "pooled", "none"] = Field(
         "separate", description="Per-sentence vectors made at ingest, for retrieval's sentence-vector ranking and "
         "extractive answers: 'separate' (each sentence embedded on its own, a second pass: about 30% of ingest "
         "time), 'pooled' (from the token states of the chunk's own forward pass, ONNX backends only: ingest 1.4x "
         "faster, MultiHop-RAG Hits@10 0.011 and MRR@10 0.016 lower) or 'none' (answers embed their candidate sentences when "
-        "asked). See docs/sentence-vectors.md.")
+        "asked). See docs/research/sentence-vectors.md.")
     chunk_tokens: int = Field(
         0, ge=0, description="Max word pieces per chunk (title included); 0 = the embedding model's limit."
     )
@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     profile: str = Field(
         "default", min_length=1, description="Retrieval profile: a bundled one (default, multihop, hybrid, dense, "
         "bm25) or the path of a profile JSON file; it holds retrieval's and answering's tuning constants "
-        "(docs/retrieval.md).")
+        "(docs/profiles.md).")
     answer_mode: Literal["extractive", "llm"] = Field(
         "extractive", description="How answers are written: 'extractive' (the passages' own sentences, quoted and "
         "cited; offline) or 'llm' (a chat model writes from the passages, ASSISTANT_LLM_PROVIDER; every sentence "
