@@ -26,6 +26,9 @@ class Article(BaseModel):
     category: str | None = None
     origin: str = Field("", description="File (and record) the article was read from.")
     id: str = ""
+    furniture: list[str] = Field(default_factory=list, description=(
+        "Page furniture taken out of the body at ingest (captions, credits, 'Read more' links, social-media "
+        "embeds, bylines, navigation): assistant/ingest/furniture.py. Not part of the content hash."))
 
     def model_post_init(self, _context) -> None:
         if not self.id:

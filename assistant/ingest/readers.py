@@ -31,6 +31,7 @@ import numpy as np
 from assistant.errors import InputError, MoreErrors
 from assistant.ingest.dates import EXPECTED as EXPECTED_DATES
 from assistant.ingest.dates import normalize_date
+from assistant.ingest.furniture import clean_article, strip_furniture
 from assistant.ingest.html_text import HtmlTooComplex, parse_html, web_url
 from assistant.models import Article
 
@@ -531,7 +532,7 @@ def article_from_record(record: object, where: str, labels: dict[str, str] | Non
     body = _required_text(record, BODY_KEYS, problems, strip=False)
     _check_text(body, "body", MAX_BODY_CHARS, problems)
     if untitled and body and not problems:
-        title = lead_title(body)
+        title = lead_title(strip_furniture(body).text)  # not a byline or a caption
     meta: dict[str, str | None] = {}
     for key in META_KEYS:
         label = labels.get(key, key)
@@ -543,7 +544,8 @@ def article_from_record(record: object, where: str, labels: dict[str, str] | Non
     meta["published_at"] = _date(record, labels.get("published_at"), problems)
     if problems:
         return InputError(where, "; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
-    return Article(title=title, body=body, origin=where, **meta)
+    # Page furniture (captions, credits, "Read more" links, embeds, bylines) out of the body.
+    return clean_article(Article(title=title, body=body, origin=where, **meta))
 
 
 def lead_title(body: str) -> str:

@@ -25,6 +25,7 @@ import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
 from assistant.ingest.dates import normalize_date
+from assistant.ingest.furniture import clean_article
 from assistant.ingest.html_text import HtmlTooComplex, check_nesting, parse_html, web_url
 from assistant.ingest.readers import MAX_ARTICLE_FILE_BYTES, MAX_BODY_CHARS, MAX_META_CHARS, MAX_TITLE_CHARS
 from assistant.live.feeds import FeedItem
@@ -114,7 +115,7 @@ def extract_article(html: bytes | str, url: str, *, item: FeedItem | None = None
     source = _first(feed_title, page.meta.get("source"), _site_name(doc, url), _tidy_host(url))
     published_at = (item and item.published_at) or _published(doc, page.meta.get("published_at"), text)
     category = item.categories[0] if item and item.categories else page.meta.get("category")
-    return Article(
+    return clean_article(Article(
         title=_line(title, MAX_TITLE_CHARS),
         body=_clip_body(body),
         source=_line(source, MAX_META_CHARS) or None,
@@ -123,7 +124,7 @@ def extract_article(html: bytes | str, url: str, *, item: FeedItem | None = None
         url=_canonical([*canonical_links, page.meta.get("url")], url),
         category=_line(category, MAX_META_CHARS) or None,
         origin=url,
-    )
+    ))  # page furniture (captions, credits, embeds, "Read more" links) out of the body
 
 
 # --- text ------------------------------------------------------------------------------------

@@ -264,9 +264,10 @@ class Assistant:
 
     def articles(self, duplicates: bool = False) -> list[dict]:
         """One row per indexed article: id (and article_id), title, source, author, published_at,
-        category, url, chunks; with ``duplicates``, also the other outlets' copies of its story
-        (``[{source, url, published_at}]``). Read from the article table: O(articles)."""
-        rows = [{"id": r.article_id, "article_id": r.article_id, **r.fields(), "chunks": r.chunk_count}
+        category, url, chunks, furniture_dropped (lines of page furniture left out at ingest); with
+        ``duplicates``, also the other outlets' copies of its story (``[{source, url, published_at}]``). Read from the article table: O(articles)."""
+        rows = [{"id": r.article_id, "article_id": r.article_id, **r.fields(), "chunks": r.chunk_count,
+                 "furniture_dropped": r.furniture_dropped}
                 for r in self.store.article_records()]
         ordered = sorted(rows, key=lambda r: (r["published_at"] or "", r["title"]), reverse=True)
         if duplicates:
