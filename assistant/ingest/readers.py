@@ -475,6 +475,16 @@ def _text_article(text: str, where: str, *, markdown: bool) -> Item:
                 body = after
         record["title"] = title
         body = _LEADING_BLANK_LINES.sub("", body)
+    elif markdown:
+        # The front matter has the title: a heading opening the text is that title again, not a
+        # sentence of the story (kept, it is read as one with the first sentence).
+        first, newline, after = body.partition("\n")
+        if len(first) <= MAX_TITLE_CHARS and _ATX_HEADING.fullmatch(first.strip()):
+            body = _LEADING_BLANK_LINES.sub("", after)
+        else:
+            underline, newline2, after2 = after.partition("\n")
+            if newline and first.strip() and len(first) <= MAX_TITLE_CHARS and _SETEXT_UNDERLINE.fullmatch(underline):
+                body = _LEADING_BLANK_LINES.sub("", after2 if newline2 else "")
     record["body"] = body
     return _guarded_record(record, where)
 
