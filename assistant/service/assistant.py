@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+from assistant.answer.parts import Renumbering, settle
 from assistant.answer.request import no_answer
 from assistant.filters import SearchFilters, describe_filters
 from assistant.ingest.indexer import IngestReport
@@ -184,6 +185,7 @@ class Assistant:
         retrieved = time.perf_counter()
         request = plan.request
         declined = None if passages else self._why_nothing(plan, filters)
+        numbering = Renumbering()  # citations from [1] in reading order, the same in the stream and the Answer
         if declined is not None:
             answer = Answer(question=question, answer=no_answer(declined["reason"]), abstained=True,
                             mode=getattr(self.answerer, "mode", "extractive"), trace={"abstain_reason": declined["why"],
@@ -196,17 +198,18 @@ class Assistant:
                 if isinstance(piece, Answer):
                     answer = piece
                 else:
-                    yield piece
+                    yield numbering.text(piece)
         else:
             answer = self.answerer.answer(plan.query, passages, request)
             if stream:
-                yield answer.answer
+                yield numbering.text(answer.answer)
         recency = plan.notes.get("recency") or {}
         if recency.get("asked") and not answer.abstained:  # say what "latest" was measured from
             note = f"\n\n(Newest coverage first, relative to {recency['reference_date']}.)"
             answer.answer += note
             if stream:
                 yield note
+        settle(answer, numbering)
         done = time.perf_counter()
         answer.question = question
         for citation in answer.citations:
