@@ -26,6 +26,9 @@ class Article(BaseModel):
     category: str | None = None
     origin: str = Field("", description="File (and record) the article was read from.")
     id: str = ""
+    furniture: list[str] = Field(default_factory=list, description=(
+        "Page furniture taken out of the body at ingest (captions, credits, 'Read more' links, social-media "
+        "embeds, bylines, navigation): assistant/ingest/furniture.py. Not part of the content hash."))
 
     def model_post_init(self, _context) -> None:
         if not self.id:
@@ -110,6 +113,19 @@ class Citation(BaseModel):
         default_factory=list, description="Other outlets that carried the same story (syndicated copies).")
 
 
+class AnswerPart(BaseModel):
+    """A run of an answer's text and whose words they are; an answer's parts, joined, are its text."""
+
+    text: str
+    kind: Literal["quote", "paraphrase", "added", "citation"] = Field(description=(
+        '"quote": the article\'s own words, inside the span of the citation named (only the first letter may be '
+        'lower-cased after a lead-in); "paraphrase": a writer\'s (LLM\'s) sentence that verification found backed by '
+        'the citations named, whose words in quotation marks are the cited span\'s own; "added": the assistant\'s '
+        'own words (an outlet and date lead-in, "According to X,", "X said:", a bracketed name, a quotation mark it '
+        'balances, spacing, notes); "citation": a marker such as "[1]".'))
+    citations: list[int] = Field(default_factory=list, description="Citation numbers n this run stands on.")
+
+
 class Answer(BaseModel):
     question: str
     answer: str
@@ -123,6 +139,8 @@ class Answer(BaseModel):
         None, description='"high": the cited sentences answer the question; "low": the closest passages, shown with '
                           'a caveat naming what they lack; "none": declined (abstained is true exactly then).')
     confidence_reason: str | None = Field(None, description="Why the answer has this confidence, in plain words.")
+    parts: list[AnswerPart] = Field(default_factory=list, description=(
+        "The answer's text cut into runs by whose words they are (see AnswerPart); joined, they are `answer`."))
 
     @model_validator(mode="after")
     def _confidence_matches_abstained(self) -> "Answer":

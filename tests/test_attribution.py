@@ -89,3 +89,29 @@ def test_quote_continued_in_a_new_paragraph_keeps_its_speaker():
     assert speaker_of(speech, "The young players grew up today.") == "Mary Brown"
     assert speaker_of(speech, "“We will be back.”") == "Mary Brown"
     assert speaker_of(speech, "The club’s next game is on Sunday.") is None
+
+
+def test_an_organisation_mention_is_not_given_a_place_or_a_sentence_opening_word():
+    """"The regional water authority said …" after "Water restrictions in the Aren valley …": the
+    authority is not "Water" (the word opening a sentence) nor "Aren" (a valley): nobody is named."""
+    body = ("Water restrictions in the Aren valley were eased on Friday after heavy rain refilled the reservoirs. "
+            "The regional water authority said supplies were back to normal. "
+            "Residents of Aren had faced a hosepipe ban since June. "
+            "The authority added that it would keep monitoring the levels.")
+    speech = attribute(body)
+    assert speaker_of(speech, "The regional water authority said") is None
+    assert speaker_of(speech, "The authority added that") is None
+
+
+def test_an_organisation_named_with_its_head_noun_is_still_found():
+    body = ("The Aren Valley Water Authority lifted the hosepipe ban on Friday. "
+            "The authority said supplies were back to normal.")
+    assert speaker_of(attribute(body), "The authority said") == "Aren Valley Water Authority"
+
+
+def test_a_sentence_saying_only_who_spoke_is_marked_as_a_frame(seed_speech):
+    at = seed_speech.body.index("This opinion was expressed")
+    frame = seed_speech.at(at, at + 40)
+    assert frame.speaker == EXPERT and frame.frame
+    statement = seed_speech.body.index("Russian dictator Vladimir Putin would now benefit")
+    assert seed_speech.at(statement, statement + 40).speaker == EXPERT and not seed_speech.at(statement, statement + 40).frame

@@ -125,6 +125,32 @@ def test_a_story_in_three_outlets_is_one_group_and_each_citation_names_the_other
         assert len(c["also_published_by"]) == 2 and c["source"] not in {x["source"] for x in c["also_published_by"]}
 
 
+def test_a_feed_listing_several_outlets_pages_keeps_each_pages_own_outlet(site, cli):
+    """A digest feed links to the original and to another outlet's copy: each article is labelled
+    with its page's og:site_name (not the feed's title), so the copy names the other outlet."""
+    stories = [("Riverton Post", "/post/council", "Riverton approves desalination plant",
+                "Tue, 05 Nov 2024 10:00:00 GMT", ""),
+               ("Coastal Herald", "/herald/council", "Council backs Riverton water plant",
+                "Tue, 05 Nov 2024 12:15:00 GMT", "<p>This story was first published by the Riverton Post.</p>")]
+    for outlet, path, title, _, extra in stories:
+        site.add(path, page(title, WIRE, outlet, extra))
+    feed = site.add("/digest.xml", rss("Morning Digest", [(t, path, date) for _, path, t, date, _ in stories]),
+                    content_type="application/rss+xml")
+    result = cli("ingest", feed, "--json")
+    assert result.exit_code == 0, result.output
+
+    listed = {a["title"]: a for a in json.loads(cli("articles", "--json").output)}
+    for outlet, _, title, _, _ in stories:
+        assert listed[title]["source"] == outlet
+        assert [c["source"] for c in listed[title]["duplicates"]] == [o for o, *_ in stories if o != outlet]
+    asked = json.loads(cli("ask", "How much will the Riverton desalination plant cost?", "--json").output)
+    cited = [c for c in asked["citations"] if c["also_published_by"]]
+    assert cited, asked["answer"]
+    for c in cited:
+        assert c["source"] in {"Riverton Post", "Coastal Herald"}
+        assert [x["source"] for x in c["also_published_by"]] == [o for o, *_ in stories if o != c["source"]]
+
+
 def test_an_exact_copy_under_another_url_is_recorded_not_indexed(site, cli):
     body = page("Riverton approves desalination plant", WIRE, "Riverton Post")
     first, second = site.add("/a/council", body), site.add("/mirror/council", body)

@@ -98,7 +98,7 @@ def test_section_front_with_only_headlines_is_refused():
     assert str(caught.value).startswith("no article text found on the page")
 
 
-def test_feed_item_and_outlet_take_precedence():
+def test_feed_item_takes_precedence_and_the_page_names_its_own_outlet():
     html, spec = fixture("harbour_gazette")
     item = FeedItem(link=spec["url"], title="Island ferries to go electric", author="Gazette reporters",
                     published_at="2025-03-04T06:00:00Z", categories=("Transport", "Business"), summary="",
@@ -106,8 +106,24 @@ def test_feed_item_and_outlet_take_precedence():
     article = extract_article(html, spec["url"], item=item, feed_title="Harbour Gazette: Business")
     assert (article.title, article.author, article.published_at, article.category, article.source) == (
         "Island ferries to go electric", "Gazette reporters", "2025-03-04T06:00:00Z", "Transport",
-        "Harbour Gazette: Business")
+        "The Harbour Gazette")  # the page's og:site_name, not the feed's title
     assert squash(spec["article"][0]) in article.body
+
+
+def test_a_feed_listing_another_outlets_page_does_not_rename_its_outlet():
+    html, spec = fixture("harbour_gazette")
+    article = extract_article(html, spec["url"], feed_title="Morning Digest: Top Stories",
+                              feed_site="https://digest.example/")
+    assert article.source == "The Harbour Gazette"
+
+
+def test_without_a_site_name_the_feed_title_names_only_the_pages_of_its_own_site():
+    html = article_page()
+    own = extract_article(html, "https://www.harbour.example/news/pier", feed_title="Harbour News",
+                          feed_site="https://harbour.example/")
+    other = extract_article(html, "https://valley.example/news/pier", feed_title="Harbour News",
+                            feed_site="https://harbour.example/")
+    assert (own.source, other.source) == ("Harbour News", "valley.example")
 
 
 def test_item_without_metadata_leaves_the_page_its_own():

@@ -18,7 +18,7 @@ People are the names that speak somewhere in the article or are introduced with 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from assistant.text.sentences import Span, split_sentences
 from assistant.answer.mentions import (ORG_HEADS, ROLE_NOUNS, Mention, is_bridge, looks_like_person, name_runs, nominal, pronoun,
@@ -49,6 +49,7 @@ class Attribution:
     kind: str = "none"  # "quote" | "reported" | "none"
     cue: str = ""  # the words that named the speaker: "he said", "the international affairs expert noted"
     mention: str = ""  # how the cue names the speaker: "he", "the international affairs expert", "his"
+    frame: bool = False  # the sentence only says who spoke ("This opinion was expressed … by X"): not a statement
 
     @property
     def is_speech(self) -> bool:
@@ -151,7 +152,7 @@ class _Reader:
                     previous = attribution
             reported, position, backdate = self._reported(index, span)
             if reported is not None:
-                attributions[index] = reported
+                attributions[index] = replace(reported, frame=True) if backdate else reported
                 self.seen[index].append((position, reported.speaker, True, True))
                 if backdate and index and not attributions[index - 1].is_speech:
                     attributions[index - 1] = reported
@@ -374,7 +375,7 @@ class _Reader:
             self._person(name).speaks = True
             return name
         if mention.kind == "nominal" and mention.head in ORG_HEADS and mention.head not in ROLE_NOUNS:
-            return self._organisation(position)
+            return self._organisation(position, mention.head)
         if mention.kind == "nominal":
             holders = [p.name for p in self.people.values()
                        if any(mention.head in r.lower().replace(",", " ").split() for r in p.roles)]
@@ -400,15 +401,33 @@ class _Reader:
                 return ranked[0]
         return None
 
-    def _organisation(self, position: int) -> str | None:
+    def _organisation(self, position: int, head: str = "") -> str | None:
         """What "the company" at ``position`` refers to: the subject of the last sentence naming an
-        organisation."""
+        organisation, when that name is confidently one. A capitalised word that only opens its
+        sentence ("Water restrictions …", "Residents said …") or names a place ("the Aren valley")
+        is not; a name holding the head noun ("Aren Water Authority" for "the authority"), or of
+        two words or more, or written mid-sentence more than once in the article, is."""
         index = self._index_of(position)
         for earlier in range(index - 1, max(-1, index - 8), -1):
             for name in self.all_names.get(earlier, []):
                 if not self._is_person(self._canonical(name)) and not name.endswith("ly"):
-                    return name
+                    return name if self._organisation_like(name, earlier, head) else None
         return None
+
+    def _organisation_like(self, name: str, index: int, head: str) -> bool:
+        words = name.lower().split()
+        if head and head in words:
+            return True
+        span = self.sentences[index]
+        text = self._prose(span)
+        at = text.find(name)
+        after = text[at + len(name):at + len(name) + 20].lower() if at >= 0 else ""
+        if _PLACE_AFTER.match(after) or (at >= 0 and _PLACE_BEFORE.search(text[max(0, at - 12):at])):
+            return False
+        if len(words) >= 2:
+            return True
+        inside = sum(1 for m in re.finditer(rf"(?<=[a-z,;] ){re.escape(name)}\b", self.body))
+        return at > 0 and inside >= 2
 
     def _latest(self, position: int, among: set[str] | None = None, exclude: str = "") -> str | None:
         """The last name read before ``position`` (among ``among``, else any person-like name
@@ -429,6 +448,12 @@ class _Reader:
             yield [entry for entry in self.seen.get(index, []) if entry[0] < position]
         for earlier in range(index - 1, max(-1, index - back), -1):
             yield self.seen.get(earlier, [])
+
+
+# A capitalised word followed by a place noun ("the Aren valley"), or after "in"/"near" ("in Aren").
+_PLACE_AFTER = re.compile(r"\s+(?:valley|river|county|region|province|state|island|islands|lake|mountains?|bay|"
+                          r"coast|district|city|town|village|basin|peninsula|desert|sea|ocean)\b")
+_PLACE_BEFORE = re.compile(r"\b(?:in|near|across|around|from|of)\s+(?:the\s+)?$", re.IGNORECASE)
 
 
 def _inverted(before: str) -> bool:

@@ -12,10 +12,12 @@ marked "latest" when the dates differ.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from assistant.models import Citation, Passage
+from assistant.models import AnswerPart, Citation, Passage
+from assistant.answer.parts import aligned, joined, marker, merged
+from assistant.answer.verification import Verified, Verifier
 from assistant.answer.attribution import Attribution
 from assistant.answer.quotations import Marks, balance_marks, read_marks
 
@@ -41,6 +43,7 @@ class Composed:
     paragraphs: list[tuple[str, str]]  # (heading, sentences with [n]) per article
     citations: list[Citation]
     groups: list[dict]
+    stated: list[list[tuple[int, str]]] = field(default_factory=list)  # per paragraph: (n, the sentence as stated)
 
     @property
     def text(self) -> str:
@@ -72,20 +75,71 @@ def compose(chosen: list[Chosen], newest_first: bool = False, start_number: int 
     paragraphs: list[tuple[str, str]] = []
     trace: list[dict] = []
     introduced: set[str] = set()
+    said: list[list[tuple[int, str]]] = []
     number = start_number
     for group in groups:
         passage = group[0].passage
         day = (passage.published_at or "")[:10]
         heading = _heading(passage, latest is not None and day == latest, several=len(groups) > 1)
-        sentences = []
+        sentences, stated = [], []
         for item in group:
-            sentences.append(f"{render(item, introduced)} [{number}]")
+            rendered = render(item, introduced)
+            sentences.append(f"{rendered} [{number}]")
+            stated.append((number, rendered))
             citations.append(_citation(number, item))
             number += 1
         paragraphs.append((heading, " ".join(sentences)))
+        said.append(stated)
         trace.append({"source": passage.source, "published_at": passage.published_at, "article_id": passage.article_id,
                       "latest": bool(latest and day == latest), "citations": [c.n for c in citations[-len(group):]]})
-    return Composed(paragraphs, citations, trace)
+    return Composed(paragraphs, citations, trace, said)
+
+
+@dataclass
+class Written:
+    """A composed answer after verification: its text, its citations numbered from [1] in reading
+    order, its parts (whose words each run is), the verification checks and the groups' trace."""
+
+    text: str
+    citations: list[Citation]
+    parts: list[AnswerPart]
+    verified: Verified
+    groups: list[dict]
+
+
+def verified_answer(composed: Composed, verifier: Verifier) -> Written:
+    """Each stated sentence checked whole against its own citation (:meth:`Verifier.check_units`);
+    a sentence verification removes goes with its citation, never one without the other. The
+    citations kept are numbered from [1] in reading order and the text is written with those
+    numbers; a group left without sentences loses its heading too. Outlet and date headings are
+    not claims: they are not verified, and are ``added`` runs of the parts."""
+    evidence = {c.n: c.quote for c in composed.citations}
+    units = [(rendered, [n]) for stated in composed.stated for n, rendered in stated]
+    checks = verifier.check_units(units, evidence)
+    kept = {n for (_, (n,)), check in zip(units, checks) if check.action != "removed"}
+    numbers = {n: new for new, n in enumerate((n for _, [n] in units if n in kept), start=1)}
+    by_n = {c.n: c for c in composed.citations}
+    parts: list[AnswerPart] = []
+    citations: list[Citation] = []
+    groups: list[dict] = []
+    for (heading, _), stated, group in zip(composed.paragraphs, composed.stated, composed.groups):
+        stated = [(n, rendered) for n, rendered in stated if n in kept]
+        if not stated:
+            continue
+        if parts:
+            parts.append(AnswerPart(text="\n\n", kind="added"))
+        if heading:
+            parts.append(AnswerPart(text=f"{heading} — ", kind="added"))
+        for i, (n, rendered) in enumerate(stated):
+            new = numbers[n]
+            if i:
+                parts.append(AnswerPart(text=" ", kind="added"))
+            parts += aligned(rendered, by_n[n].quote.strip(), new)
+            parts += [AnswerPart(text=" ", kind="added"), marker(new)]
+            citations.append(by_n[n].model_copy(update={"n": new}))
+        groups.append({**group, "citations": [numbers[n] for n, _ in stated]})
+    parts = merged(parts)
+    return Written(joined(parts), citations, parts, Verified(joined(parts), checks), groups)
 
 
 def _groups(chosen: list[Chosen]) -> list[list[Chosen]]:

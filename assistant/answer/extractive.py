@@ -25,9 +25,9 @@ from assistant.text.sentences import split_sentences
 from assistant.answer.abstention import names_absent
 from assistant.answer.articles import ArticleContext
 from assistant.answer.attribution import NOBODY
-from assistant.answer.composer import Chosen, compose, join_heading
+from assistant.answer.composer import Chosen, compose, verified_answer
 from assistant.answer.request import NO_ANSWER, AnswerRequest, no_answer, speaker_matches
-from assistant.answer.verification import Verified, Verifier, content_words
+from assistant.answer.verification import Verifier, content_words
 
 __all__ = ["ExtractiveAnswerer", "Candidate", "candidate_sentences", "NO_ANSWER"]
 
@@ -254,24 +254,15 @@ class ExtractiveAnswerer:
             items.append(Chosen(cand.passage, cand.start, cand.end, cand.text, cand.score, attribution,
                                 speech.role_of(attribution.speaker), speech.open_quotation(cand.start)))
         recency = bool(request.timeframe and request.timeframe.recency)
-        composed = compose(items, newest_first=recency)
-        evidence = {c.n: c.quote for c in composed.citations}
-        paragraphs, checks = [], []
-        for heading, body in composed.paragraphs:  # headings (outlet, date) are not claims: verify the bodies
-            checked = self.verifier.verify(body, evidence)
-            checks += checked.checks
-            if checked.text:
-                paragraphs.append(join_heading(heading, checked.text))
-        verified = Verified("\n\n".join(paragraphs), checks)
-        trace["groups"] = composed.groups
-        trace["verification"] = verified.as_trace()
-        used = set(verified.used)
-        citations = [c for c in composed.citations if c.n in used]
-        if not citations:
+        # Each sentence verified whole with its own citation; citations numbered from [1] (composer.py).
+        written = verified_answer(compose(items, newest_first=recency), self.verifier)
+        trace["groups"] = written.groups
+        trace["verification"] = written.verified.as_trace()
+        if not written.citations:
             trace["abstain_reason"] = "verification removed every sentence"
             return self._abstain(question, passages, trace, None)
-        return Answer(question=question, answer=verified.text, abstained=False, citations=citations,
-                      passages=passages, trace=trace, mode=self.mode)
+        return Answer(question=question, answer=written.text, abstained=False, citations=written.citations,
+                      passages=passages, trace=trace, mode=self.mode, parts=written.parts)
 
     def _abstain(self, question: str, passages: list[Passage], trace: dict, reason: str | None) -> Answer:
         return Answer(question=question, answer=no_answer(reason), abstained=True, passages=passages,

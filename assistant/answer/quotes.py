@@ -141,7 +141,9 @@ class QuoteFinder:
             speech = self._speech_of(article)
             for span, attribution in zip(speech.sentences, speech.attributions):
                 sentence = article.body[span.start:span.end]
-                if (attribution.speaker and names_match(person, attribution.speaker)
+                # A sentence that only says who spoke ("This opinion was expressed … by X") is the
+                # journalist's, not a statement of X: the statement is the sentence it points back to.
+                if (attribution.speaker and not attribution.frame and names_match(person, attribution.speaker)
                         and re.search(r"\w", sentence)):
                     found.append(_quote(article, speech, span.start, span.end, sentence, attribution))
         about = " ".join((about or "").split())

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from assistant.answer.parts import holds_quoted, quoted_words
 from assistant.embed.embedders import Embedder
 from assistant.text.sentences import split_sentences
 
@@ -140,6 +141,22 @@ class Verifier:
             for i in range(len(paragraphs)))
         return Verified(re.sub(r"\n{3,}", "\n\n", text).strip(), checks)
 
+    def check_units(self, units: list[tuple[str, list[int]]], evidence: dict[int, str],
+                    earlier: list[str] | None = None) -> list[SentenceCheck]:
+        """Like :meth:`verify`, for text already cut into units (each with the numbers it cites), each
+        judged whole: an extractive answer's sentence as stated ("X said: “A. B.”") is one unit, not
+        two sentences of which the first cites nothing."""
+        checks = [SentenceCheck(text=text, cited=list(cited)) for text, cited in units]
+        self._measure(checks, evidence)
+        seen = [content_words(text) for text in earlier or []]
+        for check in checks:
+            self._decide(check, evidence)
+            if check.action != "removed":
+                self._screen(check, evidence, seen)
+            if check.action != "removed":
+                seen.append(content_words(check.text))
+        return checks
+
     def supports(self, sentence: str, passage: str) -> bool:
         check = SentenceCheck(text=sentence, cited=[1])
         self._measure([check], {1: passage})
@@ -172,6 +189,7 @@ class Verifier:
             lexical, similar = check.overlap.get(n, 0.0), check.similarity.get(n, 0.0)
             numbers_ok = _numbers(check.text) <= _numbers(evidence[n])
             backed = lexical >= self.min_overlap or (similar >= self.min_similarity and lexical >= self.weak_overlap)
+            backed = backed and all(holds_quoted(evidence[n], words) for words in quoted_words(check.text))
             if len(content_words(check.text)) < 3:
                 backed = similar >= self.min_similarity or lexical >= self.min_overlap or not content_words(check.text)
             (check.supported_by if backed and numbers_ok else check.unsupported).append(n)
@@ -185,6 +203,9 @@ class Verifier:
             check.reason = "cites no passage"
         elif check.invented and not check.unsupported:
             check.reason = "cites only passages that do not exist"
+        elif any(not any(holds_quoted(evidence[n], words) for n in check.cited if n in evidence)
+                 for words in quoted_words(check.text)):
+            check.reason = "puts in quotation marks words its passages do not have"
         else:
             check.reason = "no cited passage supports it"
 

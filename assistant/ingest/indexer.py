@@ -32,6 +32,7 @@ import numpy as np
 from assistant.text.chunking import SentenceChunker
 from assistant.embed.embedders import Embedder
 from assistant.errors import InputError
+from assistant.ingest.furniture import clean_article
 from assistant.ingest.readers import ReadResult, read_paths
 from assistant.models import Article
 from assistant.text.sentences import distinct_sentences, split_sentences
@@ -62,6 +63,7 @@ class IngestReport:
     sentences_repacked: int = 0  # chunks whose sentence vectors moved from the older layout (one record each)
     recovered: int = 0  # articles of an interrupted ingest written now (from its journal)
     duplicates: int = 0  # copies of an indexed article under another url (same text): recorded, not indexed
+    furniture_dropped: int = 0  # lines of page furniture taken out of the articles written (ingest/furniture.py)
     seconds: float = 0.0
     errors: list[InputError] = field(default_factory=list)
     items: list[dict] = field(default_factory=list)  # per article: {url, origin, status, article_id, reason}
@@ -109,6 +111,8 @@ class IngestReport:
             head += f"; finished an interrupted ingest ({self.recovered} articles written again)"
         if self.duplicates:
             head += f"; {self.duplicates} copies of indexed articles recorded, not indexed again"
+        if self.furniture_dropped:
+            head += f"; {self.furniture_dropped} lines of page furniture (captions, credits, links) left out"
         failed = f"{self.failed} failed; " if self.failed else ""
         origin = f" from {self.files} files" if self.files else ""
         return f"{failed}{head} in {self.seconds:.1f}s{origin}."
@@ -233,6 +237,9 @@ class Indexer:
 
     def _ingest_articles(self, articles, prune, progress, flawed, keep, ahead) -> IngestReport:
         started = time.perf_counter()
+        # Page furniture out (a no-op for articles the readers already cleaned): the content hash
+        # is that of the cleaned text, so an article indexed with its furniture is indexed again.
+        articles = [clean_article(article) for article in articles]
         report = IngestReport(articles=len(articles))
         recovered = self.recover(progress)
         if recovered is not None:
@@ -361,6 +368,7 @@ class Indexer:
         questions. Best effort: what is not ready here (or changed meanwhile) is embedded there.
         """
         ahead = EmbeddedAhead()
+        articles = [clean_article(article) for article in articles]
         try:
             indexed = {aid: content_hash for aid, (content_hash, _) in self.store.article_states().items()}
         except Exception:  # noqa: BLE001 - the index is read again, under the lock, by ingest_articles
@@ -543,6 +551,7 @@ class Indexer:
         report.item(article, status)
         report.chunks_embedded += len(ready.chunks)
         report.sentences_embedded += ready.sentences
+        report.furniture_dropped += len(article.furniture)
         bar(len(ready.chunks), article.title)
 
     def _replace(self, article: Article, ready: Ready) -> None:

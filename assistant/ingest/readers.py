@@ -31,6 +31,7 @@ import numpy as np
 from assistant.errors import InputError, MoreErrors
 from assistant.ingest.dates import EXPECTED as EXPECTED_DATES
 from assistant.ingest.dates import normalize_date
+from assistant.ingest.furniture import clean_article, strip_furniture
 from assistant.ingest.html_text import HtmlTooComplex, parse_html, web_url
 from assistant.models import Article
 
@@ -474,6 +475,16 @@ def _text_article(text: str, where: str, *, markdown: bool) -> Item:
                 body = after
         record["title"] = title
         body = _LEADING_BLANK_LINES.sub("", body)
+    elif markdown:
+        # The front matter has the title: a heading opening the text is that title again, not a
+        # sentence of the story (kept, it is read as one with the first sentence).
+        first, newline, after = body.partition("\n")
+        if len(first) <= MAX_TITLE_CHARS and _ATX_HEADING.fullmatch(first.strip()):
+            body = _LEADING_BLANK_LINES.sub("", after)
+        else:
+            underline, newline2, after2 = after.partition("\n")
+            if newline and first.strip() and len(first) <= MAX_TITLE_CHARS and _SETEXT_UNDERLINE.fullmatch(underline):
+                body = _LEADING_BLANK_LINES.sub("", after2 if newline2 else "")
     record["body"] = body
     return _guarded_record(record, where)
 
@@ -531,7 +542,7 @@ def article_from_record(record: object, where: str, labels: dict[str, str] | Non
     body = _required_text(record, BODY_KEYS, problems, strip=False)
     _check_text(body, "body", MAX_BODY_CHARS, problems)
     if untitled and body and not problems:
-        title = lead_title(body)
+        title = lead_title(strip_furniture(body).text)  # not a byline or a caption
     meta: dict[str, str | None] = {}
     for key in META_KEYS:
         label = labels.get(key, key)
@@ -543,7 +554,8 @@ def article_from_record(record: object, where: str, labels: dict[str, str] | Non
     meta["published_at"] = _date(record, labels.get("published_at"), problems)
     if problems:
         return InputError(where, "; ".join(p for p, _ in problems), "; ".join(f for _, f in problems))
-    return Article(title=title, body=body, origin=where, **meta)
+    # Page furniture (captions, credits, "Read more" links, embeds, bylines) out of the body.
+    return clean_article(Article(title=title, body=body, origin=where, **meta))
 
 
 def lead_title(body: str) -> str:

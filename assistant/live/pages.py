@@ -25,6 +25,7 @@ import trafilatura
 from selectolax.lexbor import LexborHTMLParser
 
 from assistant.ingest.dates import normalize_date
+from assistant.ingest.furniture import clean_article
 from assistant.ingest.html_text import HtmlTooComplex, check_nesting, parse_html, web_url
 from assistant.ingest.readers import MAX_ARTICLE_FILE_BYTES, MAX_BODY_CHARS, MAX_META_CHARS, MAX_TITLE_CHARS
 from assistant.live.feeds import FeedItem
@@ -77,11 +78,15 @@ def main_text(text: str, url: str, titles: list[str]) -> str | None:
 
 
 def extract_article(html: bytes | str, url: str, *, item: FeedItem | None = None, feed_title: str | None = None,
-                    content_type: str = "text/html", charset: str | None = None) -> Article:
+                    content_type: str = "text/html", charset: str | None = None,
+                    feed_site: str | None = None) -> Article:
     """The article on the page at ``url``.
 
-    ``item`` (the feed entry that linked to the page) and ``feed_title`` (the outlet) take
-    precedence over the page's own title, author, date, category and site name. Raises
+    ``item`` (the feed entry that linked to the page) takes precedence over the page's own title,
+    author, date and category. The outlet is the page's own ``og:site_name``; without one, the
+    feed's title (``feed_title``) when the page is on the feed's site (``feed_site``, the feed's
+    link; not checked when None), else the site name trafilatura finds, else the host: a feed that
+    lists several outlets' pages does not label them all with its own name. Raises
     :class:`PageError` for non-HTML content, oversized or pathologically nested pages, and pages
     without enough article text.
     """
@@ -111,10 +116,11 @@ def extract_article(html: bytes | str, url: str, *, item: FeedItem | None = None
 
     title = _first(item and item.title, page.title, doc and doc.title) or _tidy_host(url) or url
     author = _first(item and item.author, doc and doc.author, _byline(page.meta.get("author")))
-    source = _first(feed_title, page.meta.get("source"), _site_name(doc, url), _tidy_host(url))
+    feed_outlet = feed_title if feed_site is None or _same_site(url, feed_site) else None
+    source = _first(page.meta.get("source"), feed_outlet, _site_name(doc, url), _tidy_host(url))
     published_at = (item and item.published_at) or _published(doc, page.meta.get("published_at"), text)
     category = item.categories[0] if item and item.categories else page.meta.get("category")
-    return Article(
+    return clean_article(Article(
         title=_line(title, MAX_TITLE_CHARS),
         body=_clip_body(body),
         source=_line(source, MAX_META_CHARS) or None,
@@ -123,7 +129,7 @@ def extract_article(html: bytes | str, url: str, *, item: FeedItem | None = None
         url=_canonical([*canonical_links, page.meta.get("url")], url),
         category=_line(category, MAX_META_CHARS) or None,
         origin=url,
-    )
+    ))  # page furniture (captions, credits, embeds, "Read more" links) out of the body
 
 
 # --- text ------------------------------------------------------------------------------------

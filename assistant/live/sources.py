@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin
 
 from assistant.live import is_live_source  # noqa: F401 (re-exported)
 from assistant.live.feeds import Feed, FeedError, FeedItem, looks_like_feed, parse_feed
@@ -160,13 +161,15 @@ class LiveReader:
                 result.outcomes.append(ItemOutcome(item.link, "unchanged", record.article_id if record else None,
                                                    "not modified since the last fetch (HTTP 304)"))
                 continue
-            self._page(item.link, fetched, item, feed.title, result)
+            self._page(item.link, fetched, item, feed.title, result, feed_site=_site_of(feed_url, feed.link))
         return result
 
-    def _page(self, url: str, fetched: Fetched, item: FeedItem | None, outlet: str | None, result: LiveRead) -> None:
+    def _page(self, url: str, fetched: Fetched, item: FeedItem | None, outlet: str | None, result: LiveRead,
+              feed_site: str | None = None) -> None:
         try:
             article = extract_article(fetched.body, fetched.final_url, item=item, feed_title=outlet,
-                                      content_type=fetched.content_type, charset=fetched.charset)
+                                      content_type=fetched.content_type, charset=fetched.charset,
+                                      feed_site=feed_site)
         except PageError as error:
             result.outcomes.append(ItemOutcome(url, "failed", reason=str(error)))
             return
@@ -181,3 +184,10 @@ class LiveReader:
         fetched = self.fetcher.fetch(url, etag=record.etag if usable else None,
                                      last_modified=record.last_modified if usable else None)
         return None if fetched.not_modified else fetched
+
+
+def _site_of(feed_url: str, link: str | None) -> str | None:
+    """The site a feed describes (its link, resolved against the feed's address; else the feed's own
+    address), or None when neither is a web address (a feed file without a link)."""
+    site = urljoin(feed_url, link) if link else feed_url
+    return site if site.lower().startswith(("http://", "https://")) else None

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+from assistant.answer.parts import Renumbering, settle
 from assistant.answer.request import no_answer
 from assistant.filters import SearchFilters, describe_filters
 from assistant.ingest.indexer import IngestReport
@@ -184,6 +185,7 @@ class Assistant:
         retrieved = time.perf_counter()
         request = plan.request
         declined = None if passages else self._why_nothing(plan, filters)
+        numbering = Renumbering()  # citations from [1] in reading order, the same in the stream and the Answer
         if declined is not None:
             answer = Answer(question=question, answer=no_answer(declined["reason"]), abstained=True,
                             mode=getattr(self.answerer, "mode", "extractive"), trace={"abstain_reason": declined["why"],
@@ -196,17 +198,18 @@ class Assistant:
                 if isinstance(piece, Answer):
                     answer = piece
                 else:
-                    yield piece
+                    yield numbering.text(piece)
         else:
             answer = self.answerer.answer(plan.query, passages, request)
             if stream:
-                yield answer.answer
+                yield numbering.text(answer.answer)
         recency = plan.notes.get("recency") or {}
         if recency.get("asked") and not answer.abstained:  # say what "latest" was measured from
             note = f"\n\n(Newest coverage first, relative to {recency['reference_date']}.)"
             answer.answer += note
             if stream:
                 yield note
+        settle(answer, numbering)
         done = time.perf_counter()
         answer.question = question
         for citation in answer.citations:
@@ -264,9 +267,10 @@ class Assistant:
 
     def articles(self, duplicates: bool = False) -> list[dict]:
         """One row per indexed article: id (and article_id), title, source, author, published_at,
-        category, url, chunks; with ``duplicates``, also the other outlets' copies of its story
-        (``[{source, url, published_at}]``). Read from the article table: O(articles)."""
-        rows = [{"id": r.article_id, "article_id": r.article_id, **r.fields(), "chunks": r.chunk_count}
+        category, url, chunks, furniture_dropped (lines of page furniture left out at ingest); with
+        ``duplicates``, also the other outlets' copies of its story (``[{source, url, published_at}]``). Read from the article table: O(articles)."""
+        rows = [{"id": r.article_id, "article_id": r.article_id, **r.fields(), "chunks": r.chunk_count,
+                 "furniture_dropped": r.furniture_dropped}
                 for r in self.store.article_records()]
         ordered = sorted(rows, key=lambda r: (r["published_at"] or "", r["title"]), reverse=True)
         if duplicates:
