@@ -70,7 +70,7 @@ class Assistant:
         if self._live is None:
             s = self.settings
             fetcher = Fetcher(FetchPolicy(timeout=s.fetch_timeout, max_bytes=int(s.fetch_max_mb * 2**20),
-                                          host_delay=s.fetch_host_delay))
+                                          host_delay=s.fetch_host_delay, allow=s.fetch_allow))
             registry = FeedRegistry(self.store.state_dir / "feeds.sqlite3")
             self._live = (fetcher, registry)
         fetcher, registry = self._live
@@ -95,15 +95,12 @@ class Assistant:
         """The subscribed feeds (:class:`~assistant.live.subscriptions.FeedRecord`), oldest first."""
         return self.live().registry.feeds()
 
-    def add_feed(self, url: str, fetch: bool = True, write=None):
-        """Subscribe to the feed at ``url`` and (``fetch``) read it now: its
+    def add_feed(self, url: str, fetch: bool = True, write=None, progress=None):
+        """Subscribe to the feed at ``url`` once a fetch shows it is one (InputError with the reason
+        when it cannot be fetched or is not a feed) and (``fetch``) index its items now: its
         :class:`~assistant.live.ingest.FeedRefresh`, or its record when not fetched."""
         url = check_feed_url(url)
-        live = self.live(write=write)
-        record, _ = live.registry.add(url)
-        if not fetch:
-            return record
-        return live.refresh([url])[0]
+        return self.live(write=write).subscribe(url, fetch=fetch, progress=progress)
 
     def remove_feed(self, url: str) -> bool:
         """Unsubscribe; what the feed brought stays indexed. False when it was not subscribed."""

@@ -186,9 +186,9 @@ class SharedAssistant:
         return self.assistant.feeds()
 
     def add_feed(self, url: str, fetch: bool = True):
-        """Subscribe to ``url`` and (``fetch``) read it now; see ``Assistant.add_feed``."""
-        with self._refreshing:
-            return self.assistant.add_feed(url, fetch, write=self._write_fetched)
+        """Subscribe to ``url`` and (``fetch``) read it now; see ``Assistant.add_feed``. It does not
+        wait for a refresh running meanwhile (writes to the index take their turn in ``_write_fetched``)."""
+        return self.assistant.add_feed(url, fetch, write=self._write_fetched)
 
     def remove_feed(self, url: str) -> bool:
         return self.assistant.remove_feed(url)

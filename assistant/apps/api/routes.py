@@ -146,7 +146,11 @@ def build_router(shared, settings) -> APIRouter:
                  summary="Subscribe to an RSS or Atom feed (and fetch it now)",
                  description="The server refreshes subscribed feeds every ASSISTANT_FEED_REFRESH_MINUTES. With "
                              "`fetch` (default) the feed is read at once and the answer lists what became of "
-                             "each item; a feed that cannot be read is subscribed anyway, its error in `feed`.")
+                             "each item. The address is fetched first either way: one that cannot be fetched (a 404, an "
+                             "address inside the server's network) or that is not an RSS or Atom feed is refused "
+                             "(400, the reason in the message) and not subscribed.",
+                 responses={400: {"model": schemas.ErrorResponse,
+                                  "description": "Not a feed, or it could not be fetched (the reason says which)"}})
     def add_feed(request: schemas.FeedRequest):
         done = shared.add_feed(request.url, fetch=request.fetch)
         return refreshed(done) if request.fetch else schemas.Feed(**done.as_dict())
