@@ -256,6 +256,24 @@ class Assistant:
             self._catalog_cache = cached
         return cached[1]
 
+    def health(self) -> dict[str, str]:
+        """Each part a question goes through, exercised once: ``{part: "ok" | what is wrong}``, in the
+        order a question meets them (the index in Chroma, the BM25 files, the embedding model, a
+        search through the retriever). A damaged BM25 file found here is repaired (and said so)."""
+        parts: dict[str, str] = {}
+
+        def check(name, run):
+            try:
+                parts[name] = run() or "ok"
+            except Exception as error:  # noqa: BLE001 - the point: name the part, whatever failed
+                parts[name] = f"failed: {type(error).__name__}: {str(error)[:300]}"
+
+        check("index", lambda: (self.store.article_counts(), None)[1])
+        check("bm25", lambda: (self.bm25.ensure_fresh(), _repaired(self.bm25.verify()))[1])
+        check("embedding_model", lambda: None if len(self.indexer.embedder.embed(["health check"])[0]) else "no vector")
+        check("retrieval", lambda: (self.search("news"), None)[1])
+        return parts
+
     def is_empty(self) -> bool:
         return self.store.count() == 0
 
@@ -321,6 +339,10 @@ def check_feed_url(url: str) -> str:
         raise InputError(url[:200] or "(empty)", "not an http(s) URL of a feed",
                          "give the feed's address, e.g. https://example.com/rss.xml")
     return url
+
+
+def _repaired(repairs: list[str]) -> str | None:
+    return f"ok (repaired {len(repairs)} damaged files: {'; '.join(repairs)[:300]})" if repairs else None
 
 
 def _fetch_progress(progress):

@@ -145,6 +145,11 @@ class SharedAssistant:
         with self.lock.reading():
             return self.assistant.store.article_counts()
 
+    def health(self) -> dict[str, str]:
+        """See ``Assistant.health``: each part of a question's path, exercised."""
+        with self.lock.reading():
+            return self.assistant.health()
+
     def is_empty(self) -> bool:
         with self.lock.reading():
             return self.assistant.is_empty()

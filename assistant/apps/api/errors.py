@@ -116,8 +116,8 @@ def install_error_handlers(app: FastAPI, settings=None) -> None:
     app.add_middleware(ErrorBoundary, settings=settings)
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError):
-        return error_response(exc.status, exc.message, exc.details, exc.headers)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.message, exc.details, exc.headers, path=request.url.path)
 
     @app.exception_handler(AssistantError)
     async def _assistant_error(request: Request, exc: AssistantError):

@@ -172,11 +172,20 @@ def build_router(shared, settings) -> APIRouter:
             raise ApiError(404, f"{unknown[0]!r} is not a subscribed feed; POST /api/feeds subscribes to it.")
         return [refreshed(done) for done in shared.refresh_feeds(request.urls or None)]
 
-    @router.get("/health", response_model=schemas.Health, tags=["service"], summary="Is the index reachable?")
+    @router.get("/health", response_model=schemas.Health, tags=["service"],
+                summary="Can questions be answered? Each part of a question's path is exercised",
+                responses={503: {"model": schemas.ErrorResponse,
+                                 "description": "A part failed: the message names it (index, bm25, embedding_model, "
+                                                "retrieval)"}})
     def health():
         articles, chunks = shared.counts()
+        parts = shared.health()
+        failed = {name: state for name, state in parts.items() if not state.startswith("ok")}
+        if failed:
+            raise ApiError(503, "Unhealthy: " + "; ".join(f"{name}: {state}" for name, state in failed.items()),
+                           details=[{"part": name, "problem": state} for name, state in failed.items()])
         return schemas.Health(status="ok", articles=articles, chunks=chunks, answer_modes=shared.answer_modes(),
-                              auth_required=settings.api_key is not None)
+                              auth_required=settings.api_key is not None, parts=parts)
 
     @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(path: str, request: Request):

@@ -176,6 +176,8 @@ class Health(BaseModel):
     chunks: int
     answer_modes: list[str]
     auth_required: bool
+    parts: dict[str, str] = Field(default_factory=dict, description="Each part of a question's path, exercised: "
+                                  "'ok' (perhaps with what was repaired) or what failed.")
 
 
 class ErrorDetail(BaseModel):
