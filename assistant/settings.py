@@ -33,9 +33,11 @@ REPLACED = {
 MOVED_DEFAULTS = {"llm_temperature": "0", "unsupported_sentences": "remove"}
 # Settings that change how an index is built or how politely feeds are fetched: rarely touched,
 # listed apart from the others (the README's settings tables, `assistant config`).
-ADVANCED = ("sentence_vectors", "chunk_tokens", "chunk_overlap_tokens", "fetch_max_mb", "fetch_host_delay")
+ADVANCED = ("sentence_vectors", "chunk_tokens", "chunk_overlap_tokens", "fetch_max_mb", "fetch_host_delay",
+            "fetch_allow")
 ADVANCED_HEADING = ("Advanced: how an index is built (they apply to what is ingested next; change them only for a "
-                    "new index) and how politely feeds and pages are fetched.")
+                    "new index), how politely feeds and pages are fetched, and which addresses inside the network "
+                    "they may be fetched from.")
 
 
 class ChromaServer(NamedTuple):
