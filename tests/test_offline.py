@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -104,7 +105,13 @@ def test_an_ingest_a_question_and_a_server_make_no_outbound_connection(offline_e
         answer = httpx.post(f"{base}/api/ask", json={"question": QUESTION}, timeout=60)
         assert answer.status_code == 200 and answer.json()["citations"]
         assert httpx.get(f"{base}/", timeout=30).status_code == 200  # the web chat's page
-        assert httpx.get(f"{base}/docs", timeout=30).status_code == 200
+        for page in ("/docs", "/redoc"):  # the API docs, from installed files: every asset on this server
+            html = httpx.get(f"{base}{page}", timeout=30)
+            assert html.status_code == 200
+            assets = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", html.text)
+            assert assets and all(a.startswith("/") and not a.startswith("//") for a in assets), assets
+            for asset in assets:
+                assert httpx.get(f"{base}{asset}", timeout=30).status_code == 200, asset
     finally:
         server.send_signal(signal.SIGINT)
         try:
