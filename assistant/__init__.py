@@ -6,7 +6,11 @@
     print(assistant.ask("What did the expert say about China?").answer)
 """
 
-from assistant.service.factory import build_assistant
-from assistant.settings import Settings
+from assistant import telemetry
+
+telemetry.off()  # before any dependency is imported: some decide at import time (assistant/telemetry.py)
+
+from assistant.service.factory import build_assistant  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
 
 __all__ = ["build_assistant", "Settings"]

@@ -17,6 +17,12 @@ class InputError(AssistantError):
         super().__init__(f"{where}: {problem}" + (f" ({fix})" if fix else ""))
 
 
+class NotAvailableHere(InputError, ConfigError):
+    """A request chose something valid that this installation does not offer (an answer mode that is
+    not configured): the request is what must change, so the API answers 422, not 503. Still a
+    ConfigError for callers that catch those (the setting is what would offer it)."""
+
+
 class IndexUnavailable(AssistantError):
     """The index cannot be reached (e.g. the Chroma server is down)."""
 

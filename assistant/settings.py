@@ -33,9 +33,11 @@ REPLACED = {
 MOVED_DEFAULTS = {"llm_temperature": "0", "unsupported_sentences": "remove"}
 # Settings that change how an index is built or how politely feeds are fetched: rarely touched,
 # listed apart from the others (the README's settings tables, `assistant config`).
-ADVANCED = ("sentence_vectors", "chunk_tokens", "chunk_overlap_tokens", "fetch_max_mb", "fetch_host_delay")
+ADVANCED = ("sentence_vectors", "chunk_tokens", "chunk_overlap_tokens", "fetch_max_mb", "fetch_host_delay",
+            "fetch_allow")
 ADVANCED_HEADING = ("Advanced: how an index is built (they apply to what is ingested next; change them only for a "
-                    "new index) and how politely feeds and pages are fetched.")
+                    "new index), how politely feeds and pages are fetched, and which addresses inside the network "
+                    "they may be fetched from.")
 
 
 class ChromaServer(NamedTuple):
@@ -136,6 +138,12 @@ class Settings(BaseSettings):
     def _check(self) -> "Settings":
         self.data_dir = self.data_dir.expanduser().resolve()
         self.chroma_server  # noqa: B018 - refuses a URL it cannot read, at start rather than at first use
+        from assistant.live.guard import parse_allow
+
+        try:
+            parse_allow(self.fetch_allow)
+        except ValueError as error:
+            raise ValueError(f"ASSISTANT_FETCH_ALLOW: {error}") from None
         if self.chunk_tokens and self.chunk_overlap_tokens >= self.chunk_tokens:
             raise ValueError(
                 f"chunk_overlap_tokens ({self.chunk_overlap_tokens}) must be smaller than chunk_tokens "
@@ -212,6 +220,10 @@ class Settings(BaseSettings):
     fetch_timeout: float = Field(10.0, gt=0, le=300, description="Seconds one feed or page fetch may take, in all.")
     fetch_max_mb: float = Field(5.0, gt=0, le=100, description="Largest feed or page fetched, in MB.")
     fetch_host_delay: float = Field(1.0, ge=0, le=60, description="Seconds between two requests to the same host.")
+    fetch_allow: str = Field(
+        "", description="Hosts and networks inside this machine or its network that feeds and pages may be fetched "
+        "from, comma-separated, e.g. '127.0.0.1,10.1.0.0/16,intranet.example'; empty = none: loopback, private, "
+        "link-local and other non-public addresses are refused (docs/reliability.md, Security).")
 
     # answers and LLM
     llm_provider: Literal["none", "ollama", "openai", "local"] = Field(

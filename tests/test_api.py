@@ -97,8 +97,10 @@ def test_ask_rejects_bad_requests(client, body, status, kind, word):
 
 
 def test_ask_llm_when_not_configured_is_unavailable(client):
-    assert_error(client.post("/api/ask", json={"question": "China?", "mode": "llm"}), 503, "unavailable",
-                 "ASSISTANT_ANSWER_MODE=llm")
+    # The request chose what this server does not offer: a 4xx (a load balancer reads 503 as "down").
+    error = assert_error(client.post("/api/ask", json={"question": "China?", "mode": "llm"}), 422,
+                         "validation_error", "mode", "ASSISTANT_ANSWER_MODE=llm")
+    assert error["details"][0]["where"] == "mode"
 
 
 def test_malformed_json_is_400(client):
@@ -188,9 +190,16 @@ def test_health_and_unknown_routes(client):
     health = client.get("/api/health").json()
     modes = ["extractive"] + (["local"] if installed() is None else [])  # the local-llm extra offers its model
     assert health == {"status": "ok", "articles": 1, "chunks": health["chunks"], "answer_modes": modes,
-                      "auth_required": False} and health["chunks"] >= 1
+                      "auth_required": False, "parts": {part: "ok" for part in (
+                          "index", "bm25", "embedding_model", "retrieval")}} and health["chunks"] >= 1
     assert_error(client.get("/api/nothing/here"), 404, "not_found", "/api/nothing/here")
     assert_error(client.get("/api/ask"), 405, "method_not_allowed", "GET")
+    # Every method gets the API's error format, with what the path does take.
+    for method in ("TRACE", "OPTIONS", "PUT", "PATCH"):
+        response = client.request(method, "/api/ask")
+        assert_error(response, 405, "method_not_allowed", method)
+        assert response.headers["allow"] == "POST"
+    assert client.request("TRACE", "/api/articles/some-id").headers["allow"] == "DELETE"
 
 
 def test_index_unavailable_is_503_and_surprises_are_500_without_details(make_client, monkeypatch):

@@ -12,7 +12,7 @@ from live_fixtures import OTHER, WIRE, page, rss
 def api(make_assistant):
     from assistant.apps.api import create_api
 
-    assistant = make_assistant(fetch_host_delay=0, fetch_timeout=2)
+    assistant = make_assistant(fetch_host_delay=0, fetch_timeout=2, fetch_allow="127.0.0.1")
     return TestClient(create_api(assistant, assistant.settings), raise_server_exceptions=False)
 
 

@@ -23,7 +23,7 @@ def live(tmp_path_factory, embedder):
     from assistant.apps.server import create_app
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("feeds-browser-index"), fetch_host_delay=0,
-                        fetch_timeout=5)
+                        fetch_timeout=5, fetch_allow="127.0.0.1")
     with LiveServer(create_app(build_assistant(settings, embedder=embedder), settings)) as server:
         yield server
 

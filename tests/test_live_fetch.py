@@ -14,8 +14,10 @@ from assistant.errors import AssistantError
 from assistant.live.feeds import FeedError, looks_like_feed, parse_feed
 from assistant.live.fetch import Fetcher, FetchError, FetchPolicy
 
+LOOPBACK = ("127.0.0.1",)  # the test site: fetches reach it only because it is allowed
+
 FEEDS = Path(__file__).parent / "data" / "live" / "feeds"
-FAST = FetchPolicy(timeout=2.0, host_delay=0.0)
+FAST = FetchPolicy(allow=LOOPBACK, timeout=2.0, host_delay=0.0)
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ def test_missing_content_type_is_empty(site, fetcher):
 
 def test_user_agent_and_accept_are_sent(site):
     url = site.add("/page", "<p>hi</p>")
-    with Fetcher(FetchPolicy(host_delay=0, user_agent="test-agent/9 (+https://example.org)")) as fetcher:
+    with Fetcher(FetchPolicy(allow=LOOPBACK, host_delay=0, user_agent="test-agent/9 (+https://example.org)")) as fetcher:
         fetcher.fetch(url, accept="text/html")
     request = site.requests_for("/page")[0]
     assert request.headers["user-agent"] == "test-agent/9 (+https://example.org)"
@@ -102,7 +104,7 @@ def test_relative_and_absolute_redirects_are_followed(site, fetcher):
 def test_redirect_loop_is_refused_after_max_redirects(site):
     site.redirect("/a", "/b")
     site.redirect("/b", "/a")
-    with Fetcher(FetchPolicy(host_delay=0, max_redirects=3)) as fetcher:
+    with Fetcher(FetchPolicy(allow=LOOPBACK, host_delay=0, max_redirects=3)) as fetcher:
         error = fetch_error(fetcher, site.url("/a"))
     assert error.reason == "too many redirects (more than 3)"
     assert len(site.requests) == 4  # the first request and three redirects, then it stops
@@ -134,7 +136,7 @@ def test_unknown_path_is_404(site, fetcher):
 
 def test_slow_response_times_out(site):
     url = site.add("/slow", "late", delay=5)
-    with Fetcher(FetchPolicy(timeout=0.5, host_delay=0)) as fetcher:
+    with Fetcher(FetchPolicy(allow=LOOPBACK, timeout=0.5, host_delay=0)) as fetcher:
         start = time.monotonic()
         error = fetch_error(fetcher, url)
         took = time.monotonic() - start
@@ -145,7 +147,7 @@ def test_slow_response_times_out(site):
 def test_trickling_body_cannot_stretch_the_deadline(site):
     """Each chunk arrives well within the timeout, but the whole response does not."""
     url = site.add("/drip", b"x" * 40, chunk_size=1, chunk_delay=0.1)
-    with Fetcher(FetchPolicy(timeout=0.5, host_delay=0)) as fetcher:
+    with Fetcher(FetchPolicy(allow=LOOPBACK, timeout=0.5, host_delay=0)) as fetcher:
         start = time.monotonic()
         error = fetch_error(fetcher, url)
         took = time.monotonic() - start
@@ -155,14 +157,14 @@ def test_trickling_body_cannot_stretch_the_deadline(site):
 
 def test_body_over_the_limit_announced_by_content_length(site):
     url = site.add("/big", b"x" * 3000)
-    with Fetcher(FetchPolicy(max_bytes=1024, host_delay=0)) as fetcher:
+    with Fetcher(FetchPolicy(allow=LOOPBACK, max_bytes=1024, host_delay=0)) as fetcher:
         error = fetch_error(fetcher, url)
     assert error.reason == "larger than the 1 KB limit (2.93 KB announced)"
 
 
 def test_body_over_the_limit_without_content_length_stops_reading(site):
     url = site.add("/big", b"x" * (6 * 2**20), content_length=False, chunk_size=64 * 1024)
-    with Fetcher(FetchPolicy(host_delay=0)) as fetcher:
+    with Fetcher(FetchPolicy(allow=LOOPBACK, host_delay=0)) as fetcher:
         error = fetch_error(fetcher, url)
     assert error.reason == "larger than the 5 MB limit"
 
@@ -170,7 +172,7 @@ def test_body_over_the_limit_without_content_length_stops_reading(site):
 def test_gzip_body_is_decoded_and_a_compression_bomb_is_refused(site):
     small = site.add("/small.gz", b"<rss>" + b"a" * 500 + b"</rss>", gzip=True)
     bomb = site.add("/bomb.gz", b"\0" * (8 * 2**20), gzip=True)  # 8 MB that compresses to about 8 KB
-    with Fetcher(FetchPolicy(max_bytes=2**20, host_delay=0)) as fetcher:
+    with Fetcher(FetchPolicy(allow=LOOPBACK, max_bytes=2**20, host_delay=0)) as fetcher:
         assert fetcher.fetch(small).body == b"<rss>" + b"a" * 500 + b"</rss>"
         assert len(gzip.compress(b"\0" * (8 * 2**20))) < 2**20
         assert fetch_error(fetcher, bomb).reason == "larger than the 1 MB limit"
@@ -196,7 +198,7 @@ def test_connection_refused(fetcher):
 
 def test_requests_to_one_host_are_spaced_by_the_host_delay(site):
     urls = [site.add(f"/p{n}", "x") for n in range(3)]
-    with Fetcher(FetchPolicy(host_delay=0.2)) as fetcher:
+    with Fetcher(FetchPolicy(allow=LOOPBACK, host_delay=0.2)) as fetcher:
         for url in urls:
             fetcher.fetch(url)
     arrivals = [r.at for r in site.requests]
@@ -206,7 +208,7 @@ def test_requests_to_one_host_are_spaced_by_the_host_delay(site):
 
 def test_host_delay_holds_across_threads(site):
     urls = [site.add(f"/t{n}", "x") for n in range(4)]
-    with Fetcher(FetchPolicy(host_delay=0.2)) as fetcher:
+    with Fetcher(FetchPolicy(allow=LOOPBACK, host_delay=0.2)) as fetcher:
         threads = [threading.Thread(target=fetcher.fetch, args=(url,)) for url in urls]
         for thread in threads:
             thread.start()
@@ -220,7 +222,7 @@ def test_host_delay_holds_across_threads(site):
 def test_other_hosts_do_not_wait(site):
     """127.0.0.1 and localhost are different hosts: the second request need not wait."""
     url = site.add("/p", "x")
-    with Fetcher(FetchPolicy(host_delay=5)) as fetcher:
+    with Fetcher(FetchPolicy(allow=LOOPBACK, host_delay=5)) as fetcher:
         start = time.monotonic()
         fetcher.fetch(url)
         fetcher.fetch(url.replace("127.0.0.1", "localhost"))
@@ -233,7 +235,7 @@ def test_other_hosts_do_not_wait(site):
     ("user_agent", "a\r\nX-Evil: 1", "one non-empty line")])
 def test_policy_checks_its_values(field, value, problem):
     with pytest.raises(ValueError, match=problem) as caught:
-        FetchPolicy(**{field: value})
+        FetchPolicy(allow=LOOPBACK, **{field: value})
     assert field in str(caught.value)
 
 

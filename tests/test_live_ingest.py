@@ -21,6 +21,7 @@ def cli(monkeypatch, embedder):
 
     monkeypatch.setenv("ASSISTANT_FETCH_HOST_DELAY", "0")
     monkeypatch.setenv("ASSISTANT_FETCH_TIMEOUT", "2")
+    monkeypatch.setenv("ASSISTANT_FETCH_ALLOW", "127.0.0.1")  # the test site is on loopback
     build = lambda: build_assistant(Settings(), embedder=embedder)  # noqa: E731
     monkeypatch.setattr(cli_module, "_assistant", build)
     monkeypatch.setattr(feeds_cli, "_assistant", build)
@@ -221,7 +222,7 @@ def test_the_server_refreshes_feeds_in_the_background_while_questions_are_answer
     from assistant.service.shared import SharedAssistant
 
     feed = serve_feed(site)
-    shared = SharedAssistant(make_assistant(fetch_host_delay=0))
+    shared = SharedAssistant(make_assistant(fetch_host_delay=0, fetch_allow="127.0.0.1"))
     shared.ingest()  # the bundled article
     shared.add_feed(feed, fetch=False)
     scheduler = FeedScheduler(shared.refresh_feeds, minutes=60, first_after=0.1).start()

@@ -57,7 +57,7 @@ class Progress:
 def shared(make_assistant):
     from assistant.service.shared import SharedAssistant
 
-    return SharedAssistant(make_assistant(fetch_host_delay=0, fetch_timeout=2))
+    return SharedAssistant(make_assistant(fetch_host_delay=0, fetch_timeout=2, fetch_allow="127.0.0.1"))
 
 
 def test_adding_a_feed_lists_it_with_its_items_and_the_chat_answers_from_them(site, shared):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from functools import wraps
 
@@ -9,6 +10,8 @@ import click
 from pydantic import ValidationError
 
 from assistant.errors import AssistantError
+
+log = logging.getLogger(__name__)
 
 EXIT_FAILED_RECORDS = 1  # some files or records could not be ingested; the rest was
 EXIT_ERROR = 2  # nothing done: bad option, bad settings, bad input file, unreachable index
@@ -89,7 +92,9 @@ def handle_errors(func):
     @wraps(func)
     def wrapper(*args, **kwargs):
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at the interpreter's exit
+            return result
         except ValidationError as exc:  # an option or setting a pydantic model refused
             for line in validation_lines(exc):
                 click.echo(f"Error: {line}", err=True)
@@ -98,10 +103,29 @@ def handle_errors(func):
             shown = exc if isinstance(exc, AssistantError) else unreachable_message(exc) or exc
             click.echo(f"Error: {shown}", err=True)
             sys.exit(EXIT_ERROR)
-        except Exception as exc:
+        except BrokenPipeError:  # the reader went away (`assistant articles | head`): nothing more to say
+            _quiet_stdout()
+            sys.exit(0)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # EOFError included: click would print a bare "Aborted!"
             message = unreachable_message(exc)
             if message is None:
-                raise
+                log.error("unexpected error", exc_info=exc)
+                message = (f"unexpected {type(exc).__name__}: {str(exc)[:300] or 'no message'}. "
+                           "A server's /api/health names the part that fails (the Chroma index, the BM25 files, "
+                           "the embedding model, retrieval); if it persists, report it with this message.")
             click.echo(f"Error: {message}", err=True)
             sys.exit(EXIT_ERROR)
     return wrapper
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

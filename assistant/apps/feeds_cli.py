@@ -51,11 +51,11 @@ def feeds_command():
 def feeds_add(url, no_fetch, as_json):
     """Subscribe to the feed at URL and index its items now."""
     assistant = _assistant()
-    record = assistant.add_feed(url, fetch=False)
-    if no_fetch:
+    if no_fetch:  # the feed itself is still fetched once: only a feed is subscribed
+        record = assistant.add_feed(url, fetch=False)
         click.echo(json.dumps(record.as_dict(), indent=2) if as_json else f"Subscribed to {record.url}.")
         return
-    done = assistant.refresh_feeds([record.url], progress=_progress(as_json))
+    done = [assistant.add_feed(url, progress=_progress(as_json))]
     if as_json:
         click.echo(json.dumps(done[0].as_dict(), indent=2, ensure_ascii=False))
     else:

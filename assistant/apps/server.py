@@ -32,9 +32,17 @@ def create_app(assistant, settings=None, *, ui: bool = True):
 
         from assistant.apps.web.ui import build_ui, mount_options
 
+        from assistant.apps.api.guards import CrossSiteGuard, UploadCap
+        from assistant.apps.web.uploads import max_upload_bytes
+
         app = gr.mount_gradio_app(app, build_ui(shared, settings), path="/", **mount_options(settings))
         if settings.api_key is not None:
             app.add_middleware(LoginWall, chat=_mounted_gradio(app))
+        app.add_middleware(UploadCap, max_bytes=max_upload_bytes(settings) + 64 * 1024,
+                           max_files=settings.max_upload_files,
+                           message=f"At most {settings.max_upload_files} files and {settings.max_upload_mb:g} MB in "
+                                   "one upload (ASSISTANT_MAX_UPLOAD_FILES, ASSISTANT_MAX_UPLOAD_MB).")
+        app.add_middleware(CrossSiteGuard)  # again outermost, now around the web chat's endpoints too
     return app
 
 

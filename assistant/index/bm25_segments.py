@@ -2,7 +2,8 @@
 
 A :class:`Segment` holds whole articles: their chunks (ids, metadata, token counts) and their
 distinct sentences, each as term -> (row, term frequency) postings in CSC form, plus which chunks
-hold each sentence. It never changes once written (``.npy`` files, memory-mapped when loaded). An
+hold each sentence. It never changes once written (``.npy`` files, read whole and checked when loaded:
+see :meth:`Segment.load`). An
 index is a list of segments with a set of dead articles per segment (tombstones); an update adds a
 segment with the new and changed articles and marks their old copies dead, and :func:`merge` folds
 segments into one (dropping dead rows) without tokenising anything again.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,15 +134,124 @@ class Segment:
 
     @classmethod
     def load(cls, folder: Path) -> Segment:
-        record = json.loads((folder / "segment.json").read_text())
-        a = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
-        vectors = np.load(folder / "vectors.npy", mmap_mode="r") if (folder / "vectors.npy").exists() else None
-        return cls(folder.name, record["ids"], record["metas"], {k: tuple(v) for k, v in record["articles"].items()},
-                   Postings({t: i for i, t in enumerate(record["c_vocab"])}, a["c_indptr"], a["c_rows"], a["c_tf"],
-                            a["c_len"]),
-                   Postings({t: i for i, t in enumerate(record["s_vocab"])}, a["s_indptr"], a["s_rows"], a["s_tf"],
-                            a["s_len"]),
-                   a["p_sent"], a["p_chunk"], vectors)
+        """The segment saved in ``folder``, checked before any of it is used: every file present,
+        each ``.npy`` exactly the size its header announces, and the arrays consistent with each
+        other and with ``segment.json``. Anything else is :class:`SegmentDamaged` naming the file.
+
+        The arrays are read into memory, not memory-mapped: a file truncated on disk while a
+        mapping of it is in use kills the process (SIGBUS); a copy in memory cannot be damaged."""
+        try:
+            record = json.loads((folder / "segment.json").read_text())
+            ids, metas, c_vocab, s_vocab = record["ids"], record["metas"], record["c_vocab"], record["s_vocab"]
+            articles = {k: tuple(v) for k, v in record["articles"].items()}
+        except FileNotFoundError:
+            raise SegmentDamaged(folder / "segment.json", "missing") from None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            raise SegmentDamaged(folder / "segment.json", f"unreadable ({type(error).__name__})") from None
+        a = {name: _read_array(folder / f"{name}.npy") for name in _ARRAYS}
+        vectors = _read_array(folder / "vectors.npy") if (folder / "vectors.npy").exists() else None
+        segment = cls(folder.name, ids, metas, articles,
+                      Postings({t: i for i, t in enumerate(c_vocab)}, a["c_indptr"], a["c_rows"], a["c_tf"],
+                               a["c_len"]),
+                      Postings({t: i for i, t in enumerate(s_vocab)}, a["s_indptr"], a["s_rows"], a["s_tf"],
+                               a["s_len"]),
+                      a["p_sent"], a["p_chunk"], vectors)
+        problem = segment.inconsistency()
+        if problem:
+            raise SegmentDamaged(folder, problem)
+        return segment
+
+    def inconsistency(self) -> str | None:
+        """What does not fit together in this segment's arrays and records, or None."""
+        n_c, n_s = len(self.ids), len(self.sentences.lengths)
+        if len(self.metas) != n_c or len(self.chunks.lengths) != n_c:
+            return f"{n_c} chunk ids but {len(self.metas)} metadata records and {len(self.chunks.lengths)} lengths"
+        for kind, p, n in (("chunk", self.chunks, n_c), ("sentence", self.sentences, n_s)):
+            if p.indptr.ndim != 1 or len(p.indptr) != len(p.vocab) + 1 or (len(p.indptr) and p.indptr[0] != 0):
+                return f"{kind} postings: {len(p.indptr)} offsets for {len(p.vocab)} terms"
+            if len(p.rows) != len(p.tf) or int(p.indptr[-1]) != len(p.rows) or np.any(np.diff(p.indptr) < 0):
+                return f"{kind} postings: offsets end at {int(p.indptr[-1])}, {len(p.rows)} rows, {len(p.tf)} tf"
+            if len(p.rows) and (int(p.rows.min()) < 0 or int(p.rows.max()) >= n):
+                return f"{kind} postings point outside the {n} {kind}s"
+        if len(self.pair_sentence) != len(self.pair_chunk):
+            return "sentence/chunk pairs of different lengths"
+        if len(self.pair_sentence) and (int(np.max(self.pair_sentence)) >= n_s or int(np.max(self.pair_chunk)) >= n_c
+                                        or int(np.min(self.pair_sentence)) < 0 or int(np.min(self.pair_chunk)) < 0):
+            return "sentence/chunk pairs point outside the segment"
+        if any(not (0 <= c0 <= c1 <= n_c and 0 <= s0 <= s1 <= n_s) for _, c0, c1, s0, s1 in self.articles.values()):
+            return "an article's rows lie outside the segment"
+        if self.vectors is not None and (self.vectors.ndim != 2 or len(self.vectors) != n_c):
+            return f"{self.vectors.shape} vectors for {n_c} chunks"
+        return None
+
+
+def check_files(folder: Path, segment: Segment) -> None:
+    """SegmentDamaged unless every file of ``segment`` under ``folder`` is present with the size its
+    arrays have in memory (a cheap check: headers and sizes, nothing else read)."""
+    arrays = {"c_indptr": segment.chunks.indptr, "c_rows": segment.chunks.rows, "c_tf": segment.chunks.tf,
+              "c_len": segment.chunks.lengths, "s_indptr": segment.sentences.indptr, "s_rows": segment.sentences.rows,
+              "s_tf": segment.sentences.tf, "s_len": segment.sentences.lengths, "p_sent": segment.pair_sentence,
+              "p_chunk": segment.pair_chunk}
+    if segment.vectors is not None:
+        arrays["vectors"] = segment.vectors
+    try:
+        if (folder / "segment.json").stat().st_size == 0:
+            raise SegmentDamaged(folder / "segment.json", "empty")
+    except FileNotFoundError:
+        raise SegmentDamaged(folder / "segment.json", "missing") from None
+    for name, array in arrays.items():
+        path = folder / f"{name}.npy"
+        try:
+            with open(path, "rb") as f:
+                try:
+                    version = np.lib.format.read_magic(f)
+                    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                        np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read_header(f)
+                except (ValueError, EOFError, SyntaxError, TypeError) as error:
+                    raise SegmentDamaged(path, f"not a NumPy array file ({error})") from None
+                size = os.fstat(f.fileno()).st_size
+                if tuple(shape) != tuple(np.shape(array)) or size != f.tell() + np.asarray(array).nbytes:
+                    raise SegmentDamaged(path, f"{size:,} bytes of shape {tuple(shape)}, not the {np.shape(array)} "
+                                               "array the index holds (truncated or overwritten)")
+        except FileNotFoundError:
+            raise SegmentDamaged(path, "missing") from None
+        except OSError as error:
+            raise SegmentDamaged(path, f"unreadable ({error.strerror or error})") from None
+
+
+class SegmentDamaged(ValueError):
+    """A saved segment that cannot be used as it is; ``path`` names the file or folder."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path, self.problem = Path(path), problem
+        super().__init__(f"{path}: {problem}")
+
+
+def _read_array(path: Path) -> np.ndarray:
+    """A whole ``.npy`` file, once its size is what its header says (truncated, padded or garbage: damaged)."""
+    try:
+        with open(path, "rb") as f:
+            try:
+                version = np.lib.format.read_magic(f)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                    np.lib.format.read_array_header_2_0
+                shape, fortran, dtype = read_header(f)
+            except (ValueError, EOFError, SyntaxError, TypeError) as error:
+                raise SegmentDamaged(path, f"not a NumPy array file ({error})") from None
+            if dtype.hasobject or fortran:
+                raise SegmentDamaged(path, "not an array this index writes")
+            expected = f.tell() + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            size = os.fstat(f.fileno()).st_size
+            if size != expected:
+                raise SegmentDamaged(path, f"{size:,} bytes where its header announces {expected:,} (truncated or "
+                                           "overwritten)")
+            data = np.fromfile(f, dtype=dtype, count=int(np.prod(shape, dtype=np.int64)))
+            return data.reshape(shape)
+    except FileNotFoundError:
+        raise SegmentDamaged(path, "missing") from None
+    except OSError as error:
+        raise SegmentDamaged(path, f"unreadable ({error.strerror or error})") from None
 
 
 def build(name: str, articles: list[tuple[str, str, list]], tokenize, sentences_of) -> Segment:

@@ -8,11 +8,13 @@ deleted; only their chunks are fetched and tokenised, into one new segment, and 
 are tombstoned. Segments are merged (no tokenising) when too many or too dead. Scores use live N,
 df and avgdl, so they equal a rebuild's exactly, as ``bm25s`` (lucene, k1 1.2, b 0.75) computes them.
 
-On disk (``data_dir/bm25/<collection>``): ``segments/<name>/`` (``.npy`` arrays, memory-mapped when
-loaded, and ``segment.json``) and ``manifests/<collection id>-<revision>.json`` (which segments,
+On disk (``data_dir/bm25/<collection>``): ``segments/<name>/`` (``.npy`` arrays, read whole and
+checked when loaded, and ``segment.json``) and ``manifests/<collection id>-<revision>.json`` (which segments,
 which articles dead). A process starts by loading the manifest of the current revision, or the
 newest one and a delta from there; another process's write becomes visible by loading its manifest
-(segments already held are reused) or, when it saved none, by applying the delta itself.
+(segments already held are reused) or, when it saved none, by applying the delta itself. A file
+that is damaged (missing, truncated, the wrong size or revision, garbage) is found before anything
+of it is used, logged, and replaced: the state is built from Chroma and saved again.
 
 Readers never see a state change under them: a request pins one state (:meth:`BM25Index.pinned`)
 and uses it to the end, whatever is swapped in meanwhile. When another process changed the
@@ -391,7 +393,11 @@ class BM25Index:
                         old.unlink()
 
     def _load(self, collection_id: str, revision: int | None) -> LexicalState | None:
-        """The saved state of ``revision`` (None: the newest saved one of this collection)."""
+        """The saved state of ``revision`` (None: the newest saved one of this collection), checked
+        before use. A manifest or segment that is damaged (missing, truncated, the wrong size, not
+        what it says it is) is logged and deleted, so the state built from Chroma instead is saved in
+        its place; None then, as when nothing was saved."""
+        place = None
         try:
             if revision is None:
                 saved = [(int(p.stem.rsplit("-", 1)[1]), p) for p in (self.folder / "manifests").glob(
@@ -401,19 +407,75 @@ class BM25Index:
                 revision, place = max(saved)
             else:
                 place = self._manifest(collection_id, revision)
-            record = json.loads(place.read_text())
+                if not place.exists():
+                    return None
+            try:
+                record = json.loads(place.read_text())
+                names = [name for name, _ in record["segments"]]
+                dead = [frozenset(d) for _, d in record["segments"]]
+            except (ValueError, KeyError, TypeError) as error:
+                raise seg.SegmentDamaged(place, f"unreadable manifest ({type(error).__name__})") from None
             if record.get("revision") != revision or record.get("collection") != collection_id:
-                return None
-            segments = [self._loaded.get(name) or seg.Segment.load(self.folder / "segments" / name)
-                        for name, _ in record["segments"]]
+                raise seg.SegmentDamaged(place, f"names revision {record.get('revision')!r} of collection "
+                                                f"{record.get('collection')!r}, not revision {revision}")
+            segments = [self._loaded.get(name) or seg.Segment.load(self.folder / "segments" / name) for name in names]
+            for segment, gone in zip(segments, dead):
+                if not gone <= segment.articles.keys():
+                    raise seg.SegmentDamaged(place, f"tombstones articles segment {segment.name} does not hold")
             if any(s.vectors is None and s.n_chunks for s in segments):
                 log.info("BM25 segments under %s were saved without chunk vectors; building them again", self.folder)
                 with contextlib.suppress(OSError):
                     place.unlink()  # so that the state built again is saved in its place
                 return None
-            return _state(collection_id, revision, True, segments, [frozenset(d) for _, d in record["segments"]])
-        except (OSError, ValueError, KeyError, IndexError):  # missing, half-deleted by another process, or corrupt
+            return _state(collection_id, revision, True, segments, dead)
+        except seg.SegmentDamaged as damage:
+            self._discard(place, damage)
             return None
+        except OSError:  # a manifest deleted by another process's clean-up meanwhile: build instead
+            return None
+
+    def _discard(self, manifest: Path | None, damage: seg.SegmentDamaged) -> None:
+        """Log a damaged file and delete it (the manifest, and the segment folder when the damage is
+        in one), so the state built from Chroma next is saved, whole, in their place."""
+        self.stats["repairs"] += 1
+        log.warning("BM25 index file damaged: %s. Rebuilding it from the Chroma collection and saving it again.",
+                    damage)
+        if manifest is not None:
+            with contextlib.suppress(OSError):
+                manifest.unlink()
+        segments = self.folder / "segments"
+        damaged = damage.path if damage.path.parent == segments else damage.path.parent
+        if damaged.parent == segments:
+            shutil.rmtree(damaged, ignore_errors=True)
+            self._loaded.pop(damaged.name, None)
+
+    def verify(self) -> list[str]:
+        """Check the files of the state in use against what it holds in memory (sizes and headers,
+        no arrays read); a damaged one is logged and the state is saved again from memory. What was
+        repaired, one line per file (empty: all was well)."""
+        with self._build_lock:
+            state = self._state
+            if state is None or not state.settled:
+                return []
+            repaired = []
+            for segment in state.segments:
+                folder = self.folder / "segments" / segment.name
+                try:
+                    seg.check_files(folder, segment)
+                except seg.SegmentDamaged as damage:
+                    self._discard(self._manifest(state.collection_id, state.revision), damage)
+                    repaired.append(str(damage))
+            place = self._manifest(state.collection_id, state.revision)
+            if not repaired and not place.exists():
+                repaired.append(f"{place}: missing")
+                self.stats["repairs"] += 1
+                log.warning("BM25 index file missing: %s. Saving the index again.", place)
+            if repaired:
+                try:
+                    self._save(state)
+                except OSError:
+                    log.warning("could not save the BM25 index under %s", self.folder, exc_info=True)
+            return repaired
 
     # --- what readers ask -------------------------------------------------------------------------
     def sources(self) -> frozenset[str]:

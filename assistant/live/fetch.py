@@ -1,8 +1,11 @@
 """Polite HTTP for feeds and article pages: one :class:`Fetcher` per run, one call per URL.
 
-Every response is bounded: a deadline for the whole response (:attr:`FetchPolicy.timeout`,
-connect included, checked while the body streams in and shortening each read to the time
-left), a size limit on the decoded body (checked against ``Content-Length`` first, then while
+Every connection (the first and each redirect hop) goes to an address the
+:class:`~assistant.live.guard.ConnectGuard` checked: nothing inside this machine or its network
+unless :attr:`FetchPolicy.allow` (``ASSISTANT_FETCH_ALLOW``) names it. Every fetch is bounded: a
+wall-clock deadline for the whole fetch (:attr:`FetchPolicy.timeout`: connecting, the headers,
+each redirect and the body; every socket read and write is shortened to the time left), response
+headers of at most 100 KB (httpcore's limit), a size limit on the decoded body (checked against ``Content-Length`` first, then while
 reading and while decompressing, so neither a large page nor a compression bomb is ever held
 whole), at most :attr:`FetchPolicy.max_redirects` redirects, each to an http(s) URL. Requests
 to one host are spaced by :attr:`FetchPolicy.host_delay` seconds (start to start), across
@@ -23,9 +26,11 @@ from email.message import Message
 from http import HTTPStatus
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from assistant.errors import AssistantError
+from assistant.live.guard import AddressRefused, ConnectGuard, parse_allow
 
 DEFAULT_ACCEPT = ("application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, "
                   "text/html;q=0.8, application/xhtml+xml;q=0.8, */*;q=0.5")
@@ -43,8 +48,12 @@ class FetchPolicy:
     host_delay: float = 1.0  # minimum seconds between two requests to the same host (per Fetcher, thread-safe)
     max_redirects: int = 5
     user_agent: str = "news-assistant/0.1 (feed reader; +https://pypi.org/project/news-assistant/)"
+    allow: tuple[str, ...] = ()  # hosts and networks inside that may be fetched (ASSISTANT_FETCH_ALLOW entries)
 
     def __post_init__(self) -> None:
+        if isinstance(self.allow, str):
+            object.__setattr__(self, "allow", tuple(e.strip() for e in self.allow.split(",") if e.strip()))
+        parse_allow(self.allow)  # a malformed entry is refused here, naming it
         for name in ("timeout", "host_delay"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0 or value != value:
@@ -89,13 +98,16 @@ class Fetcher:
     """Fetches URLs under a :class:`FetchPolicy`; safe to share between threads.
 
     ``transport`` is handed to the ``httpx.Client`` (e.g. ``httpx.MockTransport`` in tests of
-    other modules); by default the client makes real connections.
+    other modules); by default the client makes real connections, each through the guard.
+    Proxy settings in the environment are not used: a proxy would connect where the guard cannot see.
     """
 
     def __init__(self, policy: FetchPolicy = FetchPolicy(), *, transport: httpx.BaseTransport | None = None):
         self.policy = policy
+        self.guard = ConnectGuard(policy.allow)
         self._client = httpx.Client(
-            transport=transport,
+            transport=transport or _GuardedTransport(self.guard),
+            trust_env=False,
             follow_redirects=False,
             headers={"User-Agent": policy.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             timeout=policy.timeout,
@@ -121,9 +133,12 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        current = url
+        current, deadline = url, None
         for _ in range(self.policy.max_redirects + 1):
-            fetched, location = self._one_response(url, current, headers)
+            self._wait_for_host(current)
+            # One deadline for the whole fetch, redirects included (it starts after the first polite wait).
+            deadline = deadline or time.monotonic() + self.policy.timeout
+            fetched, location = self._one_response(url, current, headers, deadline)
             if location is None:
                 assert fetched is not None
                 if fetched.not_modified:  # a 304 need not repeat the validators
@@ -134,37 +149,46 @@ class Fetcher:
 
     # --- one request -------------------------------------------------------------------------
 
-    def _one_response(self, asked: str, current: str, headers: dict[str, str]) -> tuple[Fetched | None, str | None]:
+    def _one_response(self, asked: str, current: str, headers: dict[str, str],
+                      deadline: float) -> tuple[Fetched | None, str | None]:
         """(The response, None), or (None, the absolute URL a redirect points to)."""
-        self._wait_for_host(current)
-        deadline = time.monotonic() + self.policy.timeout
         try:
-            request = self._client.build_request("GET", current, headers=headers, timeout=self.policy.timeout)
-            timeouts = request.extensions["timeout"]
-
-            def shorten(_event: str, _info: dict) -> None:
-                # httpcore calls this before each step and reads ``timeouts`` before each socket
-                # operation: connecting, sending and waiting for the headers share one deadline.
-                _shorten(timeouts, deadline)
-
-            request.extensions["trace"] = shorten
-            response = self._client.send(request, stream=True)
-            try:
-                status = response.status_code
-                if status in REDIRECT_STATUSES:
-                    return None, self._redirect_target(asked, current, response)
-                if status != 304 and not 200 <= status < 300:
-                    raise FetchError(asked, f"HTTP {status} {_phrase(response)}".rstrip())
-                body = b"" if status == 304 else self._read_body(asked, response, timeouts, deadline)
-                return self._fetched(asked, current, response, body), None
-            finally:
-                response.close()
+            if time.monotonic() >= deadline:
+                raise httpx.ReadTimeout("the fetch's deadline passed")
+            with self.guard.deadline_at(deadline):
+                return self._respond(asked, current, headers, deadline)
+        except AddressRefused as refused:
+            where = "" if current == asked else f"redirect to {current[:200]!r}: "
+            raise FetchError(asked, where + refused.reason) from None
         except httpx.TimeoutException:
             raise FetchError(asked, f"timed out after {self.policy.timeout:g} s") from None
         except httpx.HTTPError as error:
             raise FetchError(asked, _transport_reason(error, current)) from None
         except (httpx.InvalidURL, UnicodeError):
             raise FetchError(asked, "not an http(s) URL") from None
+
+    def _respond(self, asked: str, current: str, headers: dict[str, str],
+                 deadline: float) -> tuple[Fetched | None, str | None]:
+        request = self._client.build_request("GET", current, headers=headers, timeout=self.policy.timeout)
+        timeouts = request.extensions["timeout"]
+
+        def shorten(_event: str, _info: dict) -> None:
+            # httpcore calls this before each step and reads ``timeouts`` before each socket
+            # operation: connecting, sending and waiting for the headers share one deadline.
+            _shorten(timeouts, deadline)
+
+        request.extensions["trace"] = shorten
+        response = self._client.send(request, stream=True)
+        try:
+            status = response.status_code
+            if status in REDIRECT_STATUSES:
+                return None, self._redirect_target(asked, current, response)
+            if status != 304 and not 200 <= status < 300:
+                raise FetchError(asked, f"HTTP {status} {_phrase(response)}".rstrip())
+            body = b"" if status == 304 else self._read_body(asked, response, timeouts, deadline)
+            return self._fetched(asked, current, response, body), None
+        finally:
+            response.close()
 
     def _redirect_target(self, asked: str, current: str, response: httpx.Response) -> str:
         location = response.headers.get("location", "").strip()
@@ -204,6 +228,16 @@ class Fetcher:
             self._slots[host] = start + self.policy.host_delay
         if start > now:
             time.sleep(start - now)
+
+
+class _GuardedTransport(httpx.HTTPTransport):
+    """httpx's own transport, its connections opened through ``guard`` (addresses checked, deadline kept)."""
+
+    def __init__(self, guard: ConnectGuard):
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
+                                             max_connections=20, max_keepalive_connections=10, keepalive_expiry=5.0,
+                                             network_backend=guard.backend())
 
 
 class _BoundedDecoder:
@@ -315,6 +349,8 @@ def _transport_reason(error: httpx.HTTPError, url: str) -> str:
         if "ssl" in text or "certificate" in text:
             return "secure connection failed (TLS certificate or handshake)"
         return "could not connect"
+    if isinstance(error, httpx.RemoteProtocolError) and "too long" in text:
+        return "response headers larger than 100 KB"
     if isinstance(error, httpx.RemoteProtocolError):
         return "the server broke the HTTP protocol or closed the connection early"
     if isinstance(error, (httpx.ReadError, httpx.WriteError)):

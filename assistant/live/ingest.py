@@ -8,6 +8,7 @@ brought is indexed, so a crash in between means a full fetch next time, never a 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from assistant.live.sources import LiveRead, LiveReader
 from assistant.live.subscriptions import FeedRecord, FeedRegistry
 from assistant.models import Article
 
+PARALLEL_FEEDS = 4  # feeds read at once by a refresh: a slow one holds only its own slot
 Write = Callable[[list[Article]], IngestReport]
 
 
@@ -42,27 +44,46 @@ class LiveIngest:
         read = self.reader.read(sources, progress)
         return self._index(read)
 
+    def subscribe(self, url: str, fetch: bool = True, progress: Callable[[str], None] | None = None):
+        """Subscribe to the feed at ``url`` once it proved to be one: fetched (every time, not
+        conditionally) and parsed as RSS or Atom; a fetch that fails (a 404, an address refused) or
+        a page that is not a feed raises InputError with the reason and nothing is subscribed.
+        With ``fetch`` its items are indexed now (a :class:`FeedRefresh`); else the FeedRecord."""
+        read = self.reader.read_url(url, progress, feed_only=True, with_items=fetch, conditional=False)
+        checked = read.feeds[0]
+        if checked.status == "failed":
+            raise InputError(url, f"not subscribed: {checked.error}",
+                             "check the address; a feed is an RSS or Atom document")
+        self.registry.add(url, checked.title)
+        if not fetch:
+            return self.registry.get(url)
+        return self._refreshed(url, read)
+
     def refresh(self, urls: Iterable[str] | None = None,
                 progress: Callable[[str], None] | None = None) -> list[FeedRefresh]:
-        """Refresh the subscribed feeds (all, or those in ``urls``), one after the other; a feed that
-        fails (gone, bad XML) keeps what it brought before and says why in its record."""
+        """Refresh the subscribed feeds (all, or those in ``urls``): read a few at a time (each fetch
+        has its own deadline, so a slow feed holds up only itself), indexed one after the other; a
+        feed that fails (gone, bad XML) keeps what it brought before and says why in its record."""
         wanted = set(urls) if urls is not None else None
-        done = []
-        for feed in self.registry.feeds():
-            if wanted is not None and feed.url not in wanted:
-                continue
-            read = self.reader.read_url(feed.url, progress)
-            report = self._index(read)
-            fetch = read.feeds[0] if read.feeds else None
-            status = fetch.status if fetch else "failed"
-            new = sum(item["status"] in ("added", "updated") for item in report.items)
-            failed = sum(item["status"] == "failed" for item in report.items)
-            self.registry.refreshed(feed.url, status=status, error=fetch.error if fetch else None,
-                                    title=fetch.title if fetch else None,
-                                    items=fetch.items if fetch and status == "ok" else None,
-                                    new_items=new, failed_items=failed)
-            done.append(FeedRefresh(self.registry.get(feed.url) or feed, report))
-        return done
+        feeds = [feed for feed in self.registry.feeds() if wanted is None or feed.url in wanted]
+        if not feeds:
+            return []
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_FEEDS, len(feeds)), thread_name_prefix="feed-read") as pool:
+            reads = [pool.submit(self.reader.read_url, feed.url, progress) for feed in feeds]
+            return [self._refreshed(feed.url, read.result()) for feed, read in zip(feeds, reads)]
+
+    def _refreshed(self, url: str, read: LiveRead) -> FeedRefresh:
+        report = self._index(read)
+        fetch = read.feeds[0] if read.feeds else None
+        status = fetch.status if fetch else "failed"
+        new = sum(item["status"] in ("added", "updated") for item in report.items)
+        failed = sum(item["status"] == "failed" for item in report.items)
+        self.registry.refreshed(url, status=status, error=fetch.error if fetch else None,
+                                title=fetch.title if fetch else None,
+                                items=fetch.items if fetch and status == "ok" else None,
+                                new_items=new, failed_items=failed)
+        record = self.registry.get(url)
+        return FeedRefresh(record, report) if record else FeedRefresh(FeedRecord(url, None, ""), report)
 
     def _index(self, read: LiveRead) -> IngestReport:
         report = self.write(read.articles) if read.articles else IngestReport()

@@ -94,13 +94,15 @@ class LiveReader:
                 result.extend(self.read_feed_file(Path(text), progress))
         return result
 
-    def read_url(self, url: str, progress: Progress | None = None) -> LiveRead:
-        """A feed or an article page at ``url``."""
+    def read_url(self, url: str, progress: Progress | None = None, *, feed_only: bool = False,
+                 with_items: bool = True, conditional: bool = True) -> LiveRead:
+        """A feed or an article page at ``url``; with ``feed_only`` anything but a feed is a failure
+        (the reason says what it is), without ``with_items`` only the feed itself is read."""
         result = LiveRead(order=[url])
         if progress:
             progress(url)
         try:
-            fetched = self._fetch(url)
+            fetched = self._fetch(url, conditional=conditional)
         except FetchError as error:
             result.outcomes.append(ItemOutcome(url, "failed", reason=error.reason))
             result.feeds.append(FeedFetch(url, "failed", error=error.reason))
@@ -118,8 +120,19 @@ class LiveReader:
                 result.outcomes.append(ItemOutcome(url, "failed", reason=str(error)))
                 result.feeds.append(FeedFetch(url, "failed", error=str(error)))
                 return result
+            if not with_items:
+                result.feeds.append(FeedFetch(url, "ok", feed.title, len(feed.items)))
+                return result
             result.validators[url] = (fetched.etag, fetched.last_modified)
             result.extend(self._items(url, feed, progress))
+            return result
+        if feed_only:
+            what = fetched.content_type or "no content type"
+            reason = (f"not an RSS or Atom feed (the server sent {what}"
+                      + (", a web page" if "html" in what else "") + "); subscribe to the site's feed address, "
+                      "or ingest a single article with 'assistant ingest URL'")
+            result.outcomes.append(ItemOutcome(url, "failed", reason=reason))
+            result.feeds.append(FeedFetch(url, "failed", error=reason))
             return result
         self._page(url, fetched, None, None, result)
         return result
@@ -177,9 +190,9 @@ class LiveReader:
         result.urls[article.id] = url
         result.validators[url] = (fetched.etag, fetched.last_modified)
 
-    def _fetch(self, url: str) -> Fetched | None:
+    def _fetch(self, url: str, conditional: bool = True) -> Fetched | None:
         """The response, or None for a 304 whose article is still indexed."""
-        record = self.registry.page(url) if self.registry else None
+        record = self.registry.page(url) if self.registry and conditional else None
         usable = record is not None and (record.article_id is None or self.indexed(record.article_id))
         fetched = self.fetcher.fetch(url, etag=record.etag if usable else None,
                                      last_modified=record.last_modified if usable else None)

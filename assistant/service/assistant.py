@@ -71,7 +71,7 @@ class Assistant:
         if self._live is None:
             s = self.settings
             fetcher = Fetcher(FetchPolicy(timeout=s.fetch_timeout, max_bytes=int(s.fetch_max_mb * 2**20),
-                                          host_delay=s.fetch_host_delay))
+                                          host_delay=s.fetch_host_delay, allow=s.fetch_allow))
             registry = FeedRegistry(self.store.state_dir / "feeds.sqlite3")
             self._live = (fetcher, registry)
         fetcher, registry = self._live
@@ -96,15 +96,12 @@ class Assistant:
         """The subscribed feeds (:class:`~assistant.live.subscriptions.FeedRecord`), oldest first."""
         return self.live().registry.feeds()
 
-    def add_feed(self, url: str, fetch: bool = True, write=None):
-        """Subscribe to the feed at ``url`` and (``fetch``) read it now: its
+    def add_feed(self, url: str, fetch: bool = True, write=None, progress=None):
+        """Subscribe to the feed at ``url`` once a fetch shows it is one (InputError with the reason
+        when it cannot be fetched or is not a feed) and (``fetch``) index its items now: its
         :class:`~assistant.live.ingest.FeedRefresh`, or its record when not fetched."""
         url = check_feed_url(url)
-        live = self.live(write=write)
-        record, _ = live.registry.add(url)
-        if not fetch:
-            return record
-        return live.refresh([url])[0]
+        return self.live(write=write).subscribe(url, fetch=fetch, progress=progress)
 
     def remove_feed(self, url: str) -> bool:
         """Unsubscribe; what the feed brought stays indexed. False when it was not subscribed."""
@@ -262,6 +259,24 @@ class Assistant:
             self._catalog_cache = cached
         return cached[1]
 
+    def health(self) -> dict[str, str]:
+        """Each part a question goes through, exercised once: ``{part: "ok" | what is wrong}``, in the
+        order a question meets them (the index in Chroma, the BM25 files, the embedding model, a
+        search through the retriever). A damaged BM25 file found here is repaired (and said so)."""
+        parts: dict[str, str] = {}
+
+        def check(name, run):
+            try:
+                parts[name] = run() or "ok"
+            except Exception as error:  # noqa: BLE001 - the point: name the part, whatever failed
+                parts[name] = f"failed: {type(error).__name__}: {str(error)[:300]}"
+
+        check("index", lambda: (self.store.article_counts(), None)[1])
+        check("bm25", lambda: (self.bm25.ensure_fresh(), _repaired(self.bm25.verify()))[1])
+        check("embedding_model", lambda: None if len(self.indexer.embedder.embed(["health check"])[0]) else "no vector")
+        check("retrieval", lambda: (self.search("news"), None)[1])
+        return parts
+
     def is_empty(self) -> bool:
         return self.store.count() == 0
 
@@ -328,6 +343,10 @@ def check_feed_url(url: str) -> str:
         raise InputError(url[:200] or "(empty)", "not an http(s) URL of a feed",
                          "give the feed's address, e.g. https://example.com/rss.xml")
     return url
+
+
+def _repaired(repairs: list[str]) -> str | None:
+    return f"ok (repaired {len(repairs)} damaged files: {'; '.join(repairs)[:300]})" if repairs else None
 
 
 def _fetch_progress(progress):

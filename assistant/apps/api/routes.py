@@ -146,7 +146,11 @@ def build_router(shared, settings) -> APIRouter:
                  summary="Subscribe to an RSS or Atom feed (and fetch it now)",
                  description="The server refreshes subscribed feeds every ASSISTANT_FEED_REFRESH_MINUTES. With "
                              "`fetch` (default) the feed is read at once and the answer lists what became of "
-                             "each item; a feed that cannot be read is subscribed anyway, its error in `feed`.")
+                             "each item. The address is fetched first either way: one that cannot be fetched (a 404, an "
+                             "address inside the server's network) or that is not an RSS or Atom feed is refused "
+                             "(400, the reason in the message) and not subscribed.",
+                 responses={400: {"model": schemas.ErrorResponse,
+                                  "description": "Not a feed, or it could not be fetched (the reason says which)"}})
     def add_feed(request: schemas.FeedRequest):
         done = shared.add_feed(request.url, fetch=request.fetch)
         return refreshed(done) if request.fetch else schemas.Feed(**done.as_dict())
@@ -168,18 +172,31 @@ def build_router(shared, settings) -> APIRouter:
             raise ApiError(404, f"{unknown[0]!r} is not a subscribed feed; POST /api/feeds subscribes to it.")
         return [refreshed(done) for done in shared.refresh_feeds(request.urls or None)]
 
-    @router.get("/health", response_model=schemas.Health, tags=["service"], summary="Is the index reachable?")
+    @router.get("/health", response_model=schemas.Health, tags=["service"],
+                summary="Can questions be answered? Each part of a question's path is exercised",
+                responses={503: {"model": schemas.ErrorResponse,
+                                 "description": "A part failed: the message names it (index, bm25, embedding_model, "
+                                                "retrieval)"}})
     def health():
         articles, chunks = shared.counts()
+        parts = shared.health()
+        failed = {name: state for name, state in parts.items() if not state.startswith("ok")}
+        if failed:
+            raise ApiError(503, "Unhealthy: " + "; ".join(f"{name}: {state}" for name, state in failed.items()),
+                           details=[{"part": name, "problem": state} for name, state in failed.items()])
         return schemas.Health(status="ok", articles=articles, chunks=chunks, answer_modes=shared.answer_modes(),
-                              auth_required=settings.api_key is not None)
+                              auth_required=settings.api_key is not None, parts=parts)
 
-    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    @router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+                      include_in_schema=False)
     def unknown(path: str, request: Request):
-        # Without this, the web chat mounted at / would answer unknown /api paths with its own page.
+        # Without this, the web chat mounted at / would answer unknown /api paths (and methods no
+        # route takes, such as TRACE or a CORS preflight's OPTIONS) in its own format.
         known = [r for r in router.routes if r.name != "unknown"]
-        if any(r.matches(request.scope)[0] == Match.PARTIAL for r in known):
-            raise ApiError(405, f"{request.method} is not allowed on /api/{path}; see /docs")
+        allowed = sorted({m for r in known if r.matches(request.scope)[0] == Match.PARTIAL for m in r.methods or ()})
+        if allowed:
+            raise ApiError(405, f"{request.method} is not allowed on /api/{path}; it takes {', '.join(allowed)} "
+                                "(see /docs)", headers={"Allow": ", ".join(allowed)})
         raise ApiError(404, f"No API endpoint /api/{path}; see /docs for the list.")
 
     return router

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from assistant.filters import SearchFilters
 from assistant.models import Answer, Citation, Passage, PublishedCopy
@@ -22,6 +22,8 @@ ShortText = Annotated[str, StringConstraints(max_length=2_000)]
 
 class RequestFilters(SearchFilters):
     """Search filters as a request sends them: at most 200 outlets and 200 categories."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt filter is refused, never silently dropped
 
     sources: list[FilterValue] = Field(default_factory=list, max_length=MAX_FILTER_VALUES,
                                        description="Outlets to keep (exact names; at most 200).")
@@ -64,6 +66,8 @@ class Turn(BaseModel):
 
 
 class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # e.g. a top-level "since" is refused (422 naming it), not ignored
+
     question: str = Field(min_length=1, description="The question; at most ASSISTANT_MAX_QUESTION_CHARS characters.",
                           examples=["What did the expert say about China?"])
     k: int | None = Field(None, ge=1, le=100, description="Passages to retrieve (default: ASSISTANT_RETRIEVAL_K).")
@@ -133,11 +137,15 @@ class Deleted(BaseModel):
 
 
 class FeedRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     url: Annotated[str, StringConstraints(max_length=2_000)] = Field(description="The feed's http(s) address.")
     fetch: bool = Field(True, description="Fetch it now (else at the next refresh).")
 
 
 class FeedRefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     urls: list[Annotated[str, StringConstraints(max_length=2_000)]] = Field(
         default_factory=list, max_length=MAX_FILTER_VALUES, description="Feeds to refresh; empty: all.")
 
@@ -176,6 +184,8 @@ class Health(BaseModel):
     chunks: int
     answer_modes: list[str]
     auth_required: bool
+    parts: dict[str, str] = Field(default_factory=dict, description="Each part of a question's path, exercised: "
+                                  "'ok' (perhaps with what was repaired) or what failed.")
 
 
 class ErrorDetail(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 
 from assistant.apps.web.chat import build_chat_tab
 from assistant.apps.web.corpus import build_corpus_tab
@@ -145,7 +144,8 @@ def mount_options(settings) -> dict:
         allowed_paths=[str(reports_dir(settings))],  # evaluation charts and reports, for display and download
     )
     if settings.api_key is not None:
-        key = settings.api_key.get_secret_value()
-        options["auth"] = lambda _user, password: hmac.compare_digest(password.encode(), key.encode())
+        from assistant.apps.api.guards import password_check
+
+        options["auth"] = password_check(settings.api_key.get_secret_value())  # slowed down after 5 failures
         options["auth_message"] = "Enter any user name and the server's API key as password."
     return options
