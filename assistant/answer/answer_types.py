@@ -69,8 +69,9 @@ def _head_noun(words: list[str], start: int) -> list[str]:
 
 
 def answer_kind(question: str) -> str | None:
-    """The kind of answer ``question`` asks for (one of KINDS), or None when it asks for none of them."""
-    words = re.findall(r"[a-z0-9]+", _fold(question))
+    """The kind of answer ``question`` asks for (one of KINDS), or None when it asks for none of them;
+    of a two-part question, what its first part asks for."""
+    words = re.findall(r"[a-z0-9]+", _fold(question_parts(question)[0]))
     if not words:
         return None
     text = " ".join(words)
@@ -155,3 +156,38 @@ def describe(kind: str) -> str:
     """How a caveat names the missing kind: "none of these passages gives a date"."""
     return {PERSON: "names a person", DATE: "gives a date", NUMBER: "gives a figure", PLACE: "names a place",
             NAMED: "names one"}[kind]
+
+
+_SEVERAL = re.compile(r"^\s*(?:what|which)\s+(?:[a-z0-9\-]+\s+){0,3}?([a-z]+s)\s+(?:do|does|did|are|were|have|has|had|will|would|can|could|should)\b",
+                      re.IGNORECASE)
+_LIST_CUES = re.compile(r"\b(?:including|such as|among them|as well as)\b|:\s|;", re.IGNORECASE)
+
+
+def asks_for_several(question: str) -> bool:
+    """Whether the question asks for several things: "What AI uses does the act ban?", "Which
+    countries have …", "List the …", "What are the …s"."""
+    text = question.strip()
+    if re.match(r"^\s*(?:list|name)\b", text, re.IGNORECASE):
+        return True
+    match = _SEVERAL.match(text)
+    if match and not match.group(1).lower().endswith("ss") and match.group(1).lower() not in ("does", "has", "was", "is", "news"):
+        return True
+    return bool(re.match(r"^\s*what\s+(?:are|were)\s+(?:the\s+)?(?:[a-z\-]+\s+){0,3}[a-z]+s\b", text, re.IGNORECASE))
+
+
+def lists_things(sentence: str) -> bool:
+    """Whether a sentence lists things: "a, b and c", a colon or semicolon, "including", "such as"."""
+    if _LIST_CUES.search(sentence):
+        return True
+    return bool(re.search(r"\w,\s+[^,.;]{2,60}?\s(?:and|or)\s+\w", sentence))
+
+
+_PART_SPLIT = re.compile(r"\?\s+(?=\S)|[,;]?\s+and\s+(?=(?:who|whom|whose|what|which|when|where|why|how)\b)",
+                         re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a two-part question, each asking on its own ("Who won the final and when was it
+    played?" → "Who won the final", "when was it played?"); one part for any other question."""
+    parts = [p.strip() for p in _PART_SPLIT.split(question) if p and len(p.split()) >= 2]
+    return parts if len(parts) >= 2 else [question]

@@ -101,7 +101,7 @@ def assess(question: str, signals: Signals, config, abstain_threshold: float) ->
 
 def _why_high(signals: Signals) -> str:
     parts = ["the quoted sentences match the question"]
-    if signals.kind:
+    if signals.kind and not signals.kind_missing:
         parts.append(f"and hold the {signals.kind} it asks for")
     return " ".join(parts)
 

@@ -180,6 +180,8 @@ class ExtractiveAnswerer:
         # Shared words must not crowd out a sentence that answers in other words
         # ("How often do the trams run?" → "The service runs every twenty minutes").
         chosen += [c for c in by_meaning if c not in chosen][: max(0, self.max_sentences - len(chosen))]
+        if chosen and self.kind_weight and not request.compares:
+            chosen = self.cover_parts(question, candidates, chosen)
         if chosen and request.compares:
             chosen = self._per_outlet(candidates, request.outlets) or chosen
         if chosen and request.timeframe is not None and request.timeframe.latest:
@@ -188,15 +190,47 @@ class ExtractiveAnswerer:
 
     def add_focus(self, question: str, candidates: list[Candidate]) -> None:
         """Sentences holding the kind of answer the question asks for (a date for "When …", a figure
-        for "How much …") and that the question does not hold already gain ``kind_weight``."""
+        for "How much …") that the question does not hold already gain ``kind_weight``; for a
+        question asking for several things ("What uses does the act ban?"), sentences that list
+        (commas with "and"/"or", a colon, "including", "such as") gain half as much."""
         if not self.kind_weight:
             return
         kind = answer_types.answer_kind(question)
-        if kind is None:
-            return
+        several = answer_types.asks_for_several(question)
         for cand in candidates:
-            if answer_types.holds_kind(kind, cand.text, question):
+            if kind is not None and answer_types.holds_kind(kind, cand.text, question):
                 cand.score += self.kind_weight
+            if several and answer_types.lists_things(cand.text):
+                cand.score += self.kind_weight / 2
+
+    def cover_parts(self, question: str, candidates: list[Candidate], chosen: list[Candidate]) -> list[Candidate]:
+        """For a two-part question ("Who won the final and when was it played?"): the best sentence
+        for each part is quoted, the weakest other choices giving way."""
+        parts = answer_types.question_parts(question)
+        if len(parts) < 2 or not candidates:
+            return chosen
+        vectors = self.embedder.embed(parts)
+        best_of_part = []
+        for part, vector in zip(parts, vectors):
+            words = content_words(part) - _QUESTION_WORDS
+            kind = answer_types.answer_kind(part)
+
+            def fit(c: Candidate) -> float:
+                value = float(c.vector @ vector) if c.vector is not None else 0.0
+                if words:
+                    value += self.lexical_weight * len(words & content_words(c.text)) / len(words)
+                if kind is not None and answer_types.holds_kind(kind, c.text, part):
+                    value += self.kind_weight
+                return value
+
+            best_of_part.append(max(candidates, key=fit))
+        out = list(dict.fromkeys(best_of_part))
+        for cand in chosen:
+            if len(out) >= self.max_sentences:
+                break
+            if cand not in out and all(c.text != cand.text for c in out):
+                out.append(cand)
+        return sorted(out, key=lambda c: -c.score)
 
     def _newest_included(self, candidates: list[Candidate], chosen: list[Candidate]) -> list[Candidate]:
         """For "the latest on …": the best sentence of the newest article that has a relevant one
