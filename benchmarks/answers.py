@@ -99,6 +99,15 @@ class Retrievals:
             self.path.write_bytes(pickle.dumps(self.data))
 
 
+def retrieval_key(assistant) -> str:
+    """What a profile's retrieval depends on (its fusion and reranker), so profiles that differ only
+    in answering share their cached retrievals."""
+    profile = assistant.profile
+    what = json.dumps([profile.fusion.model_dump(), profile.rerank.model_dump() if profile.rerank else None],
+                      sort_keys=True)
+    return f"{profile.fusion.mode}-{hashlib.sha1(what.encode()).hexdigest()[:10]}"
+
+
 def answer_with(assistant, question: str, query: str, request, passages):
     """The answer ``ask`` gives from these passages (no passages: declined), timed as ``ask`` times it."""
     from assistant.answer.request import no_answer
@@ -179,7 +188,8 @@ def main() -> None:
             assistant = open_index(args.index_dir, qs.collection, qs.corpus, embedder=embedder, profile=profile,
                                    embedding_backend=args.backend)
             assistant.retrieve("warm up", K)
-            cache = Retrievals(args.index_dir / "answers-cache" / f"{qs.name}-{Path(profile).stem}.pickle", args.fresh)
+            cache = Retrievals(args.index_dir / "answers-cache" / f"{qs.name}-{retrieval_key(assistant)}.pickle",
+                               args.fresh)
             row = per_set["profiles"][profile] = measure(assistant, questions, cache, signals,
                                                          {"set": qs.name, "group": qs.group, "profile": profile})
             cache.save()

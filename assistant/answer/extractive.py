@@ -68,7 +68,7 @@ class ExtractiveAnswerer:
                  margin: float = 0.12, context: ArticleContext | None = None, verifier: Verifier | None = None,
                  topic_threshold: float = 0.2, lexical_weight: float = 0.8,
                  stored_vectors: Callable[[Sequence[str]], dict[str, np.ndarray]] | None = None,
-                 require_names: bool = False, confidence=None, kind_weight: float = 0.0):
+                 require_names: bool = False, confidence=None, kind_weight: float = 0.0, per_article: int = 0):
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.abstain_threshold = abstain_threshold
@@ -80,6 +80,7 @@ class ExtractiveAnswerer:
         self.stored_vectors = stored_vectors  # chunk ids -> their sentences' vectors (ChunkStore.sentence_vectors)
         self.require_names = require_names  # decline when the passages never mention a name the question uses
         self.confidence = confidence  # ConfidenceConfig: high / low / none from the answer's signals (None: old rule)
+        self.per_article = per_article  # most sentences quoted from one article (0: no limit)
         self.kind_weight = kind_weight  # added to sentences holding the kind of answer the question asks for
 
     # --- scoring and choosing -----------------------------------------------------------
@@ -110,7 +111,7 @@ class ExtractiveAnswerer:
                 cand.vector = matrix[cand.row]
 
     def select(self, candidates: list[Candidate], threshold: float | None = None,
-               margin: float | None = None) -> list[Candidate]:
+               margin: float | None = None, spread: bool = False) -> list[Candidate]:
         threshold = self.abstain_threshold if threshold is None else threshold
         margin = self.margin if margin is None else margin
         ranked = sorted(candidates, key=lambda c: -c.score)
@@ -123,8 +124,15 @@ class ExtractiveAnswerer:
                 break
             if any(c.text == cand.text for c in chosen):
                 continue  # the same sentence syndicated in two articles
+            if spread and not self._room(chosen, cand):
+                continue
             chosen.append(cand)
         return chosen
+
+    def _room(self, chosen: list[Candidate], cand: Candidate) -> bool:
+        """Whether ``cand``'s article may give one more quoted sentence (``per_article``)."""
+        return not self.per_article or sum(c.passage.article_id == cand.passage.article_id
+                                           for c in chosen) < self.per_article
 
     # --- answering ----------------------------------------------------------------------
     def answer(self, question: str, passages: list[Passage], request: AnswerRequest | None = None) -> Answer:
@@ -173,13 +181,15 @@ class ExtractiveAnswerer:
         """The sentences to quote (scored by meaning already), and each candidate's share of the question's words."""
         if not candidates:
             return [], []
-        by_meaning = self.select(candidates, threshold=-1.0)
+        by_meaning = self.select(candidates, threshold=-1.0, spread=True)
         shares = self.add_lexical(question, candidates)
         self.add_focus(question, candidates)
-        chosen = self.select(candidates, threshold=-1.0)
+        chosen = self.select(candidates, threshold=-1.0, spread=True)
         # Shared words must not crowd out a sentence that answers in other words
         # ("How often do the trams run?" → "The service runs every twenty minutes").
-        chosen += [c for c in by_meaning if c not in chosen][: max(0, self.max_sentences - len(chosen))]
+        for cand in by_meaning:
+            if len(chosen) < self.max_sentences and cand not in chosen and self._room(chosen, cand):
+                chosen.append(cand)
         if chosen and self.kind_weight and not request.compares:
             chosen = self.cover_parts(question, candidates, chosen)
         if chosen and request.compares:

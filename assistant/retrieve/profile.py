@@ -97,6 +97,8 @@ class AnswerConfig(_Strict):
     time_filters: bool = Field(True, description="Time words in a question ('last week') filter publication dates.")
     require_names: bool = Field(False, description="Decline when no retrieved passage mentions a name the question "
                                 "uses (assistant.answer.abstention).")
+    margin: float = Field(0.12, ge=0, le=2, description="Sentences quoted: those within this margin of the best one.")
+    per_article: int = Field(0, ge=0, le=10, description="Most sentences quoted from one article (0: no limit).")
     kind_weight: float = Field(0.0, ge=0, le=2, description="Added to a sentence's score when it holds the kind "
                                "of answer the question asks for (a date for 'When …'; assistant.answer.answer_types).")
     confidence: ConfidenceConfig | None = Field(None, description="High / low / none from the answer's signals; "

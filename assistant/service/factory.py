@@ -91,7 +91,7 @@ def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mod
                               verifier=verifier, lexical_weight=knobs.lexical_weight,
                               stored_vectors=store.sentence_vectors if store is not None else None,
                               require_names=knobs.require_names, confidence=knobs.confidence,
-                              kind_weight=knobs.kind_weight)
+                              kind_weight=knobs.kind_weight, margin=knobs.margin, per_article=knobs.per_article)
 
 
 class _LazyChunker:
