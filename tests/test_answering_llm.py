@@ -86,15 +86,28 @@ def test_unsupported_sentence_is_flagged_when_the_profile_says_so(llm_assistant,
     assert answer.trace["verification"]["flagged"] == 1
 
 
-def test_answer_without_any_citation_abstains(llm_assistant):
+def test_answer_without_any_citation_gives_the_closest_passages_with_low_confidence(llm_assistant):
+    """Nothing the model wrote survives verification, but the passages are about the question: the
+    closest passages are quoted (cited, verbatim), marked "low", and the caveat says why."""
     assistant, _ = llm_assistant("Russia wants China's help. Beijing benefits from the war.")
     pieces = list(assistant.ask_stream(QUESTION))
     answer = pieces[-1]
-    assert answer.abstained and not answer.citations
-    assert answer.answer == NO_ANSWER
-    assert [p for p in pieces[:-1]] == [NO_ANSWER]
-    assert answer.trace["abstain_reason"] == "verification removed every sentence"
+    assert not answer.abstained and answer.confidence == "low"
+    assert answer.confidence_reason.startswith("no sentence the language model wrote was supported by the passages")
+    assert answer.answer.startswith("Not a sure answer: no sentence the language model wrote was supported")
+    assert "Russia wants China's help" not in answer.answer
+    assert answer.citations and all(c.quote == BODY[c.start:c.end] for c in answer.citations)
+    assert "".join(pieces[:-1]) == answer.answer
+    assert answer.trace["llm_no_answer"] == "verification removed every sentence"
     assert answer.trace["raw_answer"].startswith("Russia wants")
+
+
+def test_answer_without_any_citation_declines_when_nothing_relevant_was_found(llm_assistant):
+    assistant, _ = llm_assistant("Pineapples grow well in volcanic soil.")
+    answer = assistant.ask("What is the recommended tyre pressure for a mountain bike?")
+    assert answer.abstained and answer.confidence == "none" and not answer.citations
+    assert answer.answer.startswith(NO_ANSWER[:-1])
+    assert answer.trace["raw_answer"] == "Pineapples grow well in volcanic soil."
 
 
 def test_prompt_is_rendered_from_files_and_fences_passages_as_untrusted(llm_assistant):

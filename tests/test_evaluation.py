@@ -254,6 +254,26 @@ def corpus_run(seed_index, tmp_path_factory):
     return json.loads(result.stdout), folder
 
 
+def test_confidence_rates_are_shares_of_each_group_and_every_question_records_its_confidence(corpus_run):
+    summary, folder = corpus_run
+    rates = summary["answers"]["confidence_rates"]
+    assert set(rates) == {"answerable", "unanswerable"}
+    for group in rates.values():
+        assert set(group) == {"high", "low", "none"} and sum(group.values()) == pytest.approx(1.0, abs=1e-3)
+    # "none" is exactly a decline
+    assert rates["answerable"]["none"] == summary["answers"]["abstain_rate_answerable"]
+    assert rates["unanswerable"]["none"] == summary["answers"]["abstain_rate_unanswerable"]
+    records = [json.loads(line) for line in (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(records) == 26
+    for record in records:
+        assert record["confidence"] in {"high", "low", "none"}
+        assert (record["confidence"] == "none") == record["abstained"]
+        assert record["confidence_reason"]
+    unanswerable = [r for r in records if not r["answerable"]]
+    share = sum(r["confidence"] == "high" for r in unanswerable) / len(unanswerable)
+    assert rates["unanswerable"]["high"] == pytest.approx(share, abs=1e-4)
+
+
 def test_corpus_set_scores_above_regression_thresholds(corpus_run):
     summary, _ = corpus_run
     retrieval, answers = summary["retrieval"], summary["answers"]
@@ -279,7 +299,8 @@ def test_json_output_is_one_object_with_the_contract_keys(corpus_run):
     assert set(summary["retrieval"]) == {"hits@1", "hits@4", "hits@10", "mrr@10", "evidence_recall@10"}
     assert set(summary["answers"]) == {"citation_precision", "citation_recall", "answer_contains",
                                        "abstain_rate_unanswerable", "abstain_rate_answerable",
-                                       "abstain_rate_answerable_found", "abstain_rate_answerable_missed"}
+                                       "abstain_rate_answerable_found", "abstain_rate_answerable_missed",
+                                       "confidence_rates"}
     assert set(summary["latency_ms"]) == {"retrieve_p50", "retrieve_p95", "answer_p50", "answer_p95"}
     assert all(v > 0 for v in summary["latency_ms"].values())
     assert set(summary["by_type"]) == {"fact", "reason", "multi", "article", "null"}

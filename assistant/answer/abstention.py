@@ -36,6 +36,49 @@ _SKIP = {
 
 
 _SENTENCE_ENDS = (".", "?", "!", ":", '"', "“")
+_POSSESSIVE = re.compile(r"(?<=\w)[’'`]s?\b")
+
+# Countries and regions with the adjective/demonym news writes for them ("France" ↔ "French").
+_DEMONYMS = {
+    "america": "american", "usa": "american", "us": "american", "britain": "british", "uk": "british",
+    "england": "english", "scotland": "scottish", "wales": "welsh", "ireland": "irish", "france": "french",
+    "germany": "german", "italy": "italian", "spain": "spanish", "portugal": "portuguese", "netherlands": "dutch",
+    "holland": "dutch", "belgium": "belgian", "switzerland": "swiss", "austria": "austrian", "sweden": "swedish",
+    "norway": "norwegian", "denmark": "danish", "finland": "finnish", "poland": "polish", "russia": "russian",
+    "ukraine": "ukrainian", "greece": "greek", "turkey": "turkish", "israel": "israeli", "palestine": "palestinian",
+    "iran": "iranian", "iraq": "iraqi", "syria": "syrian", "lebanon": "lebanese", "egypt": "egyptian",
+    "saudi": "saudi", "qatar": "qatari", "china": "chinese", "japan": "japanese", "korea": "korean",
+    "india": "indian", "pakistan": "pakistani", "afghanistan": "afghan", "australia": "australian",
+    "canada": "canadian", "mexico": "mexican", "brazil": "brazilian", "argentina": "argentine",
+    "chile": "chilean", "colombia": "colombian", "venezuela": "venezuelan", "cuba": "cuban", "africa": "african",
+    "nigeria": "nigerian", "kenya": "kenyan", "ethiopia": "ethiopian", "europe": "european", "asia": "asian",
+    "taiwan": "taiwanese", "vietnam": "vietnamese", "thailand": "thai", "indonesia": "indonesian",
+    "philippines": "filipino", "zealand": "zealander", "hungary": "hungarian", "serbia": "serbian",
+    "romania": "romanian", "czech": "czech", "armenia": "armenian", "azerbaijan": "azerbaijani",
+    "texas": "texan", "california": "californian", "florida": "floridian", "london": "londoner",
+    "paris": "parisian", "chicago": "chicagoan",
+}
+_DEMONYM_OF = {}
+for _place, _people in _DEMONYMS.items():
+    _DEMONYM_OF.setdefault(_place, set()).add(_people)
+    _DEMONYM_OF.setdefault(_people, set()).add(_place)
+
+
+def _variants(word: str) -> set[str]:
+    """Other forms of one folded word: singular of a plural, and demonym ↔ country."""
+    out = set()
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        out.add(word[:-1])
+        if word.endswith("ies"):
+            out.add(word[:-3] + "y")
+        elif word.endswith("es"):
+            out.add(word[:-2])
+    for form in {word} | out:
+        out |= _DEMONYM_OF.get(form, set())
+        if form.endswith("ns") or form.endswith("s"):
+            out |= _DEMONYM_OF.get(form[:-1], set())
+    out.discard(word)
+    return out
 
 
 def _describes(word: str, starts_sentence: bool, next_capital: bool) -> bool:
@@ -90,16 +133,26 @@ def names(question: str) -> list[list[str]]:
     return [parts for _, parts in _name_runs(question)]
 
 
-def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
-    """Names of the question (as written) of which no word appears in any passage (as whole words)."""
-    if not passages:
-        return []
-    haystack = " ".join(_fold(f"{p.title}\n{p.source or ''}\n{p.text}") for p in passages)
+def passage_words(passages: Sequence[Passage]) -> set[str]:
+    """Every word of the passages (text, title, outlet) as a name check reads them: folded, without
+    possessive endings ("Eminem’s" → eminem), with plural and demonym forms ("Democrats" → democrat,
+    "French" → france), hyphenated pieces and dotted acronyms ("U.S." → us)."""
+    raw = " ".join(f"{p.title}\n{p.source or ''}\n{p.text}" for p in passages)
+    haystack = _fold(_POSSESSIVE.sub("", raw))
     haystack += " " + " ".join(m.replace(".", "") for m in re.findall(r"\b(?:[a-z]\.){2,}", haystack))
     tokens = set(re.findall(r"[a-z0-9][a-z0-9&\-]*", haystack))
     words = {w for token in tokens for w in (token, token.replace("-", ""), *token.split("-")) if w}
+    return words | {v for w in words for v in _variants(w)}
+
+
+def missing_names(question: str, passages: Sequence[Passage]) -> list[str]:
+    """Names of the question (as written) of which no word appears in any passage (as whole words,
+    in any of the forms people write them: possessive, plural, demonym; a surname for a full name)."""
+    if not passages:
+        return []
+    words = passage_words(passages)
     return [shown for shown, parts in _name_runs(question)
-            if not any(part in words for part in parts)]  # parts hold no hyphen (_segments)
+            if not any(v in words for part in parts for v in (part, *_variants(part)))]
 
 
 def names_absent(question: str, passages: Sequence[Passage]) -> list[str]:

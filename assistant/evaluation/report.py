@@ -124,7 +124,9 @@ def _write_questions(path: Path, results: dict[str, Sequence[QuestionResult]]) -
                     "answerable": r.question.answerable, "expected": r.question.answer, "first_hit": r.first_hit,
                     "evidence_recall": r.evidence_recall, "citation_precision": r.citation_precision,
                     "citation_recall": r.citation_recall, "answer_contains": r.answer_contains,
-                    "abstained": r.answer.abstained, "answer": r.answer.answer, "timings_ms": r.answer.timings_ms,
+                    "abstained": r.answer.abstained, "confidence": r.answer.confidence,
+                    "confidence_reason": r.answer.confidence_reason,
+                    "answer": r.answer.answer, "timings_ms": r.answer.timings_ms,
                     "retrieved": [{"article_id": p.article_id, "chunk_id": p.chunk_id, "title": p.title,
                                    "source": p.source} for p in r.answer.passages],
                 }

@@ -119,6 +119,8 @@ def _scores(results: Sequence[QuestionResult]) -> dict:
         "abstain_rate_answerable_found": m.mean(r.answer.abstained for r in scored if m.hit_at(r.ranks, TOP)),
         "abstain_rate_answerable_missed": m.mean(r.answer.abstained for r in scored if not m.hit_at(r.ranks, TOP)),
     }
+    answers["confidence_rates"] = {"answerable": confidence_rates(answerable),
+                                   "unanswerable": confidence_rates(unanswerable)}
     return {
         "questions": len(results),
         "answerable": len(answerable),
@@ -126,9 +128,21 @@ def _scores(results: Sequence[QuestionResult]) -> dict:
         "scored_retrieval": len(scored),
         "scored_answer_contains": sum(r.answer_contains is not None for r in results),
         "retrieval": _rounded(retrieval),
-        "answers": _rounded(answers),
+        "answers": {**_rounded({k: v for k, v in answers.items() if k != "confidence_rates"}),
+                    "confidence_rates": answers["confidence_rates"]},
         "latency_ms": _latency(results),
     }
+
+
+CONFIDENCE_LEVELS = ("high", "low", "none")
+
+
+def confidence_rates(results: Sequence[QuestionResult]) -> dict[str, float | None]:
+    """Share of ``results`` answered with each confidence (None for each when there are none)."""
+    if not results:
+        return {level: None for level in CONFIDENCE_LEVELS}
+    return {level: round(sum(r.answer.confidence == level for r in results) / len(results), 4)
+            for level in CONFIDENCE_LEVELS}
 
 
 def _latency(results: Sequence[QuestionResult]) -> dict:

@@ -70,6 +70,19 @@ class RerankConfig(_Strict):
     neighbour_penalty: float = Field(0.5, ge=0, description="Log-odds lost per adjacent chunk ranked above.")
 
 
+class ConfidenceConfig(_Strict):
+    """How sure an answer is (assistant.answer.confidence): a logistic model over the answer's signals,
+    fitted leave-one-question-set-out by benchmarks/confidence_fit.py."""
+
+    weights: dict[str, float] = Field(default_factory=dict, description="Weight of each signal "
+                                      "(best, margin, names_missing, kind_missing, agreement, lexical).")
+    intercept: float = 0.0
+    high_threshold: float = Field(0.5, ge=0, le=1, description="Probability at or above which an answer is 'high'.")
+    none_below: float = Field(0.2, ge=-1, le=1, description="Best sentence similarity below which nothing found "
+                              "is relevant: 'none' (declined).")
+    fitted: dict = Field(default_factory=dict, description="How the model was fitted (sets, date, out-of-sample figures).")
+
+
 class AnswerConfig(_Strict):
     """Thresholds of the extractive answer writer and of verification."""
 
@@ -84,6 +97,12 @@ class AnswerConfig(_Strict):
     time_filters: bool = Field(True, description="Time words in a question ('last week') filter publication dates.")
     require_names: bool = Field(False, description="Decline when no retrieved passage mentions a name the question "
                                 "uses (assistant.answer.abstention).")
+    margin: float = Field(0.12, ge=0, le=2, description="Sentences quoted: those within this margin of the best one.")
+    per_article: int = Field(0, ge=0, le=10, description="Most sentences quoted from one article (0: no limit).")
+    kind_weight: float = Field(0.0, ge=0, le=2, description="Added to a sentence's score when it holds the kind "
+                               "of answer the question asks for (a date for 'When …'; assistant.answer.answer_types).")
+    confidence: ConfidenceConfig | None = Field(None, description="High / low / none from the answer's signals; "
+                                                "None: 'high' at or above abstain_threshold, else declined.")
     unsupported_sentences: Literal["remove", "flag"] = Field(
         "remove", description="An answer sentence no cited passage supports is removed, or kept and flagged.")
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of the chat model (LLM mode).")

@@ -82,14 +82,16 @@ def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mod
         from assistant.answer.prompts import Prompts
 
         return LLMAnswerer(chat_model or make_chat_model(settings, temperature=knobs.llm_temperature), Prompts(settings.prompts_dir), verifier, context,
-                           max_passages=knobs.llm_passages,
+                           max_passages=knobs.llm_passages, confidence=knobs.confidence,
+                           abstain_threshold=knobs.abstain_threshold,
                            model_name=f"{settings.llm_provider}:{settings.llm_model}" if settings.llm_model else "")
     from assistant.answer.extractive import ExtractiveAnswerer
 
     return ExtractiveAnswerer(embedder, knobs.sentences, knobs.abstain_threshold, context=context,
                               verifier=verifier, lexical_weight=knobs.lexical_weight,
                               stored_vectors=store.sentence_vectors if store is not None else None,
-                              require_names=knobs.require_names)
+                              require_names=knobs.require_names, confidence=knobs.confidence,
+                              kind_weight=knobs.kind_weight, margin=knobs.margin, per_article=knobs.per_article)
 
 
 class _LazyChunker:
