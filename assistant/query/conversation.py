@@ -26,6 +26,8 @@ _ELSE = re.compile(r"\b(else|other|more|another|too|also|again|further)\b", re.I
 _ELLIPSIS = re.compile(r"^\s*(?:and|but|so)?\s*(?:what|how)\s+about\s+(?P<x>.+?)\s*\??\s*$|"
                        r"^\s*(?:and|but)\s+(?!(?:what|who|whom|whose|when|where|why|how|which|did|does|do|is|was|"
                        r"were|are|can|could|will|would|has|have|had)\b)(?P<y>.+?)\s*\??\s*$", re.IGNORECASE)
+# "And about the talks?": the topic without its preposition, which the rewrite supplies ("say about …").
+_TOPIC_WORD = re.compile(r"^(?:about|on|regarding|concerning|over)\s+(?=\S)", re.IGNORECASE)
 HISTORY_TURNS = 3
 
 
@@ -132,14 +134,15 @@ def _heuristic(question: str, turns: list[Turn]) -> FollowUp:
     ellipsis = _ELLIPSIS.match(question)
     if ellipsis and len(question.split()) <= 8:
         thing = (ellipsis.group("x") or ellipsis.group("y") or "").strip()
+        topic = _TOPIC_WORD.sub("", thing)  # the rewrites below say "about" themselves
         if parse_timeframe(thing).phrases:
             follow.question = f"{_without_time(last.question).rstrip(' ?')} {thing}?"
         elif speaker and last.topic:
-            follow.question = f"What did {speaker} say about {thing}?"
+            follow.question = f"What did {speaker} say about {topic}?"
         elif last.topic and last.topic in last.question:
-            follow.question = last.question.replace(last.topic, thing)
+            follow.question = last.question.replace(last.topic, topic)
         else:
-            follow.question = f"{last.question.rstrip(' ?')}: {thing}?"
+            follow.question = f"{last.question.rstrip(' ?')}: {topic}?"
         follow.how = "heuristic"
         follow.notes.append(f"'{thing}' read against the previous question")
         return follow
