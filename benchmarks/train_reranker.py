@@ -153,7 +153,7 @@ def write_report(path: Path, result: dict) -> None:
 
     lines = [
         "# Retrieval reranker", "",
-        f"Trained and measured {result['date']} on {result['machine']} by `python benchmarks/train_reranker.py`.", "",
+        f"Trained and measured {result['date']} on {result['machine']} by `python -m benchmarks reranker`.", "",
         "The reranker orders the candidates of each question (see `assistant/rerank/linear.py` for the "
         f"features). It is trained on {result['data']}, so its figures on those questions are "
         "measured **two-fold cross-validated**: the questions are split in two halves, questions that share a gold "

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared registry
 
-from question_sets import ROOT, group_mean, open_index, question_sets
+from question_sets import ROOT, group_mean, machine, open_index, question_sets
 
 GRID = [round(0.05 * i, 2) for i in range(0, 17)]
 
@@ -119,7 +119,7 @@ def main() -> None:
         observed[qs.name] = observe(assistant, unanswerable + answerable)
         print(qs.name, len(observed[qs.name]), flush=True)
 
-    result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "profile": args.profile,
+    result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "profile": args.profile,
               "sets": {n: {"unanswerable": sum(not r["answerable"] for r in rows),
                            "answerable": sum(r["answerable"] for r in rows)} for n, rows in observed.items()},
               "groups": {n: groups[n] for n in observed}, "rules": {},
@@ -145,6 +145,7 @@ def write(result: dict, path: Path) -> None:
     lines = ["# When the assistant declines", "",
              "Written by `python -m benchmarks studies abstention` — rerun it, do not edit by hand.", "",
              f"- Date: {result['date']}; profile `{result['profile']}`",
+             f"- Machine: {result.get('machine', 'not recorded')}",
              "- Questions: " + "; ".join(f"{n}: {c['unanswerable']} unanswerable, {c['answerable']} answerable (sample)"
                                          for n, c in result["sets"].items()),
              "- Each set's row uses the threshold chosen on the *other* sets (out of sample); a set asking the same "
