@@ -26,9 +26,9 @@ HERE = Path(__file__).resolve().parent
 # command -> (module under benchmarks/, what it measures)
 COMMANDS = {
     "retrieval": ("retrieval", "Hits@K, MRR, evidence recall and declines on every set, the floors beside the default "
-                               "(docs/research/retrieval.md)"),
+                               "(docs/retrieval.md)"),
     "answers": ("answers", "citation precision/recall, answer_contains and declines on every set "
-                           "(docs/research/answers-by-set.md)"),
+                           "(docs/answers-by-set.md)"),
     "speed": ("speed", "ingest throughput and start-up (docs/research/speed.md)"),
     "scale": ("scale", "memory, start-up and latency at 1x and 12x the MultiHop-RAG index (docs/research/speed.md)"),
     "load": ("load", "concurrent clients on a real server (docs/research/load.md)"),

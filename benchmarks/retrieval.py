@@ -1,6 +1,6 @@
 """Retrieval and abstention on every question set, for the floors and every profile, in one run.
 
-    python -m benchmarks retrieval                     # writes docs/research/retrieval.md and .json
+    python -m benchmarks retrieval                     # writes docs/retrieval.md and .json
     python -m benchmarks retrieval --limit 300 --sets users bundled     (or: python benchmarks/retrieval.py ...)
 
 For each question set (benchmarks/question_sets.py) and each profile (dense, bm25, hybrid — the
@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="Only the first N answerable questions of each set.")
     parser.add_argument("--abstain-sample", type=int, default=300,
                         help="Most answerable and unanswerable questions asked per set for the abstention rates.")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "research" / "retrieval.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "retrieval.md")
     parser.add_argument("--backend", default="torch", help="Embedding backend (torch, onnx-fp32, onnx-int8, openvino-int8); a "
                         "backend with other vectors than torch needs its own --index-dir.")
     args = parser.parse_args()

@@ -1,7 +1,7 @@
 """Regenerate the generated parts of the docs: python scripts/update_docs.py
 
 - docs/configuration.md: the settings tables, from the Settings class (``assistant config --markdown``);
-- README.md: the results table, from docs/research/retrieval.json (written by
+- README.md: the results table, from docs/retrieval.json (written by
   ``python -m benchmarks retrieval``): the default beside the dense and BM25 floors on every set.
 
 tests/test_docs.py fails when either is out of step.
@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 CONFIGURATION = ROOT / "docs" / "configuration.md"
-RETRIEVAL = ROOT / "docs" / "research" / "retrieval.json"
+RETRIEVAL = ROOT / "docs" / "retrieval.json"
 
 SETTINGS = ("<!-- settings-table:start -->", "<!-- settings-table:end -->")
 RESULTS = ("<!-- results-table:start -->", "<!-- results-table:end -->")

@@ -6,7 +6,7 @@ of the answer writer. Settings choose one (``ASSISTANT_PROFILE``, ``assistant ev
 code never hard-codes a benchmark's constants.
 
 Bundled profiles: ``default`` (what every stage of it earned on several question sets, see
-docs/research/retrieval.md), the floors ``dense``, ``bm25`` and ``hybrid``, and ``multihop`` (the
+docs/retrieval.md), the floors ``dense``, ``bm25`` and ``hybrid``, and ``multihop`` (the
 reranker and routing rules trained on MultiHop-RAG dev: best there, not elsewhere).
 """
 
