@@ -55,6 +55,42 @@ def serve_docs_offline(app: FastAPI) -> None:
                               redoc_favicon_url=f"{DOCS_FILES}/favicon.png", with_google_fonts=False)
 
 
+def state_limits(app: FastAPI, settings) -> None:
+    """The OpenAPI spec states this server's limits where a client's tooling reads them (maxLength,
+    maxItems, formats), not only in prose: the question's length, the files of one upload, a feed's
+    URL, the date forms the filters accept."""
+    from assistant.ingest.dates import EXPECTED
+
+    build = app.openapi
+
+    def openapi():
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        schemas = spec.get("components", {}).get("schemas", {})
+        question = schemas.get("AskRequest", {}).get("properties", {}).get("question")
+        if question is not None:
+            question["maxLength"] = settings.max_question_chars
+        for name, body in schemas.items():
+            files = body.get("properties", {}).get("files") if name.startswith("Body_upload_articles") else None
+            if files is not None:
+                files["maxItems"] = settings.max_upload_files
+                files["description"] = (f"Article files: at most {settings.max_upload_files}, "
+                                        f"{settings.max_upload_mb:g} MB in all.")
+        for name in ("FeedRequest",):
+            url = schemas.get(name, {}).get("properties", {}).get("url")
+            if url is not None:
+                url.update(format="uri", pattern="^[Hh][Tt][Tt][Pp][Ss]?://")
+        for field in ("since", "until"):
+            prop = schemas.get("RequestFilters", {}).get("properties", {}).get(field)
+            if prop is not None:
+                prop["description"] = f"{prop.get('description', '')} Accepted: YYYY-MM-DD, {EXPECTED}.".strip()
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi
+
+
 def create_api(assistant, settings=None) -> FastAPI:
     """The API over ``assistant`` (an Assistant, or a SharedAssistant to share with the web chat)."""
     shared = SharedAssistant.wrap(assistant)
@@ -71,4 +107,5 @@ def create_api(assistant, settings=None) -> FastAPI:
                 "(or raise ASSISTANT_MAX_UPLOAD_MB).",
     )
     app.add_middleware(CrossSiteGuard)  # outermost: a cross-site write is refused before anything reads it
+    state_limits(app, settings)
     return app

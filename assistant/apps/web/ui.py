@@ -140,7 +140,7 @@ def mount_options(settings) -> dict:
     """Keyword arguments for ``gr.mount_gradio_app``: page assets, limits, and the password if any."""
     options = dict(
         css=CSS, js=CITATION_JS, ssr_mode=False, mcp_server=False, footer_links=["api", "gradio"],
-        max_file_size=f"{settings.max_upload_mb:g}mb", show_error=False,
+        max_file_size=int(settings.max_upload_mb * 2**20),  # bytes: Gradio cannot read "0.5mb" show_error=False,
         allowed_paths=[str(reports_dir(settings))],  # evaluation charts and reports, for display and download
     )
     if settings.api_key is not None:
