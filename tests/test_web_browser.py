@@ -177,3 +177,25 @@ def test_evaluation_tab_runs_the_bundled_question_set(page):
     expect(page.locator("#eval-charts img").first).to_be_visible()
     assert page.locator("#eval-charts img").count() >= 2
     screenshot(page, "evaluation", docs=True)
+
+
+def test_a_very_long_line_wraps_inside_its_source_card(page, live, tmp_path):
+    """A 100,000-character 'word' (hostile or broken page text) stays inside the panel and its card."""
+    endless = "x" * 100_000
+    story = tmp_path / "endless.json"
+    story.write_text(json.dumps({
+        "title": "Lighthouse keeper retires " + "y" * 900, "source": "Coastal Herald", "published_at": "2024-03-01",
+        "body": f"The lighthouse keeper retired on Friday after forty years. Readers sent {endless} in letters."}),
+        encoding="utf-8")
+    assert live[1].ingest([story]).added == 1
+    page.reload()
+    expect(page.locator("#question textarea")).to_be_visible(timeout=30_000)
+    answer = ask(page, "When did the lighthouse keeper retire?")
+    answer.locator("a.cite", has_text="[1]").first.click()
+    expect(page.locator("#sources-panel mark")).to_be_visible()
+    overflow = page.evaluate("""() => [...document.querySelectorAll(
+            '#sources-panel, #sources-panel .source-card, #sources-panel blockquote, #chat .answer')]
+        .filter(e => e.offsetParent !== null)
+        .map(e => ({cls: e.className || e.id, over: e.scrollWidth - e.clientWidth}))""")
+    assert overflow and all(box["over"] <= 1 for box in overflow), overflow
+    screenshot(page, "long-line-wrapped")

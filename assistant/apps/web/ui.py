@@ -77,6 +77,7 @@ a.cite:hover, a.cite:focus { text-decoration: underline; }
 .answer.pending { opacity: .85; }
 .answer.stopped .note { font-size: .9em; opacity: .7; font-style: italic; }
 #sources-panel .source-card { border: 1px solid #e5e7eb; border-radius: 8px; padding: .6em .8em; margin: 0 0 .8em; }
+#sources-panel, #sources-panel .source-card, #sources-panel blockquote, #chat .answer, .sources-list { overflow-wrap: anywhere; min-width: 0; }
 #sources-panel .source-card h4 { margin: 0 0 .2em; font-size: 1em; line-height: 1.3; }
 #sources-panel .source-card .meta, #sources-panel .source-card .card-link { margin: 0 0 .2em; }
 #sources-panel .source-card ul.cited { list-style: none; margin: .4em 0 0; padding: 0; }
