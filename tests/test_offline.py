@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def run(env, *args, timeout=300):
                           text=True, timeout=timeout)
 
 
-def test_an_ingest_a_question_and_a_server_make_no_outbound_connection(offline_env):
+def test_an_ingest_a_question_and_a_server_make_no_outbound_connection_and_ctrl_c_stops_it(offline_env):
     env, log, home = offline_env
     ingested = run(env, "ingest", str(ROOT / "corpus"), "--json")
     assert ingested.returncode == 0, ingested.stderr[-2000:]
@@ -112,15 +113,44 @@ def test_an_ingest_a_question_and_a_server_make_no_outbound_connection(offline_e
             assert assets and all(a.startswith("/") and not a.startswith("//") for a in assets), assets
             for asset in assets:
                 assert httpx.get(f"{base}{asset}", timeout=30).status_code == 200, asset
+        # The web chat's event streams never end by themselves: Ctrl-C must not wait for them.
+        streams = [threading.Thread(target=_hold_stream, args=(f"{base}/gradio_api/heartbeat/s{i}",), daemon=True)
+                   for i in range(3)]
+        for stream in streams:
+            stream.start()
+        time.sleep(1)
     finally:
+        interrupted = time.monotonic()
         server.send_signal(signal.SIGINT)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+    stopped = time.monotonic() - interrupted
+    print(f"Ctrl-C with 3 event streams open: stopped in {stopped:.2f} s")
+    assert server.returncode == 0 and stopped < 20, f"{stopped:.1f} s, exit {server.returncode}"
     assert log.read_text() == "", "outbound attempts:\n" + log.read_text()
     assert (home / "intel" / "openvino_telemetry").read_text() == "0"  # OpenVINO's own opt-out, recorded
+
+
+def test_a_closed_pipe_ends_the_command_quietly(offline_env):
+    """`assistant articles | head`: the reader goes away; no error message, no traceback."""
+    env, _, _ = offline_env
+    command = f"{sys.executable} -m assistant articles 2>{offline_env[1].parent / 'err.txt'} | true; " \
+              "echo ${PIPESTATUS[0]}"
+    done = subprocess.run(["bash", "-c", command], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "0"
+    assert (offline_env[1].parent / "err.txt").read_text() == ""
+
+
+def _hold_stream(url: str) -> None:
+    try:
+        with httpx.stream("GET", url, timeout=60) as response:
+            for _ in response.iter_bytes():
+                pass
+    except httpx.HTTPError:
+        pass
 
 
 def _free_port() -> int:

@@ -17,6 +17,7 @@ import time
 from assistant.service.shared import SharedAssistant
 
 log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_SECONDS = 2
 
 
 def create_app(assistant, settings=None, *, ui: bool = True):
@@ -194,7 +195,9 @@ def serve(settings=None, host: str | None = None, port: int | None = None, echo=
     echo(f"Web chat on http://{host}:{port}/  ·  REST API on /api  ·  API docs on /docs")
     threading.Thread(target=warm_up, args=(shared,), name="warm-up", daemon=True).start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        # Ctrl-C: requests in flight get SHUTDOWN_GRACE_SECONDS to finish; the web chat's event streams
+        # (which never end by themselves) are then closed, instead of holding the exit for good.
+        uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
     finally:
         if scheduler is not None:
             scheduler.stop()
