@@ -12,7 +12,6 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -137,21 +136,3 @@ def test_health_names_the_part_that_fails(indexed, make_assistant):
     message = health.json()["error"]["message"]
     assert message.startswith("Unhealthy: embedding_model: failed: RuntimeError: the model file is gone"), message
     assert [d["part"] for d in health.json()["error"]["details"]] == ["embedding_model"]
-
-
-def test_the_cli_prints_the_error_and_not_a_bare_aborted(tmp_path, monkeypatch):
-    """An unexpected EOFError (what a truncated file used to raise) is a message, not click's 'Aborted!'."""
-    import click
-    from click.testing import CliRunner
-
-    from assistant.apps.cli_errors import handle_errors
-
-    @click.command()
-    @handle_errors
-    def command():
-        raise EOFError("No data left in file")
-
-    result = CliRunner().invoke(command)
-    assert result.exit_code == 2 and "Aborted!" not in result.output
-    assert "Error: unexpected EOFError: No data left in file" in result.output and "/api/health" in result.output
-    assert np  # numpy imported for the arrays above
