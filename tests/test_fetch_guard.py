@@ -113,6 +113,24 @@ def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected_to
     assert connects == [("127.0.0.1", site.port)]  # the checked address, never 10.0.0.7
 
 
+def test_a_resolver_that_does_not_answer_is_cut_at_the_deadline(monkeypatch):
+    real, released = socket.getaddrinfo, threading.Event()
+
+    def stuck(host, port, *args, **kwargs):
+        if host == "stuck.example":
+            released.wait(10)
+            raise socket.gaierror("gave up")
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    started = time.monotonic()
+    try:
+        assert fetch_error("http://stuck.example/feed.xml", timeout=1.0) == "timed out after 1 s"
+    finally:
+        released.set()
+    assert time.monotonic() - started < 3
+
+
 def _raw_server(respond) -> tuple[socket.socket, threading.Event]:
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()

@@ -18,6 +18,7 @@ cut off at the deadline, not kept alive by each byte.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
 import socket
 import threading
@@ -109,10 +110,16 @@ class ConnectGuard:
         literal = _literal(host)
         if literal is not None:
             return [literal]
+        left = self.time_left(None)
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            if left is None:
+                infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            else:  # a resolver that does not answer must not outlive the fetch's deadline either
+                infos = _resolver().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM).result(left)
         except (socket.gaierror, UnicodeError) as error:
             raise httpcore.ConnectError(f"name or service not known: {host} ({error})") from None
+        except concurrent.futures.TimeoutError:
+            raise httpcore.ConnectTimeout(f"looking up {host} took longer than the deadline") from None
         found: list[Address] = []
         for _family, _type, _proto, _name, sockaddr in infos:
             text = str(sockaddr[0]).split("%")[0]
@@ -157,6 +164,18 @@ class ConnectGuard:
 
     def backend(self) -> httpcore.NetworkBackend:
         return _GuardedBackend(self)
+
+
+_RESOLVER: concurrent.futures.ThreadPoolExecutor | None = None
+_RESOLVER_LOCK = threading.Lock()
+
+
+def _resolver() -> concurrent.futures.ThreadPoolExecutor:
+    global _RESOLVER
+    with _RESOLVER_LOCK:
+        if _RESOLVER is None:
+            _RESOLVER = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="fetch-dns")
+        return _RESOLVER
 
 
 def _literal(host: str) -> Address | None:
