@@ -1,7 +1,7 @@
 """Page furniture on the MultiHop-RAG corpus: what assistant/ingest/furniture.py takes out, how fast,
 and whether any benchmark evidence is touched.
 
-    python benchmarks/furniture.py            # prints the figures; --json for all of them
+    python -m benchmarks studies furniture            # prints the figures; --json for all of them
 
 For the 609 articles: lines and pieces dropped (by outlet), the time to strip them all (best of 3),
 and how many gold facts of the question sets (MultiHop-RAG dev, evals/multihop_users.jsonl,
