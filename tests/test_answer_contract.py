@@ -13,7 +13,8 @@ matter), each answer must satisfy:
   names citations that exist;
 - every character the text puts in quotation marks is in a ``quote`` part;
 - ``added`` parts hold no word of the articles: only the outlet and date lead-in, a speaker's name
-  and role, and the lead-in words "According to", "said".
+  and role, the lead-in words "According to", "said", and notes in brackets on a paragraph of their
+  own (a caveat, the order of coverage).
 """
 
 from __future__ import annotations
@@ -174,7 +175,10 @@ def check_contract(answer: Answer, assistant) -> None:
         elif part.kind == "citation":
             assert re.fullmatch(r"\[\d+(?:, \d+)*\]", part.text), (part, where)
         else:
-            words = set(re.findall(r"[^\W\d_]+", part.text.lower()))
+            # A note of the assistant's own on a paragraph of its own, in brackets ("(Not a sure answer: …)",
+            # "(Newest coverage first …)") is about the answer, not words taken from an article.
+            own = re.sub(r"(?:^|\n\n)\([^\n]*\)(?=\n\n|$)", "", part.text)
+            words = set(re.findall(r"[^\W\d_]+", own.lower()))
             months = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
             assert words <= allowed | months, (sorted(words - allowed - months), part.text, where)
     for match in re.finditer(r"“([^“”]+)”|\"([^\"]+)\"", text):
