@@ -45,6 +45,8 @@ STUDIES = {
     "recency": ("studies.recency", "ranking newer coverage first (docs/research/recency.json, docs/live-news.md)"),
     "syndication": ("studies.syndication", "copy detection thresholds (docs/research/syndication.md)"),
     "extraction": ("studies.extraction", "main text of web pages (docs/research/extraction.md)"),
+    "furniture": ("studies.furniture", "page furniture left out at ingest: what, how fast, gold facts touched "
+                                       "(docs/furniture.md)"),
     "local-llm": ("studies.local_llm", "the local model's answers beside the extractive ones "
                                        "(docs/research/local-llm.json, docs/answers.md)"),
 }

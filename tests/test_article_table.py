@@ -243,7 +243,7 @@ def _rows_from_chunks(store) -> list[dict]:
             "id": m["article_id"], "article_id": m["article_id"], "title": m.get("title", ""),
             "source": m.get("source") or None, "author": m.get("author") or None,
             "published_at": m.get("published_at") or None, "category": m.get("category") or None,
-            "url": m.get("url") or None, "chunks": 0})
+            "url": m.get("url") or None, "chunks": 0, "furniture_dropped": int(m.get("furniture_dropped") or 0)})
         row["chunks"] += 1
     return sorted(rows.values(), key=lambda r: (r["published_at"] or "", r["title"]), reverse=True)
 

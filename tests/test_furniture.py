@@ -84,6 +84,8 @@ def test_text_without_furniture_comes_back_unchanged():
     "The newsletter, which has 2 million readers, was sold to a media group for $40 million.",
     "Watch parties were held across the city as fans gathered to see the final.",
     "Reuters reported that the talks had stalled over the price (a figure neither side confirmed).",
+    "The company's shares fell 5 per cent on Monday (Bloomberg data showed the steepest fall in a year).",
+    "Photo: the council's plan would double the number of buses on the route.",
     "Oil prices slumped overnight. Credit: AP Wednesday's report from ADP suggested private employers added "
     "89,000 jobs last month.",  # a credit inside a paragraph of story text: cutting it would cut the story
 ])

@@ -5,9 +5,9 @@ citation numbers from [1] in reading order.
   from: the article's words are ``quote`` runs, what the assistant put in (a lead-in, a bracketed
   name, a quotation mark) ``added`` runs.
 - :func:`parts_of` gives any answer its parts: an extractive answer's own (made as it was written),
-  kept; otherwise read from its text — each sentence with its ``[n]`` markers is a ``paraphrase`` of
-  what it cites (its words in quotation marks ``quote`` runs when the cited span holds them), or,
-  when nearly all of it is the cited span's words, ``quote`` and ``added`` runs.
+  kept; otherwise (a writer's answer) read from its text: each sentence with its ``[n]`` markers is a
+  ``paraphrase`` of what it cites, its words in quotation marks ``quote`` runs when the cited span
+  holds them.
 - :class:`Renumbering` numbers citations from [1] in the order the answer first cites them, also
   while an answer streams in (the same numbers for the pieces and the final Answer).
 - :func:`cover_quoted_words` widens a citation's span to the sentence of its passage that holds the
@@ -28,7 +28,6 @@ _MIN_BLOCK = 4  # shorter common runs of a sentence and its source are chance, n
 _MAX_ALIGN = 4000  # characters aligned character by character; longer texts by exact search only
 _QUOTED = re.compile(r"“([^“”]{1,600})”|\"([^\"]{1,600})\"")
 _MAX_WIDENED = 600  # characters a widened citation span may reach; beyond, the quoted sentence alone
-_QUOTE_SHARE = 0.8  # a sentence whose letters are this much the cited span's own is quoted, not paraphrased
 
 
 def aligned(rendered: str, source: str, n: int) -> list[AnswerPart]:
@@ -130,18 +129,7 @@ def _sentence_parts(segment: str, cited: list[int], quotes: dict[int, str]) -> l
     spans = split_sentences(segment)
     lead_end = spans[-1].start if len(spans) > 1 else len(segment) - len(segment.lstrip())
     lead, sentence = segment[:lead_end], segment[lead_end:]
-    out = [AnswerPart(text=lead, kind="added")]
-    best = max(cited, key=lambda n: _share(sentence, quotes[n]))
-    if _share(sentence, quotes[best]) >= _QUOTE_SHARE:
-        return merged(out + aligned(sentence, quotes[best], best))
-    out += _paraphrase(sentence, cited, quotes)
-    return merged(out)
-
-
-def _share(sentence: str, source: str) -> float:
-    letters = sum(ch.isalnum() for ch in sentence)
-    matched = sum(sum(ch.isalnum() for ch in sentence[s:s + size]) for s, size in _blocks(sentence, source))
-    return matched / letters if letters else 0.0
+    return merged([AnswerPart(text=lead, kind="added"), *_paraphrase(sentence, cited, quotes)])
 
 
 def _paraphrase(sentence: str, cited: list[int], quotes: dict[int, str]) -> list[AnswerPart]:

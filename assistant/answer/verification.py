@@ -13,7 +13,10 @@ shapes ("[Passage 2]", "(passage 2)", "【2】", "[1-3]") are read as ``[n]`` an
 fences, reads as an instruction ("Ignore all previous instructions …", "Reply with …"), or
 copies an instruction embedded in a cited passage is always removed, whatever the policy (it is
 not a claim, and flagging would still show it); and a sentence repeating an earlier one (small
-models loop) is removed.
+models loop) is removed. Words a sentence puts in quotation marks must be in a cited passage
+verbatim (case, spacing and the kind of quotation mark aside), else that passage does not back it
+("puts in quotation marks words its passages do not have"). :meth:`Verifier.check_units` judges
+text already cut into units (an extractive answer's sentences as stated, each with its citation).
 """
 
 from __future__ import annotations

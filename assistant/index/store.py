@@ -1290,6 +1290,8 @@ def chunk_metadata(article: Article, chunk: Chunk, chunk_count: int, sentences: 
     )
     if sentences is not None:
         meta["sentences"] = sentences
+    if article.furniture:  # how many lines of page furniture were left out (the lines: the article table)
+        meta["furniture_dropped"] = len(article.furniture)
     return meta
 
 

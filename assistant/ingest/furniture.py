@@ -29,9 +29,6 @@ from dataclasses import dataclass, field
 
 from assistant.models import Article
 
-#: What the rules below are; part of nothing stored, named in docs/furniture.md.
-VERSION = 1
-
 _EDGE = 400  # characters of a line's start or end that the anchored patterns read
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 # Photo agencies and picture libraries named in credits.
@@ -42,8 +39,12 @@ _AGENCIES = (r"Getty(?: Images)?|AFP|AP(?: Photo)?|Reuters|EPA(?:-EFE)?|PA(?: Wi
 _CREDIT_LABEL = r"(?:Mandatory )?(?:Photo ?[Cc]redit|Credit|Photograph|Photographs|Photo|Photos|Picture|Pictures|Image|Images|Illustration)"
 # "… Photograph: Darren Staples/AFP/Getty Images", "… Credit: Getty" at the end of a line.
 _TRAILING_CREDIT = re.compile(r"\s*\b%s\s?:\s*[^.!?:]{0,100}?\s*\Z" % _CREDIT_LABEL)
-# "Will and Jada in 2000 (Getty)", "(AFP via Getty Images)", "(Photo: Name/Reuters)".
-_PAREN_CREDIT = re.compile(r"\((?:[^()]{0,80}?(?:\bvia |/\s?|\|\s?|:\s?|\b))?(?:%s)\b[^()]{0,40}\)\s*\Z" % _AGENCIES)
+# "Will and Jada in 2000 (Getty)", "(AFP via Getty Images)", "(Photo: Name/Reuters)": a closing bracket
+# naming an agency, whose other words are names or credit words ("(Bloomberg data showed)" is not one).
+_PAREN_CREDIT = re.compile(r"\(([^()]{1,90})\)\s*\Z")
+_AGENCY = re.compile(r"\b(?:%s)\b" % _AGENCIES)
+_CREDIT_WORDS = frozenset("via for and by of from with courtesy credit image images photo photos picture pictures handout "
+                          "file made adapted graphic illustration video still pool staff contributor permission".split())
 # "Watchara Phomicinda | MediaNews Group | … via Getty Images", "… Jim Dedmon-USA TODAY Sports".
 _AGENCY_TAIL = re.compile(r"(?:\bvia |/\s?|\|\s?|-)(?:%s)\)?\s*\Z" % _AGENCIES)
 _PHOTO_BY = re.compile(r"(?:Photo|Image|Picture|Illustration|Video)s? (?:by|courtesy of|credit:?) \S", re.IGNORECASE)
@@ -191,8 +192,16 @@ def _captioned(end: str) -> bool:
     """Whether a line ending in ``end`` ends with a photo credit."""
     tail = end[-160:]
     return bool((":" in tail and _TRAILING_CREDIT.search(end))
-                or (tail.rstrip().endswith(")") and _PAREN_CREDIT.search(end))
+                or (tail.rstrip().endswith(")") and _paren_credit(tail))
                 or _AGENCY_TAIL.search(tail))
+
+
+def _paren_credit(tail: str) -> bool:
+    bracket = _PAREN_CREDIT.search(tail)
+    if not bracket or not _AGENCY.search(bracket.group(1)):
+        return False
+    lower = [w for w in re.findall(r"[^\W\d_]+", bracket.group(1)) if w[0].islower()]
+    return all(w.lower() in _CREDIT_WORDS for w in lower)
 
 
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+[\"'“‘(\[]*[A-Z0-9]")
