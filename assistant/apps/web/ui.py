@@ -74,6 +74,10 @@ a.cite:hover, a.cite:focus { text-decoration: underline; }
 .sources-list { margin: .5em 0 0 1.2em; font-size: .9em; }
 .answer .understood { font-size: .9em; opacity: .75; font-style: italic; margin: 0 0 .4em; }
 .answer.error { color: #b91c1c; }
+.answer .confidence { margin: 0 0 .4em; padding: .25em .6em; border-radius: 6px; font-size: .9em; }
+.answer .confidence-label { font-weight: 600; }
+.answer .confidence-low { background: #fef3c7; color: #78350f; border: 1px solid #fcd34d; }
+.answer .confidence-none { background: #f3f4f6; color: #374151; border: 1px solid #d1d5db; }
 .answer.pending { opacity: .85; }
 .answer.stopped .note { font-size: .9em; opacity: .7; font-style: italic; }
 #sources-panel .source-card { border: 1px solid #e5e7eb; border-radius: 8px; padding: .6em .8em; margin: 0 0 .8em; }
