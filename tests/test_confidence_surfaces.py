@@ -18,6 +18,7 @@ from fakes import ClosestPassagesAnswerer
 
 ANSWERED = "What did the expert say about China?"
 UNRELATED = "Who won the Rugby World Cup semi-final between New Zealand and Argentina?"
+BARE_DECLINE = "What is the boiling point of water?"
 LOW_REASON = "none of these passages names Graceland"
 
 
@@ -76,10 +77,18 @@ def test_ask_none_for_an_unrelated_question_says_why(cli):
     data = json.loads(cli("ask", UNRELATED, "--json").stdout)
     assert data["confidence"] == "none" and data["abstained"] is True and data["citations"] == []
     text = cli("ask", UNRELATED).stdout
-    assert text.startswith(data["answer"].strip() + "\n")
+    assert text.startswith(data["answer"].strip() + "\n") and "Low confidence" not in text
+    assert "mention 'New Zealand', 'Argentina'" in text, "the decline names what no article mentions"
+    if data["confidence_reason"]:
+        assert data["confidence_reason"] in text
+
+
+def test_ask_none_without_a_reason_in_its_text_gets_one_under_it(cli):
+    data = json.loads(cli("ask", BARE_DECLINE, "--json").stdout)
+    assert data["confidence"] == "none" and data["abstained"] is True
     why = data["confidence_reason"] or data["trace"]["abstain_reason"]
-    assert why and why in text, "the reason is printed (by the answer's text or under it)"
-    assert text.count(why) == 1 and "Low confidence" not in text
+    lines = cli("ask", BARE_DECLINE).stdout.splitlines()
+    assert lines[0] == data["answer"].strip() and lines[1] == f"Not answered: {why}."
 
 
 def test_ask_none_when_the_filters_leave_nothing_gives_the_reason_once(cli):
@@ -92,12 +101,12 @@ def test_ask_none_when_the_filters_leave_nothing_gives_the_reason_once(cli):
 
 # --- assistant chat --------------------------------------------------------------------------
 
-def test_chat_shows_each_outcome_after_its_answer(cli, assistant):
-    out = cli("chat", input=f"{ANSWERED}\n{UNRELATED}\n/quit\n").stdout
+def test_chat_shows_each_outcome_after_its_answer(cli):
+    out = cli("chat", input=f"{ANSWERED}\n{BARE_DECLINE}\n/quit\n").stdout
     answered, declined = out.split("you> ")[1:3]
-    assert "Low confidence" not in answered and "[1] It would be beneficial" in answered
-    reason = assistant.ask(UNRELATED).trace["abstain_reason"]
-    assert "I could not find this" in declined and reason in declined
+    assert "Low confidence" not in answered and "Not answered" not in answered
+    assert "[1] It would be beneficial" in answered
+    assert "I could not find this" in declined and "(Not answered: " in declined
 
 
 def test_chat_low_answer_carries_the_caveat(cli, low_answers):

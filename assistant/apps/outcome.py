@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assistant.answer.request import NO_ANSWER
 from assistant.models import Answer
 
 LABELS = {"high": "Answered", "low": "Low confidence", "none": "Not answered"}
@@ -21,21 +22,25 @@ class Outcome:
     label: str  # "Answered" | "Low confidence" | "Not answered"
     reason: str | None  # why, in plain words; None when the answer's text already says it (or nothing is known)
 
+    def parts(self) -> tuple[str, str]:
+        """('Low confidence:', 'none of these passages names Graceland.'); ('Not answered.', '') without a reason."""
+        return (f"{self.label}:", _sentence(self.reason)) if self.reason else (f"{self.label}.", "")
+
     def line(self) -> str:
         """'Low confidence: none of these passages names Graceland.' (the label alone without a reason)."""
-        return f"{self.label}: {_sentence(self.reason)}" if self.reason else f"{self.label}."
+        return " ".join(part for part in self.parts() if part)
 
 
 def outcome_of(answer: Answer) -> Outcome:
     """The outcome of ``answer``: its confidence, label and the reason worth showing beside its text.
 
-    The reason is ``confidence_reason``; for a decline without one, the reason the answerer recorded
-    (``trace["abstain_reason"]``). A reason the answer's own text already holds is not repeated;
+    The reason is ``confidence_reason``; for a bare decline ("I could not find this …") without one,
+    the reason the answerer recorded (``trace["abstain_reason"]``). A reason the answer's own text already holds is not repeated;
     a "low" answer always says that it is only the closest passages.
     """
     confidence = answer.confidence or ("none" if answer.abstained else "high")
     reason = (answer.confidence_reason or "").strip()
-    if not reason and confidence == "none":
+    if not reason and confidence == "none" and answer.answer.strip() == NO_ANSWER:  # a bare decline
         reason = str(answer.trace.get("abstain_reason") or "").strip()
     if reason and _said(reason, answer.answer):
         reason = ""

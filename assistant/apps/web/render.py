@@ -98,9 +98,10 @@ def confidence_html(answer: Answer) -> str:
     outcome = outcome_of(answer)
     if outcome.confidence == "high":
         return ""
-    why = f' <span class="confidence-reason">— {esc(outcome.reason)}</span>' if outcome.reason else ""
+    label, reason = outcome.parts()
+    why = f' <span class="confidence-reason">{esc(reason)}</span>' if reason else ""
     return (f'<p class="confidence confidence-{esc(outcome.confidence)}">'
-            f'<span class="confidence-label">{esc(outcome.label)}</span>{why}</p>')
+            f'<span class="confidence-label">{esc(label)}</span>{why}</p>')
 
 
 def answer_html(answer: Answer, turn: int) -> str:
@@ -259,7 +260,8 @@ def sources_overview_html(answer: Answer, turn: int, shown: set[int] | None = No
     cards = "".join(source_card_html(group, turn) for group in groups)
     done = shown is None or shown >= {c.n for c in answer.citations}
     count = len(cited_articles(answer))
-    hint = (f'<p class="hint">{count} article{"s" if count != 1 else ""} cited. '
+    closest = "The closest passages found, not a sure answer: " if answer.confidence == "low" else ""
+    hint = (f'<p class="hint">{closest}{count} article{"s" if count != 1 else ""} cited. '
             "Click a number to read the sentence in its passage.</p>")
     return hint + cards + (copy_markdown_html(answer) if done else "")
 
