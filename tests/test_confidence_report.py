@@ -68,3 +68,19 @@ def test_without_rates_the_report_has_no_confidence_table(tmp_path):
     results = outcomes()
     write_report(tmp_path, summarize(results), {"default": results})
     assert "Confidence of the answers" not in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_the_web_evaluation_tab_shows_rates_and_each_missed_answers_outcome():
+    from assistant.apps.web.evaluation import metrics_html, misses_html
+
+    results = outcomes()
+    summary = summarize(results)
+    assert "confidence-rates" not in metrics_html(summary)
+    summary["answers"]["confidence_rates"] = {"answerable": {"high": 0.25, "low": 0.5, "none": 0.25},
+                                              "unanswerable": {"high": 0.1, "low": 0.2, "none": 0.7}}
+    table = metrics_html(summary)
+    assert ("<tr><th scope='row'>answerable</th><td class=\"num\">0.250</td><td class=\"num\">0.500</td>"
+            "<td class=\"num\">0.250</td></tr>") in table
+    misses = misses_html(results)
+    assert misses.count("<details>") == 1
+    assert "Answer <span class='meta'>(Not answered: no passage names a person who repaired it.)</span>" in misses

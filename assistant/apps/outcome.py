@@ -35,8 +35,8 @@ def outcome_of(answer: Answer) -> Outcome:
     """The outcome of ``answer``: its confidence, label and the reason worth showing beside its text.
 
     The reason is ``confidence_reason``; for a bare decline ("I could not find this …") without one,
-    the reason the answerer recorded (``trace["abstain_reason"]``). A reason the answer's own text already holds is not repeated;
-    a "low" answer always says that it is only the closest passages.
+    the reason the answerer recorded (``trace["abstain_reason"]``). A reason the answer's own text
+    already holds is not repeated; a "low" answer always says that it is only the closest passages.
     """
     confidence = answer.confidence or ("none" if answer.abstained else "high")
     reason = (answer.confidence_reason or "").strip()

@@ -189,13 +189,13 @@ CONFIDENCE_GROUPS = ("answerable", "unanswerable")
 CONFIDENCE_LEVELS = ("high", "low", "none")
 
 
-def _confidence_rates(summary: dict) -> dict | None:
+def confidence_rates(summary: dict) -> dict | None:
     """``answers.confidence_rates`` of an eval summary ({group: {level: share}}), when it has them."""
     rates = (summary.get("answers") or {}).get("confidence_rates")
     return rates if isinstance(rates, dict) and rates else None
 
 
-def _rate(rates: dict, group: str, level: str) -> str:
+def rate_cell(rates: dict, group: str, level: str) -> str:
     value = (rates.get(group) or {}).get(level)
     return "—" if value is None else f"{value:.3f}"
 
@@ -239,11 +239,12 @@ def _markdown(summary: dict, images, misses: list[dict], wrong: list[dict]) -> s
     if "configs" in summary:
         out += ["## Configurations", "", _md_table(columns_of(summary)), ""]
     out += ["## By question type", "", _md_table([("all", summary)] + list(summary["by_type"].items())), ""]
-    rates = _confidence_rates(summary)
+    rates = confidence_rates(summary)
     if rates:
-        out += ["## Confidence of the answers", "", "Share of each group of questions answered with each confidence.", "",
+        out += ["## Confidence of the answers", "", "Share of each group of questions answered with each confidence.",
+                "",
                 "| questions | " + " | ".join(CONFIDENCE_LEVELS) + " |", "|---|" + "---:|" * len(CONFIDENCE_LEVELS)]
-        out += [f"| {group} | " + " | ".join(_rate(rates, group, level) for level in CONFIDENCE_LEVELS) + " |"
+        out += [f"| {group} | " + " | ".join(rate_cell(rates, group, level) for level in CONFIDENCE_LEVELS) + " |"
                 for group in CONFIDENCE_GROUPS] + [""]
     out += [f"![{caption}]({name})\n" for name, caption in images]
     out += ["## Worst retrieval misses", "", LEGEND, ""]
@@ -309,12 +310,12 @@ def _html(summary: dict, images, misses: list[dict], wrong: list[dict]) -> str:
     if "configs" in summary:
         body.append(f"<h2>Configurations</h2>{_html_table(columns_of(summary))}")
     body.append(f"<h2>By question type</h2>{_html_table([('all', summary)] + list(summary['by_type'].items()))}")
-    rates = _confidence_rates(summary)
+    rates = confidence_rates(summary)
     if rates:
         head = "<tr><th>questions</th>" + "".join(f"<th>{_e(level)}</th>" for level in CONFIDENCE_LEVELS) + "</tr>"
-        rows = "".join(f"<tr><th>{_e(group)}</th>" + "".join(f'<td class="num">{_e(_rate(rates, group, level))}</td>'
-                                                            for level in CONFIDENCE_LEVELS) + "</tr>"
-                       for group in CONFIDENCE_GROUPS)
+        rows = "".join(f"<tr><th>{_e(group)}</th>"
+                       + "".join(f'<td class="num">{_e(rate_cell(rates, group, level))}</td>'
+                                 for level in CONFIDENCE_LEVELS) + "</tr>" for group in CONFIDENCE_GROUPS)
         body.append(f"<h2>Confidence of the answers</h2><p class=meta>Share of each group of questions answered "
                     f"with each confidence.</p><table>{head}{rows}</table>")
     body += [f'<figure><img src="{_e(name)}" alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>'
