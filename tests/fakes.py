@@ -56,31 +56,3 @@ def passage_number(prompt: str, containing: str) -> int:
             return int(match.group(1))
     raise AssertionError(f"no passage in the prompt contains {containing!r}")
 
-
-class ClosestPassagesAnswerer:
-    """Wraps a real answerer and gives its answers as "low" ones: the closest passages, with
-    ``reason`` saying what they lack. A stand-in for the answerers' own "low" outcome (issue 31)
-    so the surfaces can show it; installed through the public ``Assistant.answerer``."""
-
-    def __init__(self, inner, reason: str):
-        self.inner, self.reason = inner, reason
-
-    @property
-    def mode(self) -> str:
-        return self.inner.mode
-
-    def _low(self, answer):
-        from assistant.models import Answer
-
-        if answer.abstained:
-            return answer
-        return Answer.model_validate({**answer.model_dump(), "confidence": "low", "confidence_reason": self.reason})
-
-    def answer(self, question, passages, request=None):
-        return self._low(self.inner.answer(question, passages, request))
-
-    def answer_stream(self, question, passages, request=None):
-        from assistant.models import Answer
-
-        for piece in self.inner.answer_stream(question, passages, request):
-            yield self._low(piece) if isinstance(piece, Answer) else piece

@@ -1,8 +1,7 @@
 """The three outcomes of issue 31 in the web chat, in a real headless Chromium: a sure answer as
-before, the closest passages under a visible "Low confidence" caveat (escaped: reasons quote article
-words), a decline that says so and why; and the chat's own copy button giving the answer's text
-with its citations, not its HTML. "low" comes from ``fakes.ClosestPassagesAnswerer`` over the real
-answerer until the answerers give such answers themselves."""
+before, the closest passages under a visible "Low confidence" caveat (escaped: caveats quote the
+question's words), a decline that says so and why; and the chat's own copy button giving the
+answer's text with its citations, not its HTML. Real questions on the bundled article."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from browser.chat_page import ask, open_app
 from browser.chromium import screenshot
 from browser.live_server import LiveServer
 from conftest import CORPUS
-from fakes import ClosestPassagesAnswerer
 
 pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs playwright")
 from playwright.sync_api import expect  # noqa: E402
@@ -20,9 +18,10 @@ from playwright.sync_api import expect  # noqa: E402
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")]
 ANSWERED = "What did the expert say about China?"
 BARE_DECLINE = "What is the boiling point of water?"
+NAMED_DECLINE = "What did Zhelikhovsky say about Graceland?"  # he is quoted, never on Graceland
 UNRELATED = "Who won the Rugby World Cup semi-final between New Zealand and Argentina?"
-LOW_REASON = "none of these passages names Graceland"
-HOSTILE_REASON = 'no passage names "<b>Graceland</b>" <img src=x onerror="window.pwned=1">'
+LOW = "When will the war end?"  # the article speaks of the war, and of no date it ends
+HOSTILE = "When will the war <img src=x onerror=window.pwned=1> end <b>now</b>?"
 
 
 @pytest.fixture(scope="module")
@@ -43,17 +42,6 @@ def page(browser, live):
     yield tab
     assert tab.dialogs == [], f"a dialog opened: {tab.dialogs}"
     tab.context.close()
-
-
-@pytest.fixture
-def low(live):
-    """Answers come back as "low" with the reason given (the test sets it)."""
-    assistant = live[1]
-    real = assistant.answerer
-    wrapper = ClosestPassagesAnswerer(real, LOW_REASON)
-    assistant.answerer = wrapper
-    yield wrapper
-    assistant.answerer = real
 
 
 def copy_own(page) -> str:
@@ -78,31 +66,35 @@ def test_a_sure_answer_has_no_caveat_and_copies_as_text(page, live):
     assert sources == f"{numbers} {expected.citations[0].title}", sources
 
 
-def test_the_closest_passages_show_a_low_confidence_caveat(page, live, low):
-    answer = ask(page, ANSWERED)
+def test_the_closest_passages_show_a_low_confidence_caveat(page, live):
+    expected = live[1].ask(LOW)
+    assert expected.confidence == "low" and expected.confidence_reason and expected.citations
+    answer = ask(page, LOW)
     expect(answer).to_have_class("answer low-confidence")
     caveat = answer.locator(".confidence")
     expect(caveat).to_be_visible()
-    expect(caveat).to_have_text(f"Low confidence: {LOW_REASON}.")
+    expect(caveat).to_have_text("Low confidence.")
+    expect(answer.locator(".answer-text")).to_contain_text(expected.confidence_reason)
     expect(answer.locator("a.cite").first).to_be_visible()
     expect(page.locator("#sources-panel .source-card")).to_have_count(1)
     expect(page.locator("#sources-panel .hint")).to_contain_text("The closest passages found, not a sure answer")
     screenshot(page, "chat-low-confidence")
 
     copied = copy_own(page)
-    assert copied.startswith(f"Low confidence: {LOW_REASON}.\n\n") and "[1]" in copied and "<" not in copied
+    assert copied.startswith("Low confidence.\n\n" + expected.answer.splitlines()[0]), copied
+    assert "[1]" in copied and "<" not in copied
     page.locator("#sources-panel button.copy-markdown").click()
     expect(page.locator("#sources-panel button.copy-markdown")).to_have_text("Copied ✓")
     markdown = page.evaluate("() => navigator.clipboard.readText()")
-    assert markdown.startswith(f"**Low confidence**: {LOW_REASON}\n\n") and "\n[1] “" in markdown
+    assert markdown.startswith("**Low confidence**.\n\n" + expected.answer.splitlines()[0]) and "\n[1] “" in markdown
 
 
-def test_a_caveat_quoting_markup_is_shown_as_text(page, low):
-    low.reason = HOSTILE_REASON
-    answer = ask(page, ANSWERED)
-    reason = answer.locator(".confidence-reason")
-    expect(reason).to_have_text(HOSTILE_REASON + ".")
-    expect(answer.locator(".confidence img, .confidence b")).to_have_count(0)
+def test_a_caveat_quoting_markup_is_shown_as_text(page, live):
+    expected = live[1].ask(HOSTILE)
+    assert expected.confidence == "low" and "<img src=x" in expected.confidence_reason
+    answer = ask(page, HOSTILE)
+    expect(answer.locator(".answer-text")).to_contain_text("the war <img src=x onerror=window.pwned=1> end <b>now</b>")
+    expect(answer.locator("img, b")).to_have_count(0)
     page.wait_for_timeout(300)
     assert page.evaluate("() => window.pwned === undefined")
 
@@ -119,9 +111,10 @@ def test_a_decline_says_not_answered_and_why(page, live):
     expect(page.locator("#sources-panel")).to_contain_text("No article cited")
     assert copy_own(page) == f"Not answered: {why.rstrip('.')}.\n\n{expected.answer}"
 
-    named = ask(page, UNRELATED)  # the decline's own text names what is missing: said once
+    named = ask(page, NAMED_DECLINE)  # the decline's own text names what is missing: said once
     expect(named).to_have_class("answer abstained")
-    expect(named.locator(".answer-text")).to_contain_text("mention 'New Zealand', 'Argentina'")
+    expect(named.locator(".answer-text")).to_contain_text("Graceland")
+    expect(named.locator(".confidence")).to_have_text("Not answered.")
     expect(named.locator(".confidence-label")).to_contain_text("Not answered")
     for reason in named.locator(".confidence-reason").all_text_contents():  # only a reason the text lacks
         assert reason.rstrip(".") not in named.locator(".answer-text").text_content()

@@ -1,7 +1,6 @@
 """The three outcomes of issue 31 as a user meets them: the CLI's text and --json, `assistant chat`,
 the REST API (body and OpenAPI schema), and the web chat's Markdown copy. Real bundled model, real
-Chroma, the bundled article. "high" and "none" are real questions; "low" is the real answer marked
-as the closest passages by ``fakes.ClosestPassagesAnswerer`` until the answerers give such answers."""
+Chroma, the bundled article, real questions for each outcome."""
 
 from __future__ import annotations
 
@@ -14,12 +13,12 @@ from fastapi.testclient import TestClient
 
 from assistant.apps.cli import main
 from conftest import CORPUS
-from fakes import ClosestPassagesAnswerer
 
 ANSWERED = "What did the expert say about China?"
 UNRELATED = "Who won the Rugby World Cup semi-final between New Zealand and Argentina?"
 BARE_DECLINE = "What is the boiling point of water?"
-LOW_REASON = "none of these passages names Graceland"
+NAMED_DECLINE = "What did Zhelikhovsky say about Graceland?"  # he is quoted, never on Graceland
+LOW = "When will the war end?"  # the article speaks of the war, and of no date it ends
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +28,6 @@ def assistant(tmp_path_factory, embedder):
     built = build_assistant(Settings(data_dir=tmp_path_factory.mktemp("confidence-index")), embedder=embedder)
     assert built.ingest([CORPUS]).added == 1
     return built
-
-
-@pytest.fixture
-def low_answers(assistant):
-    """Answers given as "low" (the closest passages, LOW_REASON missing) while the test runs."""
-    real = assistant.answerer
-    assistant.answerer = ClosestPassagesAnswerer(real, LOW_REASON)
-    yield
-    assistant.answerer = real
 
 
 @pytest.fixture
@@ -55,7 +45,7 @@ def cli(assistant):
 
 def test_ask_high_prints_the_answer_without_a_caveat_and_json_says_high(cli):
     data = json.loads(cli("ask", ANSWERED, "--json").stdout)
-    assert (data["confidence"], data["confidence_reason"], data["abstained"]) == ("high", None, False)
+    assert (data["confidence"], data["abstained"]) == ("high", False)
     assert data["citations"] and "[1]" in data["answer"]
     text = cli("ask", ANSWERED).stdout
     assert text.startswith(data["answer"].strip() + "\n")
@@ -63,32 +53,33 @@ def test_ask_high_prints_the_answer_without_a_caveat_and_json_says_high(cli):
     assert "[1] It would be beneficial for Putin" in text
 
 
-def test_ask_low_says_so_and_why_before_the_closest_passages(cli, low_answers):
-    data = json.loads(cli("ask", ANSWERED, "--json").stdout)
-    assert (data["confidence"], data["confidence_reason"], data["abstained"]) == ("low", LOW_REASON, False)
-    assert data["citations"], "the closest passages are still cited"
-    lines = cli("ask", ANSWERED).stdout.splitlines()
-    assert lines[0] == f"Low confidence: {LOW_REASON}."
-    assert lines[1] == data["answer"].splitlines()[0]
+def test_ask_low_says_so_and_why_before_the_closest_passages(cli):
+    data = json.loads(cli("ask", LOW, "--json").stdout)
+    assert (data["confidence"], data["abstained"]) == ("low", False)
+    reason = data["confidence_reason"]
+    assert reason and data["citations"], "the closest passages are cited, with what they lack"
+    text = cli("ask", LOW).stdout
+    lines = text.splitlines()
+    assert lines[0] == "Low confidence." and lines[1] == data["answer"].splitlines()[0]
+    assert text.count(reason) == 1, "the answer's text gives the reason; the label does not repeat it"
     assert any(line.startswith("[1] It would be beneficial for Putin") for line in lines)
 
 
 def test_ask_none_for_an_unrelated_question_says_why(cli):
     data = json.loads(cli("ask", UNRELATED, "--json").stdout)
     assert data["confidence"] == "none" and data["abstained"] is True and data["citations"] == []
-    text = cli("ask", UNRELATED).stdout
-    assert text.startswith(data["answer"].strip() + "\n") and "Low confidence" not in text
-    assert "mention 'New Zealand', 'Argentina'" in text, "the decline names what no article mentions"
-    if data["confidence_reason"]:
-        assert data["confidence_reason"] in text
-
-
-def test_ask_none_without_a_reason_in_its_text_gets_one_under_it(cli):
-    data = json.loads(cli("ask", BARE_DECLINE, "--json").stdout)
-    assert data["confidence"] == "none" and data["abstained"] is True
     why = data["confidence_reason"] or data["trace"]["abstain_reason"]
-    lines = cli("ask", BARE_DECLINE).stdout.splitlines()
-    assert lines[0] == data["answer"].strip() and lines[1] == f"Not answered: {why}."
+    lines = cli("ask", UNRELATED).stdout.splitlines()
+    assert lines[0] == data["answer"].strip() and lines[1] == f"Not answered: {why.rstrip('.')}."
+    assert not any("Low confidence" in line for line in lines)
+
+
+def test_ask_none_whose_text_gives_the_reason_says_it_once(cli):
+    data = json.loads(cli("ask", NAMED_DECLINE, "--json").stdout)
+    assert data["confidence"] == "none" and data["abstained"] is True
+    assert "Graceland" in data["confidence_reason"] and data["confidence_reason"] in data["answer"]
+    text = cli("ask", NAMED_DECLINE).stdout
+    assert text.count(data["confidence_reason"]) == 1 and "Not answered" not in text
 
 
 def test_ask_none_when_the_filters_leave_nothing_gives_the_reason_once(cli):
@@ -109,10 +100,11 @@ def test_chat_shows_each_outcome_after_its_answer(cli):
     assert "I could not find this" in declined and "(Not answered: " in declined
 
 
-def test_chat_low_answer_carries_the_caveat(cli, low_answers):
-    out = cli("chat", input=f"{ANSWERED}\n/quit\n").stdout
+def test_chat_low_answer_carries_the_caveat(cli, assistant):
+    reason = assistant.ask(LOW).confidence_reason
+    out = cli("chat", input=f"{LOW}\n/quit\n").stdout
     answer = out.split("you> ")[1]
-    assert f"(Low confidence: {LOW_REASON}.)" in answer
+    assert "(Low confidence.)" in answer and answer.count(reason) == 1
     assert answer.index("Low confidence") < answer.index("[1] It would be beneficial"), "caveat before sources"
 
 
@@ -133,13 +125,14 @@ def ask_api(api, question, **body):
 
 def test_api_high(api):
     body = ask_api(api, ANSWERED)
-    assert (body["confidence"], body["confidence_reason"], body["abstained"]) == ("high", None, False)
+    assert (body["confidence"], body["abstained"]) == ("high", False)
     assert body["citations"]
 
 
-def test_api_low(api, low_answers):
-    body = ask_api(api, ANSWERED)
-    assert (body["confidence"], body["confidence_reason"], body["abstained"]) == ("low", LOW_REASON, False)
+def test_api_low(api):
+    body = ask_api(api, LOW)
+    assert (body["confidence"], body["abstained"]) == ("low", False)
+    assert body["confidence_reason"] and body["confidence_reason"] in body["answer"]
     assert body["citations"] and "[1]" in body["answer"]
 
 
@@ -191,10 +184,12 @@ def test_markdown_copy_of_straight_quotes(assistant):
     assert quoted("The council met on Monday.") == "“The council met on Monday.”"
 
 
-def test_markdown_copy_of_a_low_answer_leads_with_the_caveat(assistant, low_answers):
+def test_markdown_copy_of_a_low_answer_leads_with_the_caveat(assistant):
     from assistant.apps.web.render import answer_markdown
 
-    answer = assistant.ask(ANSWERED)
+    answer = assistant.ask(LOW)
+    assert answer.confidence == "low"
     lines = answer_markdown(answer).splitlines()
-    assert lines[0] == f"**Low confidence**: {LOW_REASON}" and lines[2] == answer.answer.splitlines()[0]
+    assert lines[0] == "**Low confidence**." and lines[2] == answer.answer.splitlines()[0]
+    assert answer.confidence_reason in lines[2]
     assert "<" not in answer_markdown(answer).replace("<http", ""), "text, not HTML"

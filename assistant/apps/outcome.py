@@ -35,23 +35,24 @@ def outcome_of(answer: Answer) -> Outcome:
     """The outcome of ``answer``: its confidence, label and the reason worth showing beside its text.
 
     The reason is ``confidence_reason``; for a bare decline ("I could not find this …") without one,
-    the reason the answerer recorded (``trace["abstain_reason"]``). A reason the answer's own text
-    already holds is not repeated; a "low" answer always says that it is only the closest passages.
+    the reason the answerer recorded (``trace["abstain_reason"]``); for a "low" answer without one,
+    that these are only the closest passages. A reason the answer's own text already holds (the
+    answerers start a "low" answer with its caveat) is not repeated: the label alone is shown.
     """
     confidence = answer.confidence or ("none" if answer.abstained else "high")
     reason = (answer.confidence_reason or "").strip()
     if not reason and confidence == "none" and answer.answer.strip() == NO_ANSWER:  # a bare decline
         reason = str(answer.trace.get("abstain_reason") or "").strip()
-    if reason and _said(reason, answer.answer):
-        reason = ""
     if confidence == "low" and not reason:
         reason = LOW_FALLBACK
+    if reason and _said(reason, answer.answer):
+        reason = ""
     return Outcome(confidence, LABELS[confidence], reason or None)
 
 
 def outcome_note(answer: Answer) -> str | None:
-    """The line a reader needs besides the answer's text: always for "low", for "none" when it adds
-    the reason, never for "high"."""
+    """The line a reader needs besides the answer's text: always for "low" ("Low confidence." when
+    the text gives the reason), for "none" when it adds the reason, never for "high"."""
     outcome = outcome_of(answer)
     if outcome.confidence == "high" or (outcome.confidence == "none" and not outcome.reason):
         return None
