@@ -55,4 +55,3 @@ def passage_number(prompt: str, containing: str) -> int:
         if containing in match.group(2):
             return int(match.group(1))
     raise AssertionError(f"no passage in the prompt contains {containing!r}")
-

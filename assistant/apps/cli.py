@@ -172,9 +172,10 @@ def ask(question, k, sources, since, until, categories, as_json):
 
 
 def print_answer(answer) -> None:
-    """The answer's text with, when it is not a sure answer, a line saying so and why: before the
-    text for the closest passages ("Low confidence: none of these passages names Graceland."),
-    after it for a decline whose text does not give the reason; then the citations."""
+    """The answer's text with, when it is not a sure answer, a line saying so: "Low confidence."
+    before the closest passages (whose text starts with what they lack; a reason it lacks is added:
+    "Low confidence: none of these passages names Graceland."), "Not answered: why." after a decline
+    whose text does not say why; then the citations."""
     from assistant.apps.outcome import outcome_note
 
     note = outcome_note(answer)
