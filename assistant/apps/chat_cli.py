@@ -41,7 +41,13 @@ def command_of(line: str) -> str | None:
 
 
 def _assistant():
-    """The assistant of the configured settings (tests replace this to share a loaded model)."""
+    """The assistant handed in as click's context object (``cli.given_assistant``), else the one
+    of the configured settings."""
+    from assistant.apps.cli import given_assistant
+
+    given = given_assistant()
+    if given is not None:
+        return given
     from assistant.service.factory import build_assistant
     from assistant.settings import Settings
 
@@ -65,6 +71,8 @@ def chat_command(k, show_sources):
 
     Commands: /help, /new (start over), /quit.
     """
+    from assistant.apps.outcome import outcome_note
+
     assistant = _assistant()
     if assistant.is_empty():
         click.echo("The index is empty: run `assistant ingest` first.", err=True)
@@ -112,6 +120,9 @@ def chat_command(k, show_sources):
         click.echo()
         if answer is None:
             continue
+        note = outcome_note(answer)
+        if note:
+            click.echo(f"  ({note})")
         standalone = answer.trace.get("standalone_question")
         if standalone and standalone != question:
             click.echo(f"  (understood as: {standalone})")

@@ -60,7 +60,18 @@ def _not_blank(what: str, example: str):
     return check
 
 
+def given_assistant():
+    """The Assistant a caller handed the command line as click's context object, if any:
+    ``main(args, obj=assistant)`` or ``CliRunner().invoke(main, args, obj=assistant)`` runs the
+    commands on an assistant built elsewhere (an app embedding the CLI, tests sharing a model)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.find_root().obj if ctx is not None else None
+
+
 def _assistant():
+    given = given_assistant()
+    if given is not None:
+        return given
     from assistant.service.factory import build_assistant
     from assistant.settings import Settings
 
@@ -140,7 +151,12 @@ def search(query, k, sources, since, until, categories, as_json):
 @filter_options
 @handle_errors
 def ask(question, k, sources, since, until, categories, as_json):
-    """Answer QUESTION from the indexed articles, citing the sentences it rests on."""
+    """Answer QUESTION from the indexed articles, citing the sentences it rests on.
+
+    When the passages found do not answer it, the closest ones are shown under "Low confidence:"
+    and what they lack; when nothing relevant is found, the answer says so. --json has
+    confidence ("high" | "low" | "none") and confidence_reason.
+    """
     filters = _filters(sources, since, until, categories)
     assistant = _assistant()
     limit = assistant.settings.max_question_chars
@@ -152,7 +168,23 @@ def ask(question, k, sources, since, until, categories, as_json):
     if as_json:
         click.echo(answer.model_dump_json(indent=2))
         return
-    click.echo(answer.answer + "\n")
+    print_answer(answer)
+
+
+def print_answer(answer) -> None:
+    """The answer's text with, when it is not a sure answer, a line saying so: "Low confidence."
+    before the closest passages (whose text starts with what they lack; a reason it lacks is added:
+    "Low confidence: none of these passages names Graceland."), "Not answered: why." after a decline
+    whose text does not say why; then the citations."""
+    from assistant.apps.outcome import outcome_note
+
+    note = outcome_note(answer)
+    if note and answer.confidence == "low":
+        click.echo(note)
+    click.echo(answer.answer)
+    if note and answer.confidence == "none":
+        click.echo(note)
+    click.echo()
     print_citations(answer.citations)
 
 

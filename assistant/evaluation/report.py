@@ -174,7 +174,30 @@ def _describe(r: QuestionResult) -> dict:
                        "date": (p.published_at or "undated")[:10], "mark": mark(rank, p),
                        "snippet": _snippet(p.text)} for rank, p in enumerate(r.answer.passages[:5], start=1)],
         "answer": r.answer.answer, "abstained": r.answer.abstained,
+        "confidence": r.answer.confidence, "confidence_reason": r.answer.confidence_reason,
     }
+
+
+def _answer_head(q: dict) -> str:
+    """'Answer (confidence low: none of these passages names Graceland)' — the outcome and why."""
+    confidence = q.get("confidence") or ("none" if q["abstained"] else "high")
+    reason = f": {q['confidence_reason']}" if q.get("confidence_reason") else ""
+    return f"Answer (confidence {confidence}{', declined' if q['abstained'] else ''}{reason})"
+
+
+CONFIDENCE_GROUPS = ("answerable", "unanswerable")
+CONFIDENCE_LEVELS = ("high", "low", "none")
+
+
+def confidence_rates(summary: dict) -> dict | None:
+    """``answers.confidence_rates`` of an eval summary ({group: {level: share}}), when it has them."""
+    rates = (summary.get("answers") or {}).get("confidence_rates")
+    return rates if isinstance(rates, dict) and rates else None
+
+
+def rate_cell(rates: dict, group: str, level: str) -> str:
+    value = (rates.get(group) or {}).get(level)
+    return "—" if value is None else f"{value:.3f}"
 
 
 def _scores_line(q: dict) -> list[str]:
@@ -216,6 +239,13 @@ def _markdown(summary: dict, images, misses: list[dict], wrong: list[dict]) -> s
     if "configs" in summary:
         out += ["## Configurations", "", _md_table(columns_of(summary)), ""]
     out += ["## By question type", "", _md_table([("all", summary)] + list(summary["by_type"].items())), ""]
+    rates = confidence_rates(summary)
+    if rates:
+        out += ["## Confidence of the answers", "", "Share of each group of questions answered with each confidence.",
+                "",
+                "| questions | " + " | ".join(CONFIDENCE_LEVELS) + " |", "|---|" + "---:|" * len(CONFIDENCE_LEVELS)]
+        out += [f"| {group} | " + " | ".join(rate_cell(rates, group, level) for level in CONFIDENCE_LEVELS) + " |"
+                for group in CONFIDENCE_GROUPS] + [""]
     out += [f"![{caption}]({name})\n" for name, caption in images]
     out += ["## Worst retrieval misses", "", LEGEND, ""]
     if not misses:
@@ -240,7 +270,7 @@ def _md_question(n: int, q: dict) -> list[str]:
     out.append("Retrieved instead:" if q["gold"] else "Retrieved:")
     out += [f"{p['rank']}. {p['mark']}{p['title']} — {p['source']}, {p['date']}: “{p['snippet']}”"
             for p in q["retrieved"]]
-    out += ["", f"Answer{' (abstained)' if q['abstained'] else ''}: {q['answer']}", ""]
+    out += ["", f"{_answer_head(q)}: {q['answer']}", ""]
     return out
 
 
@@ -280,6 +310,14 @@ def _html(summary: dict, images, misses: list[dict], wrong: list[dict]) -> str:
     if "configs" in summary:
         body.append(f"<h2>Configurations</h2>{_html_table(columns_of(summary))}")
     body.append(f"<h2>By question type</h2>{_html_table([('all', summary)] + list(summary['by_type'].items()))}")
+    rates = confidence_rates(summary)
+    if rates:
+        head = "<tr><th>questions</th>" + "".join(f"<th>{_e(level)}</th>" for level in CONFIDENCE_LEVELS) + "</tr>"
+        rows = "".join(f"<tr><th>{_e(group)}</th>"
+                       + "".join(f'<td class="num">{_e(rate_cell(rates, group, level))}</td>'
+                                 for level in CONFIDENCE_LEVELS) + "</tr>" for group in CONFIDENCE_GROUPS)
+        body.append(f"<h2>Confidence of the answers</h2><p class=meta>Share of each group of questions answered "
+                    f"with each confidence.</p><table>{head}{rows}</table>")
     body += [f'<figure><img src="{_e(name)}" alt="{_e(caption)}"><figcaption>{_e(caption)}</figcaption></figure>'
              for name, caption in images]
     body.append(f"<h2>Worst retrieval misses</h2><p class=meta>{_e(LEGEND)}</p>")
@@ -306,5 +344,5 @@ def _html_question(n: int, q: dict) -> str:
                    f"<span class=meta>— {_e(p['source'])}, {_e(p['date'])}</span><br>“{_e(p['snippet'])}”</li>"
                    for p in q["retrieved"])
     parts.append(f"<p>{'Retrieved instead' if q['gold'] else 'Retrieved'}:</p><ol>{rows}</ol>")
-    parts.append(f"<p>Answer{' (abstained)' if q['abstained'] else ''}: {_e(q['answer'])}</p></div>")
+    parts.append(f"<p>{_e(_answer_head(q))}: {_e(q['answer'])}</p></div>")
     return "".join(parts)

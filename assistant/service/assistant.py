@@ -185,6 +185,7 @@ class Assistant:
         numbering = Renumbering()  # citations from [1] in reading order, the same in the stream and the Answer
         if declined is not None:
             answer = Answer(question=question, answer=no_answer(declined["reason"]), abstained=True,
+                            confidence="none", confidence_reason=declined["reason"] or "no passage was found",
                             mode=getattr(self.answerer, "mode", "extractive"), trace={"abstain_reason": declined["why"],
                                                                                       "decline": declined})
             if stream:

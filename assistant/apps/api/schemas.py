@@ -80,7 +80,18 @@ class AskRequest(BaseModel):
                                 description="Earlier turns of the conversation, oldest first.")
 
 
-AskResponse = Answer
+class AskResponse(Answer):
+    """An answer and how sure it is: ``confidence`` is always set, ``abstained`` is true exactly when it is "none"."""
+
+    confidence: Literal["high", "low", "none"] = Field(
+        description='"high": the cited sentences answer the question. "low": no passage found answers it; the '
+                    "closest ones are cited, and confidence_reason names what they lack. \"none\": declined, "
+                    "nothing relevant was found (abstained is true).",
+        examples=["low"])
+    confidence_reason: str | None = Field(
+        None, description="Why the answer has this confidence, in plain words (e.g. \"none of these passages "
+                          "names Graceland\"); null when nothing more is known.",
+        examples=["none of these passages names Graceland"])
 
 
 class SearchResponse(BaseModel):

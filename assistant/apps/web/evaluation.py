@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from assistant.errors import AssistantError
 from assistant.settings import PROJECT_ROOT
+from assistant.apps.outcome import outcome_of
 from assistant.apps.web import render
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,26 @@ def metrics_html(summary: dict) -> str:
         for key in keys
     )
     return (f'<p class="eval-head">{esc(head)}</p><table class="metrics"><thead>{header}</thead>'
-            f"<tbody>{rows}</tbody></table><p class='hint'>Hits, MRR and evidence recall count answerable "
-            "questions with evidence; '—' means no question qualified. See docs/evaluation.md.</p>")
+            f"<tbody>{rows}</tbody></table>{confidence_rates_html(summary)}<p class='hint'>Hits, MRR and evidence "
+            "recall count answerable questions with evidence; '—' means no question qualified. "
+            "See docs/evaluation.md.</p>")
+
+
+def confidence_rates_html(summary: dict) -> str:
+    """How often answerable and unanswerable questions were answered with each confidence (high, low,
+    none), from the summary's ``answers.confidence_rates``; nothing when the run has none."""
+    from assistant.evaluation.report import CONFIDENCE_GROUPS, CONFIDENCE_LEVELS, confidence_rates, rate_cell
+
+    rates = confidence_rates(summary)
+    if not rates:
+        return ""
+    esc = render.esc
+    header = "<tr><th>questions</th>" + "".join(f"<th>{esc(level)}</th>" for level in CONFIDENCE_LEVELS) + "</tr>"
+    cells = {group: "".join(f'<td class="num">{esc(rate_cell(rates, group, level))}</td>'
+                            for level in CONFIDENCE_LEVELS) for group in CONFIDENCE_GROUPS}
+    rows = "".join(f"<tr><th scope='row'>{esc(group)}</th>{cells[group]}</tr>" for group in CONFIDENCE_GROUPS)
+    return (f'<p class="eval-head">Confidence of the answers (share of each group):</p>'
+            f'<table class="metrics confidence-rates"><thead>{header}</thead><tbody>{rows}</tbody></table>')
 
 
 def charts_html(paths: list[str]) -> str:
@@ -140,9 +159,15 @@ def misses_html(results: list, n: int = 10) -> str:
             f"</span></summary><p class='meta'>Type {esc(r.question.type)} · expected answer: "
             f"{esc(r.question.answer or '—')}</p><p>Expected evidence:</p><ul>{gold}</ul>"
             f"<p>Retrieved (top 5):</p><ol>{got}</ol>"
-            f"<p>Answer{' (declined)' if r.answer.abstained else ''}: {esc(r.answer.answer)}</p></details>")
+            f"<p>Answer{_outcome_note(r.answer)}: {esc(r.answer.answer)}</p></details>")
     return (f"<h4>Worst misses</h4><p class='meta'>The {len(misses)} answerable questions whose evidence was "
             "least found (lowest evidence recall first); click one to see what was retrieved.</p>" + "".join(items))
+
+
+def _outcome_note(answer) -> str:
+    """' (Low confidence: …)' or ' (Not answered: …)' after "Answer"; nothing for a sure answer."""
+    outcome = outcome_of(answer)
+    return "" if outcome.confidence == "high" else f" <span class='meta'>({render.esc(outcome.line())})</span>"
 
 
 def build_evaluation_tab(shared, settings) -> None:

@@ -11,6 +11,8 @@ import html
 import re
 from urllib.parse import urlsplit
 
+from assistant.answer.quotations import display_quote
+from assistant.apps.outcome import outcome_of
 from assistant.models import Answer, Citation, Passage
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -90,24 +92,43 @@ def cited_articles(answer: Answer, shown: set[int] | None = None) -> list[list[C
     return list(groups.values())
 
 
+def confidence_html(answer: Answer) -> str:
+    """The caveat above an answer that is not a sure one: "Low confidence — what the passages lack"
+    for the closest passages, "Not answered — why" for a decline; nothing for a sure answer."""
+    outcome = outcome_of(answer)
+    if outcome.confidence == "high":
+        return ""
+    label, reason = outcome.parts()
+    why = f' <span class="confidence-reason">{esc(reason)}</span>' if reason else ""
+    return (f'<p class="confidence confidence-{esc(outcome.confidence)}">'
+            f'<span class="confidence-label">{esc(label)}</span>{why}</p>')
+
+
 def answer_html(answer: Answer, turn: int) -> str:
-    """The chat message: how a follow-up was understood, the answer with clickable markers, then
-    one line per cited article with its markers."""
+    """The chat message: how a follow-up was understood, the caveat of an answer that is not a sure
+    one, the answer with clickable markers, then one line per cited article with its markers."""
     body = f'<div class="answer-text">{linked_markers(answer.answer, turn, {c.n for c in answer.citations})}</div>'
-    head = understood_html(answer)
+    head = understood_html(answer) + confidence_html(answer)
     if answer.abstained or not answer.citations:
         return f'<div class="answer abstained">{head}{body}</div>'
+    if answer.confidence == "low":
+        return f'<div class="answer low-confidence">{head}{body}</div>{sources_list_html(answer, turn)}'
+    return f'<div class="answer">{head}{body}</div>{sources_list_html(answer, turn)}'
+
+
+def sources_list_html(answer: Answer, turn: int) -> str:
+    """Under an answer: one line per cited article, its markers, title and what is known of it."""
     items = "".join(
         f"<li>{' '.join(cite_link(turn, c.n) for c in group)} {esc(group[0].title)}"
         + (f' <span class="meta">— {meta_line(group[0])}</span>' if meta_line(group[0]) else "") + "</li>"
         for group in cited_articles(answer)
     )
-    return f'<div class="answer">{head}{body}</div><ul class="sources-list">{items}</ul>'
+    return f'<ul class="sources-list">{items}</ul>'
 
 
 def pending_html(text: str, answer: Answer | None = None, turn: int | None = None) -> str:
     """A streamed answer while it is still being written (markers linked once the answer is known)."""
-    head = understood_html(answer) if answer is not None else ""
+    head = understood_html(answer) + confidence_html(answer) if answer is not None else ""
     shown = (linked_markers(text, turn, {c.n for c in answer.citations})
              if answer is not None and turn is not None else text_html(text))
     return f'<div class="answer pending">{head}<div class="answer-text">{shown}</div></div>'
@@ -191,19 +212,32 @@ def source_card_html(group: list[Citation], turn: int) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The answer with its ``[n]`` markers and, under it, each citation: the quoted words, then
-    title, outlet, author, date and link as far as they are known."""
-    lines = [answer.answer.strip()]
+    """The answer with its ``[n]`` markers (under the caveat when it is not a sure answer) and,
+    under it, each citation: the quoted words, then title, outlet, author, date and link as far as
+    they are known."""
+    outcome = outcome_of(answer)
+    lines = [f"**{outcome.label}**" + (f": {outcome.reason}" if outcome.reason else "."), ""] \
+        if outcome.confidence != "high" else []
+    lines.append(answer.answer.strip())
     if answer.citations:
         lines += ["", "Sources:", ""]
     for c in sorted(answer.citations, key=lambda c: c.n):
         known = [c.source, c.author, (c.published_at or "")[:10] or None]
         where = ", ".join(part for part in known if part)
         url = safe_url(c.url)
-        quote = " ".join(c.quote.split())
-        lines.append(f"[{c.n}] “{quote}” — {' '.join(c.title.split())}" + (f", {where}" if where else "")
+        lines.append(f"[{c.n}] {quoted(c.quote)} — {' '.join(c.title.split())}" + (f", {where}" if where else "")
                      + (f", <{url}>" if url else ""))
     return "\n".join(lines) + "\n"
+
+
+def quoted(sentence: str) -> str:
+    """A cited sentence in quotation marks, on one line: “…” around a sentence without marks of its
+    own; one that has some keeps them, balanced ("…Therefore, … regard,” Zhelikhovsky said.),
+    never doubled (… regard,” Zhelikhovsky said.”)."""
+    sentence = " ".join(sentence.split())
+    if any(mark in sentence for mark in '“”"'):
+        return display_quote(sentence)
+    return f"“{sentence}”"
 
 
 def copy_markdown_html(answer: Answer) -> str:
@@ -226,7 +260,8 @@ def sources_overview_html(answer: Answer, turn: int, shown: set[int] | None = No
     cards = "".join(source_card_html(group, turn) for group in groups)
     done = shown is None or shown >= {c.n for c in answer.citations}
     count = len(cited_articles(answer))
-    hint = (f'<p class="hint">{count} article{"s" if count != 1 else ""} cited. '
+    closest = "The closest passages found, not a sure answer: " if answer.confidence == "low" else ""
+    hint = (f'<p class="hint">{closest}{count} article{"s" if count != 1 else ""} cited. '
             "Click a number to read the sentence in its passage.</p>")
     return hint + cards + (copy_markdown_html(answer) if done else "")
 

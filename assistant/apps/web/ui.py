@@ -12,7 +12,8 @@ from assistant.apps.web.quotes import build_quotes_tab
 # Runs once on page load. A click on a marker rendered by render.cite_link (href "#cite-TURN-N";
 # the chat's sanitizer drops data- attributes) is remembered in window.newsAssistantCite as
 # "TURN:N" and the hidden "open citation" button is clicked (see chat.py); N 0 means all the
-# answer's sources. A click on the copy button of the sources panel copies its Markdown.
+# answer's sources. A click on the copy button of the sources panel copies its Markdown; the chat's
+# own copy button of a message copies its text (answer, markers, cited articles), not its HTML.
 CITATION_JS = r"""
 () => {
   if (window.newsAssistantCiteReady) return;
@@ -47,12 +48,59 @@ CITATION_JS = r"""
     button.textContent = done ? 'Copied ✓' : 'Select the text below and copy it';
     setTimeout(() => { button.textContent = 'Copy answer with citations as Markdown'; }, 2500);
   };
+  // The chat's own "Copy message" button would copy a message's HTML: copy what the reader sees
+  // instead — the caveat of an answer that is not a sure one, the answer with its [n] markers, and
+  // the articles it cites (a question: its text).
+  const plain = (el) => (el ? el.innerText : '').replace(/\u00a0/g, ' ').replace(/[ \t]+\n/g, '\n').trim();
+  const messageText = (row) => {
+    const answer = row.querySelector('.answer');
+    if (!answer) return plain(row.querySelector('.message-content') || row);
+    const parts = [answer.querySelector('.confidence'), answer.querySelector('.answer-text') || answer]
+      .filter(Boolean).map(plain);
+    const sources = [...row.querySelectorAll('.sources-list li')].map(plain).filter(Boolean);
+    if (sources.length) parts.push('Sources:\n' + sources.join('\n'));
+    return parts.filter(Boolean).join('\n\n');
+  };
+  const write = async (text) => {
+    try {
+      if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(text); return true; }
+    } catch (error) { /* fall back below */ }
+    const area = document.createElement('textarea');
+    area.value = text;
+    area.style.position = 'fixed';
+    area.style.left = '-9999px';
+    document.body.appendChild(area);
+    area.select();
+    let done = false;
+    try { done = document.execCommand('copy'); } catch (error) { done = false; }
+    area.remove();
+    return done;
+  };
+  const copyMessage = async (button) => {
+    const bar = button.closest('.message-buttons');
+    const row = bar && bar.previousElementSibling;
+    if (!row || !row.classList.contains('message-row')) return false;
+    const text = messageText(row);
+    window.newsAssistantCopied = text;
+    const done = await write(text);
+    const title = button.getAttribute('title');
+    button.setAttribute('title', done ? 'Copied ✓' : 'Copy failed: select the text and copy it');
+    setTimeout(() => button.setAttribute('title', title || 'Copy message'), 1500);
+    return true;
+  };
   document.addEventListener('click', (event) => {
     const target = event.target instanceof Element ? event.target : null;
     const button = target ? target.closest('button.copy-markdown') : null;
     if (button) {
       event.preventDefault();
       copy(button);
+      return;
+    }
+    const own = target ? target.closest('#chat .message-buttons button[aria-label="Copy message"]') : null;
+    if (own && own.closest('.message-buttons').previousElementSibling) {
+      event.preventDefault();
+      event.stopPropagation();
+      copyMessage(own);
       return;
     }
     const link = target ? target.closest('a.cite[href^="#cite-"]') : null;
@@ -74,6 +122,10 @@ a.cite:hover, a.cite:focus { text-decoration: underline; }
 .sources-list { margin: .5em 0 0 1.2em; font-size: .9em; }
 .answer .understood { font-size: .9em; opacity: .75; font-style: italic; margin: 0 0 .4em; }
 .answer.error { color: #b91c1c; }
+.answer .confidence { margin: 0 0 .4em; padding: .25em .6em; border-radius: 6px; font-size: .9em; }
+.answer .confidence-label { font-weight: 600; }
+.answer .confidence-low { background: #fef3c7; color: #78350f; border: 1px solid #fcd34d; }
+.answer .confidence-none { background: #f3f4f6; color: #374151; border: 1px solid #d1d5db; }
 .answer.pending { opacity: .85; }
 .answer.stopped .note { font-size: .9em; opacity: .7; font-style: italic; }
 #sources-panel .source-card { border: 1px solid #e5e7eb; border-radius: 8px; padding: .6em .8em; margin: 0 0 .8em; }
