@@ -4,13 +4,15 @@
     python -m benchmarks answers [--sets ...] [--profiles ...] [--limit N]     # answer quality, every set
     python -m benchmarks speed | scale | load [...]                              # ingest, start-up, size, concurrency
     python -m benchmarks reranker [...]                                          # rebuild the shipped reranker model
+    python -m benchmarks confidence SIGNALS [--profile FILE]                     # fit the answer confidence model
     python -m benchmarks studies NAME [...]                                      # one of the studies below
     python -m benchmarks sets                                                    # the question sets and profiles
     python -m benchmarks COMMAND --help                                          # a command's options
 
 Every command reads the same registry of question sets and profiles (benchmarks/question_sets.py),
 builds the indexes it needs under --index-dir on first use (default .bench/), and writes its page
-and JSON under docs/research/ with the date, the machine and the command. The MultiHop-RAG sets
+and JSON with the date, the machine and the command: the results pages users read in docs/
+(retrieval.md, answers-by-set.md), everything else in docs/research/. The MultiHop-RAG sets
 need ../shared/data/multihop-rag/ (or MULTIHOP_RAG_DIR) and are skipped without it. Run one
 command at a time: each uses every core.
 """
@@ -32,6 +34,8 @@ COMMANDS = {
     "speed": ("speed", "ingest throughput and start-up (docs/research/speed.md)"),
     "scale": ("scale", "memory, start-up and latency at 1x and 12x the MultiHop-RAG index (docs/research/speed.md)"),
     "load": ("load", "concurrent clients on a real server (docs/research/load.md)"),
+    "confidence": ("confidence_fit", "fit how the confidence signals combine (from `answers --signals`), leave one "
+                                     "set out, and write the model into a profile (docs/confidence-fit.md)"),
     "reranker": ("train_reranker", "train the multihop profile's reranker; rewrites assistant/rerank/multihop_model.json "
                                    "(docs/research/reranker.md)"),
 }

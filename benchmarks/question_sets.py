@@ -30,7 +30,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MULTIHOP = Path(os.environ.get("MULTIHOP_RAG_DIR", ROOT.parent / "shared" / "data" / "multihop-rag"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-RESEARCH = ROOT / "docs" / "research"  # where every command writes its page and JSON
 
 # The profiles a run compares: the floors first (plain dense and plain BM25, and their plain RRF fusion),
 # then what ships, then the profile trained on MultiHop-RAG dev (in-sample there).
