@@ -200,6 +200,9 @@ def test_health_and_unknown_routes(client):
         assert_error(response, 405, "method_not_allowed", method)
         assert response.headers["allow"] == "POST"
     assert client.request("TRACE", "/api/articles/some-id").headers["allow"] == "DELETE"
+    query = client.request("QUERY", "/api/search")  # a method no route knows: still the API's format
+    assert_error(query, 405, "method_not_allowed", "QUERY") and query.headers["allow"] == "GET"
+    assert_error(client.request("PROPFIND", "/api/nothing"), 404, "not_found")
 
 
 def test_index_unavailable_is_503_and_surprises_are_500_without_details(make_client, monkeypatch):

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from assistant.service.shared import SharedAssistant
 from assistant.apps.web.uploads import max_upload_bytes
 from assistant.apps.api.errors import install_error_handlers
-from assistant.apps.api.guards import BodyLimit, CrossSiteGuard
+from assistant.apps.api.guards import BodyLimit, CrossSiteGuard, OtherMethods
 from assistant.apps.api.routes import build_router
 
 MULTIPART_OVERHEAD = 64 * 1024
@@ -106,6 +106,7 @@ def create_api(assistant, settings=None) -> FastAPI:
         message=f"The upload is over the {settings.max_upload_mb:g} MB limit; send fewer or smaller files "
                 "(or raise ASSISTANT_MAX_UPLOAD_MB).",
     )
+    app.add_middleware(OtherMethods, prefix="/api/")
     app.add_middleware(CrossSiteGuard)  # outermost: a cross-site write is refused before anything reads it
     state_limits(app, settings)
     return app

@@ -227,3 +227,21 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
+
+
+class OtherMethods:
+    """ASGI middleware: a request under ``prefix`` with a method no route could take (``QUERY``,
+    ``PROPFIND``…) goes to the API's catch-all route as a TRACE (which no route takes either), the
+    method it came with kept in the scope: so it gets the API's 405 error with ``Allow`` (or 404),
+    not whatever the app mounted at ``/`` would say."""
+
+    def __init__(self, app, prefix: str):
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] not in STANDARD_METHODS and scope["path"].startswith(self.prefix):
+            scope = {**scope, "method": "TRACE", "original_method": scope["method"][:20]}
+        await self.app(scope, receive, send)

@@ -164,7 +164,8 @@ def build_router(shared, settings) -> APIRouter:
         return schemas.Deleted(deleted=url)
 
     @router.post("/feeds/refresh", response_model=list[schemas.FeedRefreshed], tags=["feeds"],
-                 summary="Fetch subscribed feeds now (all, or those listed)")
+                 summary="Fetch subscribed feeds now (all, or those listed)",
+                 responses={404: {"model": schemas.ErrorResponse, "description": "A listed URL is not a subscribed feed"}})
     def refresh_feeds(request: schemas.FeedRefreshRequest):
         known = {f.url for f in shared.feeds()}
         unknown = [u for u in request.urls if u not in known]
@@ -194,8 +195,9 @@ def build_router(shared, settings) -> APIRouter:
         # route takes, such as TRACE or a CORS preflight's OPTIONS) in its own format.
         known = [r for r in router.routes if r.name != "unknown"]
         allowed = sorted({m for r in known if r.matches(request.scope)[0] == Match.PARTIAL for m in r.methods or ()})
+        method = request.scope.get("original_method", request.method)  # see guards.OtherMethods
         if allowed:
-            raise ApiError(405, f"{request.method} is not allowed on /api/{path}; it takes {', '.join(allowed)} "
+            raise ApiError(405, f"{method} is not allowed on /api/{path}; it takes {', '.join(allowed)} "
                                 "(see /docs)", headers={"Allow": ", ".join(allowed)})
         raise ApiError(404, f"No API endpoint /api/{path}; see /docs for the list.")
 
