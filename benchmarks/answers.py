@@ -91,12 +91,17 @@ class Retrievals:
             plan, passages = assistant.retrieve(question.question, k, question.filters, as_of=question.as_of)
             self.data[key] = (plan.query, plan.request, passages)
             self.changed = True
+            if len(self.data) % 200 == 0:
+                self.save()  # a run cut short keeps what it retrieved
         return self.data[key]
 
     def save(self) -> None:
         if self.changed:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_bytes(pickle.dumps(self.data))
+            partial = self.path.with_suffix(".part")
+            partial.write_bytes(pickle.dumps(self.data))
+            partial.replace(self.path)
+            self.changed = False
 
 
 def retrieval_key(assistant) -> str:

@@ -154,3 +154,10 @@ def test_a_decline_only_when_nothing_relevant_was_found(small_index):
     assert answer.confidence == "none" and answer.abstained and not answer.citations
     assert answer.confidence_reason
     assert answer.answer.startswith("I could not find this in the indexed articles")
+
+
+def test_a_two_part_question_gets_a_sentence_for_each_part(small_index):
+    answer = small_index.ask("Who was asked to stop using Eminem's songs and where did Ramaswamy rap Lose Yourself?")
+    assert not answer.abstained
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "Vivek Ramaswamy to stop using" in quotes and "at the Iowa State Fair" in quotes

@@ -254,9 +254,14 @@ def test_citations_of_passages_never_shown_are_dropped(scripted):
 
 
 def test_answer_without_citations_is_never_shown_as_cited(scripted):
+    """The model's uncited sentences are not shown; what is shown instead is the closest passages,
+    quoted verbatim with their own citations and marked "low" (the passages are on the question)."""
     answer = scripted("Zhelikhovsky noted that Moscow asks Beijing for help. China benefits.").ask(
         "What did the expert say about China?")
-    assert answer.abstained and answer.answer == NO_ANSWER and not answer.citations
+    assert "China benefits" not in answer.answer
+    assert not answer.abstained and answer.confidence == "low"
+    assert answer.answer.startswith("Not a sure answer: no sentence the language model wrote was supported")
+    assert answer.citations and all(f"[{c.n}]" in answer.answer for c in answer.citations)
 
 
 @pytest.mark.parametrize("sentence, instruction", [

@@ -188,7 +188,7 @@ class ExtractiveAnswerer:
         # Shared words must not crowd out a sentence that answers in other words
         # ("How often do the trams run?" → "The service runs every twenty minutes").
         for cand in by_meaning:
-            if len(chosen) < self.max_sentences and cand not in chosen and self._room(chosen, cand):
+            if len(chosen) < self.max_sentences and all(c is not cand for c in chosen) and self._room(chosen, cand):
                 chosen.append(cand)
         if chosen and self.kind_weight and not request.compares:
             chosen = self.cover_parts(question, candidates, chosen)
@@ -234,11 +234,14 @@ class ExtractiveAnswerer:
                 return value
 
             best_of_part.append(max(candidates, key=fit))
-        out = list(dict.fromkeys(best_of_part))
+        out: list[Candidate] = []
+        for cand in best_of_part:
+            if all(c is not cand for c in out):
+                out.append(cand)
         for cand in chosen:
             if len(out) >= self.max_sentences:
                 break
-            if cand not in out and all(c.text != cand.text for c in out):
+            if all(c is not cand and c.text != cand.text for c in out):
                 out.append(cand)
         return sorted(out, key=lambda c: -c.score)
 
