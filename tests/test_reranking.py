@@ -210,7 +210,7 @@ def test_training_script_trains_on_your_own_questions_and_index(make_assistant, 
     train_reranker.main()
     model = LinearModel.load(model_path)
     assert model.features == list(FEATURES)
-    assert model.info["questions"] == 19  # the answerable questions whose evidence quotes a fact
+    assert model.info["questions"] == 18  # the answerable questions whose evidence quotes a fact
     assert model.info["data"].startswith("corpus_questions.jsonl")
     report = json.loads((tmp_path / "own" / "model-report.json").read_text())
     assert set(report["cross_validated"]) == {"hits@1", "hits@4", "hits@10", "mrr@10", "evidence_recall@10"}

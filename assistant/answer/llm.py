@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator
 
 from assistant.errors import ConfigError
-from assistant.models import Answer, Citation, Passage
+from assistant.models import Answer, AnswerPart, Citation, Passage
 from assistant.text.sentences import split_sentences
 from assistant.answer.articles import ArticleContext
 from assistant.answer.composer import as_of
@@ -287,9 +287,15 @@ class LLMAnswerer:
         said = ("the language model found no answer in these passages" if why.startswith("the model") else
                 "no sentence the language model wrote was supported by the passages")
         reason = f"{said}; {found.confidence_reason}" if found.confidence == "low" else said
-        body = found.answer.split("\n\n", 1)[1] if found.confidence == "low" else found.answer
-        found.answer = f"{low_confidence_note(reason)}\n\n{body}"
+        lead = f"{low_confidence_note(reason)}\n\n"
+        low = found.confidence == "low"  # then the answer starts with its own caveat paragraph
+        body = found.answer.split("\n\n", 1)[1] if low else found.answer
+        found.answer = lead + body
+        if found.parts:
+            found.parts = [AnswerPart(text=lead, kind="added"), *(found.parts[1:] if low else found.parts)]
         found.confidence, found.confidence_reason = "low", reason
+        if "verification" in trace:  # what was checked of the model's own sentences, beside the quotes' check
+            trace["llm_verification"] = trace.pop("verification")
         found.trace.update({k: v for k, v in trace.items() if k not in found.trace})
         found.trace.update(closest_passages="extractive", requested_mode=self.mode)
         return found
