@@ -23,7 +23,8 @@ from assistant.apps.api.errors import ApiError
 from assistant.apps.api.guards import api_key_dependency
 
 ERRORS = {status: {"model": schemas.ErrorResponse, "description": text} for status, text in {
-    400: "Malformed request", 401: "Missing or wrong API key", 422: "Invalid parameters",
+    400: "Malformed request", 401: "Missing or wrong API key", 403: "A write from another site's page, without the key",
+    422: "Invalid parameters", 429: "Too many wrong API keys from this address (see Retry-After)",
     503: "Index or answer backend unavailable",
 }.items()}
 
