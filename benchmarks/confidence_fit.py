@@ -36,7 +36,7 @@ NONE_BELOW = [round(x, 3) for x in np.arange(0.0, 0.41, 0.02)]
 
 def load(path: Path, profile: str) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows = [r for r in rows if r["profile"] == profile and r.get("signals")]
+    rows = [r for r in rows if r["profile"] == profile]  # without signals: nothing retrieved, always "none"
     for r in rows:
         contains = r["answer_contains"]
         found = contains if contains is not None else bool(r["citation_recall"])
@@ -47,24 +47,30 @@ def load(path: Path, profile: str) -> list[dict]:
 def features(rows: list[dict]) -> np.ndarray:
     from assistant.answer.confidence import FEATURES
 
-    return np.array([[float(r["signals"][f]) for f in FEATURES] for r in rows])
+    return np.array([[float(r["signals"][f]) for f in FEATURES] for r in rows]).reshape(len(rows), len(FEATURES))
 
 
 def fit(rows: list[dict]):
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(class_weight="balanced", C=1.0, max_iter=1000)
+    rows = [r for r in rows if r.get("signals")]
     model.fit(features(rows), [r["right"] for r in rows])
     return model
 
 
 def probabilities(model, rows: list[dict]) -> np.ndarray:
-    return model.predict_proba(features(rows))[:, 1] if rows else np.array([])
+    """Each row's probability of "right" (0 for a row without signals: nothing was retrieved)."""
+    p = np.zeros(len(rows))
+    have = [i for i, r in enumerate(rows) if r.get("signals")]
+    if have:
+        p[have] = model.predict_proba(features([rows[i] for i in have]))[:, 1]
+    return p
 
 
 def outcomes(rows: list[dict], p: np.ndarray, threshold: float, none_below: float) -> list[str]:
-    return ["none" if r["signals"]["best"] < none_below else "high" if pi >= threshold else "low"
-            for r, pi in zip(rows, p)]
+    return ["none" if not r.get("signals") or r["signals"]["best"] < none_below else "high" if pi >= threshold
+            else "low" for r, pi in zip(rows, p)]
 
 
 def rates(rows: list[dict], levels: list[str]) -> dict:
@@ -96,7 +102,7 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=ROOT / "assistant" / "profiles" / "default.json")
     parser.add_argument("--signals-profile", default="default", help="Whose answers' signals to fit on.")
     parser.add_argument("--max-high-unanswerable", type=float, default=0.3)
-    parser.add_argument("--max-none-answerable", type=float, default=0.03)
+    parser.add_argument("--max-none-answerable", type=float, default=0.02)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "confidence-fit.md")
     args = parser.parse_args()
     from assistant.answer.confidence import FEATURES
@@ -107,7 +113,7 @@ def main() -> None:
     for g in groups:
         train = [r for r in rows if r["group"] != g]
         test = [r for r in rows if r["group"] == g]
-        if len({r["right"] for r in train}) < 2:
+        if len({r["right"] for r in train if r.get("signals")}) < 2:
             continue
         model = fit(train)
         threshold, none_below = choose(train, model, args.max_high_unanswerable, args.max_none_answerable)
