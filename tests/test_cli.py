@@ -14,11 +14,11 @@ def run(embedder, monkeypatch):
     from assistant import Settings, build_assistant
 
     # Share the session's loaded model; settings still come from the environment.
-    monkeypatch.setattr(cli, "_assistant", lambda: build_assistant(Settings(), embedder=embedder))
+    factory = lambda **overrides: build_assistant(Settings(**overrides), embedder=embedder)  # noqa: E731
     runner = CliRunner()
 
     def invoke(*args):
-        return runner.invoke(cli.main, list(map(str, args)), catch_exceptions=False)
+        return runner.invoke(cli.main, list(map(str, args)), catch_exceptions=False, obj=factory)
     return invoke
 
 

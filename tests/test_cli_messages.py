@@ -21,11 +21,10 @@ def run(embedder, monkeypatch, runner):
     from assistant import Settings, build_assistant
 
     # Share the session's loaded model; settings still come from the environment.
-    monkeypatch.setattr(cli, "_assistant", lambda: build_assistant(Settings(), embedder=embedder))
-    monkeypatch.setattr(chat_cli, "_assistant", lambda: build_assistant(Settings(), embedder=embedder))
+    factory = lambda **overrides: build_assistant(Settings(**overrides), embedder=embedder)  # noqa: E731
 
     def invoke(*args, input=None):
-        return runner.invoke(cli.main, list(map(str, args)), input=input, catch_exceptions=False)
+        return runner.invoke(cli.main, list(map(str, args)), input=input, catch_exceptions=False, obj=factory)
     return invoke
 
 

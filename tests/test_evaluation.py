@@ -234,11 +234,10 @@ def test_corpus_questions_quote_the_seed_article_verbatim():
 @pytest.fixture
 def run_eval(seed_index, monkeypatch):
     """`assistant eval ...` on the bundled corpus index; returns click's Result."""
-    monkeypatch.setattr(eval_cli, "_assistant", lambda: seed_index)
     runner = CliRunner()
 
-    def invoke(*args):
-        return runner.invoke(eval_cli.eval_command, [str(a) for a in args], catch_exceptions=False)
+    def invoke(*args, on=seed_index):
+        return runner.invoke(eval_cli.eval_command, [str(a) for a in args], catch_exceptions=False, obj=on)
     return invoke
 
 
@@ -246,10 +245,8 @@ def run_eval(seed_index, monkeypatch):
 def corpus_run(seed_index, tmp_path_factory):
     """The bundled question set, evaluated once through the CLI with --json and --report."""
     folder = tmp_path_factory.mktemp("corpus-report")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(eval_cli, "_assistant", lambda: seed_index)
-        result = CliRunner().invoke(eval_cli.eval_command, [str(CORPUS_QUESTIONS), "--json", "--report", str(folder)],
-                                    catch_exceptions=False)
+    result = CliRunner().invoke(eval_cli.eval_command, [str(CORPUS_QUESTIONS), "--json", "--report", str(folder)],
+                                catch_exceptions=False, obj=seed_index)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout), folder
 
@@ -375,8 +372,7 @@ def test_cli_errors_exit_2_with_the_record(run_eval, tmp_path, make_assistant, m
     assert result.exit_code == 2
     assert f"{bad}:2" in result.stderr and "question" in result.stderr and result.stdout == ""
 
-    monkeypatch.setattr(eval_cli, "_assistant", lambda: make_assistant())
-    result = run_eval(CORPUS_QUESTIONS, "--json")
+    result = run_eval(CORPUS_QUESTIONS, "--json", on=make_assistant())
     assert result.exit_code == 2 and "is empty" in result.stderr and "assistant ingest" in result.stderr
 
 
@@ -401,9 +397,8 @@ def test_multihop_first_questions_on_a_small_index(multihop_dir, make_assistant,
     assistant.indexer.ingest_articles(evidence + distractors)
     assistant.bm25.ensure_fresh()
 
-    monkeypatch.setattr(eval_cli, "_assistant", lambda: assistant)
     result = CliRunner().invoke(eval_cli.eval_command, [str(multihop_dir / "queries-dev.json"), "--limit", str(limit),
-                                                        "--json"], catch_exceptions=False)
+                                                        "--json"], catch_exceptions=False, obj=assistant)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["dataset"]["format"] == "multihop-rag"
@@ -450,14 +445,13 @@ def test_each_question_is_read_on_its_own_as_of_day(make_assistant, tmp_path, mo
                         "The harbour master spoke to fishermen on the quay.")
                 for n, (day, why) in enumerate(days.items())]
     assert assistant.indexer.ingest_articles(articles).added == 2
-    monkeypatch.setattr(eval_cli, "_assistant", lambda: assistant)
     asked = "Why did the city harbour change its plans this week?"
     questions = write_jsonl(tmp_path / "q.jsonl", *[
         {"id": day, "question": asked, "as_of": day, "evidence": [{"fact": f"because {why}"}]}
         for day, why in days.items()], {"id": "today", "question": asked, "evidence": [{"fact": "storm repairs"}]})
     report = tmp_path / "report"
     result = CliRunner().invoke(eval_cli.eval_command, [str(questions), "--json", "--report", str(report)],
-                                catch_exceptions=False)
+                                catch_exceptions=False, obj=assistant)
     assert result.exit_code == 0, result.output
     rows = {r["id"]: r for r in map(json.loads, (report / "questions.jsonl").read_text().splitlines())}
     assert rows["2023-10-02"]["first_hit"] == 1 and rows["2023-11-15"]["first_hit"] == 1

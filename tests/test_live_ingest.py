@@ -22,12 +22,10 @@ def cli(monkeypatch, embedder):
     monkeypatch.setenv("ASSISTANT_FETCH_HOST_DELAY", "0")
     monkeypatch.setenv("ASSISTANT_FETCH_TIMEOUT", "2")
     monkeypatch.setenv("ASSISTANT_FETCH_ALLOW", "127.0.0.1")  # the test site is on loopback
-    build = lambda: build_assistant(Settings(), embedder=embedder)  # noqa: E731
-    monkeypatch.setattr(cli_module, "_assistant", build)
-    monkeypatch.setattr(feeds_cli, "_assistant", build)
+    build = lambda **overrides: build_assistant(Settings(**overrides), embedder=embedder)  # noqa: E731
 
     def run(*args):
-        result = CliRunner().invoke(main, list(args))
+        result = CliRunner().invoke(main, list(args), obj=build)
         return result
     return run
 

@@ -37,9 +37,8 @@ TOPICS = {
 
 @pytest.fixture
 def run(seed_index, monkeypatch):
-    monkeypatch.setattr(cli, "_assistant", lambda: seed_index)
     runner = CliRunner()
-    return lambda *args: runner.invoke(cli.main, list(args), catch_exceptions=False)
+    return lambda *args: runner.invoke(cli.main, list(args), catch_exceptions=False, obj=seed_index)
 
 
 def test_quotes_lists_every_statement_of_the_expert_verbatim(run, seed_index):

@@ -131,9 +131,8 @@ def test_the_issue_sentences(answers):
 
 @pytest.fixture
 def run(seed_index, monkeypatch):
-    monkeypatch.setattr(cli, "_assistant", lambda: seed_index)
     runner = CliRunner()
-    return lambda *args: runner.invoke(cli.main, list(args), catch_exceptions=False)
+    return lambda *args: runner.invoke(cli.main, list(args), catch_exceptions=False, obj=seed_index)
 
 
 @pytest.mark.parametrize("question", QUESTIONS[:5])

@@ -12,7 +12,7 @@ a sentence ("Through how many rounds …": capitalised for the sentence, not as 
 acronyms in passages count without their dots ("U.S." for "US"). Of a hyphenated compound only the
 capitalised pieces are the name ("Paris-based" asks for Paris, not for the words "Paris-based"), a
 piece of a hyphenated word in a passage counts ("Chinese-owned TikTok" mentions Chinese). Measured
-on the question sets (docs/abstention.md); treating nationality adjectives ("British") as descriptions too was tried
+on the question sets (docs/research/abstention.md); treating nationality adjectives ("British") as descriptions too was tried
 and lowered the mean (2026-12-01).
 """
 

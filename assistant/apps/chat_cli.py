@@ -13,6 +13,8 @@ import sys
 
 import click
 
+from assistant.apps.cli_context import command_assistant
+
 from assistant.apps.cli_errors import EXIT_ERROR, handle_errors
 from assistant.errors import AssistantError
 
@@ -40,20 +42,6 @@ def command_of(line: str) -> str | None:
     return ALIASES.get(word, word)
 
 
-def _assistant():
-    """The assistant handed in as click's context object (``cli.given_assistant``), else the one
-    of the configured settings."""
-    from assistant.apps.cli import given_assistant
-
-    given = given_assistant()
-    if given is not None:
-        return given
-    from assistant.service.factory import build_assistant
-    from assistant.settings import Settings
-
-    return build_assistant(Settings())
-
-
 def print_sources(answer) -> None:
     for c in answer.citations:
         where = ", ".join(x for x in [c.source, (c.published_at or "")[:10], c.url] if x)
@@ -73,7 +61,7 @@ def chat_command(k, show_sources):
     """
     from assistant.apps.outcome import outcome_note
 
-    assistant = _assistant()
+    assistant = command_assistant()
     if assistant.is_empty():
         click.echo("The index is empty: run `assistant ingest` first.", err=True)
         sys.exit(EXIT_ERROR)

@@ -11,6 +11,8 @@ import sys
 
 import click
 
+from assistant.apps.cli_context import command_assistant
+
 from assistant.apps.cli_errors import EXIT_FAILED_RECORDS, handle_errors
 
 DISTRIBUTION = "news-assistant"
@@ -60,24 +62,6 @@ def _not_blank(what: str, example: str):
     return check
 
 
-def given_assistant():
-    """The Assistant a caller handed the command line as click's context object, if any:
-    ``main(args, obj=assistant)`` or ``CliRunner().invoke(main, args, obj=assistant)`` runs the
-    commands on an assistant built elsewhere (an app embedding the CLI, tests sharing a model)."""
-    ctx = click.get_current_context(silent=True)
-    return ctx.find_root().obj if ctx is not None else None
-
-
-def _assistant():
-    given = given_assistant()
-    if given is not None:
-        return given
-    from assistant.service.factory import build_assistant
-    from assistant.settings import Settings
-
-    return build_assistant(Settings())
-
-
 def _filters(sources, since, until, categories):
     from assistant.filters import SearchFilters
 
@@ -116,7 +100,7 @@ def ingest(paths, prune, as_json):
     --json lists every item: {url, status: added|updated|unchanged|duplicate|failed, article_id, reason}.
     Exit status 1 when some files, records or URLs failed (the rest is indexed).
     """
-    assistant = _assistant()
+    assistant = command_assistant()
     report = assistant.ingest(paths or None, prune=prune, progress=not as_json)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
@@ -135,7 +119,7 @@ def ingest(paths, prune, as_json):
 def search(query, k, sources, since, until, categories, as_json):
     """Show the passages retrieved for QUERY."""
     filters = _filters(sources, since, until, categories)
-    passages = _assistant().search(query, k, filters)
+    passages = command_assistant().search(query, k, filters)
     if as_json:
         click.echo(json.dumps([p.model_dump() for p in passages], indent=2, ensure_ascii=False))
         return
@@ -158,7 +142,7 @@ def ask(question, k, sources, since, until, categories, as_json):
     confidence ("high" | "low" | "none") and confidence_reason.
     """
     filters = _filters(sources, since, until, categories)
-    assistant = _assistant()
+    assistant = command_assistant()
     limit = assistant.settings.max_question_chars
     if len(question) > limit:
         raise click.BadParameter(f"{len(question)} characters is over the limit of {limit} "

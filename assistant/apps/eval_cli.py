@@ -8,17 +8,11 @@ from pathlib import Path
 
 import click
 
+from assistant.apps.cli_context import command_assistant
+
 from assistant.apps.cli_errors import handle_errors
 from assistant.errors import ConfigError
 from assistant.evaluation.datasets import FORMATS
-
-def _assistant(**overrides):
-    """The assistant of the configured settings (tests replace this to share a loaded model)."""
-    from assistant.service.factory import build_assistant
-    from assistant.settings import Settings
-
-    return build_assistant(Settings(**overrides))
-
 
 @click.command()
 @click.argument("questions", type=click.Path(path_type=Path))
@@ -55,7 +49,7 @@ def _run(path: Path, fmt: str, limit: int | None, k: int, report_dir: Path | Non
 
     questions, chosen = load_questions(path, fmt)
     questions = questions[:limit] if limit else questions
-    base = _assistant(**({"profile": profile} if profile else {}))
+    base = command_assistant(**({"profile": profile} if profile else {}))
     if base.is_empty():
         raise ConfigError(
             f"The index in {base.settings.data_dir} (collection {base.settings.collection!r}) is empty: "

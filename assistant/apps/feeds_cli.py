@@ -7,14 +7,9 @@ import sys
 
 import click
 
+from assistant.apps.cli_context import command_assistant
+
 from assistant.apps.cli_errors import EXIT_ERROR, EXIT_FAILED_RECORDS, handle_errors
-
-
-def _assistant():
-    from assistant.service.factory import build_assistant
-    from assistant.settings import Settings
-
-    return build_assistant(Settings())
 
 
 def _progress(as_json: bool):
@@ -50,7 +45,7 @@ def feeds_command():
 @handle_errors
 def feeds_add(url, no_fetch, as_json):
     """Subscribe to the feed at URL and index its items now."""
-    assistant = _assistant()
+    assistant = command_assistant()
     if no_fetch:  # the feed itself is still fetched once: only a feed is subscribed
         record = assistant.add_feed(url, fetch=False)
         click.echo(json.dumps(record.as_dict(), indent=2) if as_json else f"Subscribed to {record.url}.")
@@ -69,7 +64,7 @@ def feeds_add(url, no_fetch, as_json):
 @handle_errors
 def feeds_list(as_json):
     """The subscribed feeds with their last fetch."""
-    feeds = _assistant().feeds()
+    feeds = command_assistant().feeds()
     if as_json:
         click.echo(json.dumps([f.as_dict() for f in feeds], indent=2, ensure_ascii=False))
         return
@@ -87,7 +82,7 @@ def feeds_list(as_json):
 @handle_errors
 def feeds_remove(url):
     """Unsubscribe from URL (the articles it brought stay indexed)."""
-    if not _assistant().remove_feed(url):
+    if not command_assistant().remove_feed(url):
         click.echo(f"Error: {url} is not a subscribed feed; 'assistant feeds list' shows them.", err=True)
         sys.exit(EXIT_ERROR)
     click.echo(f"Unsubscribed from {url}; the articles it brought stay indexed.")
@@ -99,7 +94,7 @@ def feeds_remove(url):
 @handle_errors
 def feeds_refresh(urls, as_json):
     """Fetch every subscribed feed (or only URLS) once and index what is new or changed."""
-    assistant = _assistant()
+    assistant = command_assistant()
     known = {f.url for f in assistant.feeds()}
     unknown = [u for u in urls if u not in known]
     if unknown:
@@ -121,7 +116,7 @@ def feeds_refresh(urls, as_json):
 @handle_errors
 def articles_command(as_json):
     """List the indexed articles, newest first, with other outlets' copies of each story."""
-    rows = _assistant().articles(duplicates=True)
+    rows = command_assistant().articles(duplicates=True)
     keys = ("article_id", "title", "source", "author", "published_at", "url", "category", "chunks", "duplicates")
     if as_json:
         click.echo(json.dumps([{k: row.get(k) for k in keys} for row in rows], indent=2, ensure_ascii=False))

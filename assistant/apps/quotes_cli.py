@@ -12,6 +12,8 @@ import sys
 
 import click
 
+from assistant.apps.cli_context import command_assistant
+
 from assistant.answer.quotes import ATTRIBUTION_ACCURACY, ATTRIBUTION_ACCURACY_SHORT
 from assistant.apps.cli_errors import EXIT_FAILED_RECORDS, handle_errors
 
@@ -44,9 +46,7 @@ How far to trust it: {ATTRIBUTION_ACCURACY}
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: person, about, count, accuracy, quotes.")
 @handle_errors
 def quotes_command(person: str, about: str | None, as_json: bool):
-    from assistant.apps import cli
-
-    assistant = cli._assistant()
+    assistant = command_assistant()
     found = assistant.quotes(person, about)
     if as_json:
         click.echo(json.dumps({"person": person, "about": about, "count": len(found),

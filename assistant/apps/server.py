@@ -159,7 +159,7 @@ def prepare_index(assistant, echo=print) -> None:
 
 def warm_up(shared) -> None:
     """One search in the background once the server is starting, so that the first user's question
-    does not pay for loading the vector indexes from disk (8 s at 99k chunks, docs/speed.md "Scale")."""
+    does not pay for loading the vector indexes from disk (8 s at 99k chunks, docs/research/speed.md "Scale")."""
     try:
         shared.search("news", 1)
     except Exception:  # noqa: BLE001 - a failure here is the first request's to report

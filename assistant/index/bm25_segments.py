@@ -11,7 +11,7 @@ segments into one (dropping dead rows) without tokenising anything again.
 A segment also keeps each chunk's embedding (``vectors``, float32, the rows Chroma holds): a search
 restricted by a filter (an outlet, a date range) scores exactly the rows the filter passes, in
 memory, instead of asking Chroma for a filtered HNSW search, which grows with the whole collection
-(4.8 s for one date-filtered query at 99,000 chunks, measured in docs/speed.md "Scale").
+(4.8 s for one date-filtered query at 99,000 chunks, measured in docs/research/speed.md "Scale").
 
 Scores are BM25 as ``bm25s`` computes it (``method="lucene"``, k1 1.2, b 0.75: idf
 ``log(1 + (N - df + 0.5) / (df + 0.5))``, tf part ``tf / (k1 * (1 - b + b * dl / avgdl) + tf)``,

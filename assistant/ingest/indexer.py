@@ -409,7 +409,7 @@ class Indexer:
         ``sentence_vectors = "pooled"`` with an embedder that has ``embed_with_spans`` (the ONNX
         backends): a chunk's sentence vectors are pooled from the token states of the chunk's own
         forward pass. Otherwise each distinct sentence is embedded on its own in a second pass, or
-        not at all with ``"none"`` (docs/sentence-vectors.md)."""
+        not at all with ``"none"`` (docs/research/sentence-vectors.md)."""
         if self.chunk_vectors == "sentence-mean" and self.sentence_vectors == "separate":
             return self._vectors_from_sentences(group, report)
         clock = time.perf_counter()

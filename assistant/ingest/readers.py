@@ -431,7 +431,7 @@ def _read_html(text: str, where: str) -> Iterator[Item]:
         yield InputError(where, "; ".join(p for p, _ in missing), "; ".join(f for _, f in missing))
         return
     # The main text by trafilatura when it finds enough of it (it leaks far less boilerplate:
-    # docs/extraction.md); else what the hand-written extractor kept. Metadata from the latter.
+    # docs/research/extraction.md); else what the hand-written extractor kept. Metadata from the latter.
     from assistant.live.pages import main_text
 
     body = main_text(text, page.meta.get("url") or "", [page.title]) or page.body

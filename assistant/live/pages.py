@@ -3,7 +3,7 @@
 The main text comes from trafilatura (which drops navigation, ads, related-story lists, comments
 and footers); when it finds too little, the hand-written extractor of
 :mod:`assistant.ingest.html_text` is tried. Either must give enough prose (sentences, not a list
-of headlines) or :class:`PageError` says the page holds no article. docs/extraction.md compares
+of headlines) or :class:`PageError` says the page holds no article. docs/research/extraction.md compares
 the two on the fixture pages.
 
 Pages are untrusted: the size is bounded, so is element nesting (checked before any parser

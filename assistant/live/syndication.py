@@ -15,7 +15,7 @@ How a match is found (:meth:`SyndicationIndex.match`):
 
 Groups are never merged: an article whose text matches members of two groups joins the group
 of its best match, and an edited or forgotten article leaves its old group mates where they
-are. See docs/syndication.md for the measurements behind the constants.
+are. See docs/research/syndication.md for the measurements behind the constants.
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ import numpy as np
 from assistant.errors import ConfigError
 from assistant.models import Article, iso_to_ts, stable_id
 
-DEFAULT_THRESHOLD = 0.55  # measured: docs/syndication.md
+DEFAULT_THRESHOLD = 0.55  # measured: docs/research/syndication.md
 NUM_PERM = 128
 SEED = 20231127  # fixed: signatures must agree across processes and runs
 SCHEME = "affine32"
-SHINGLE_WORDS = 5  # measured: docs/syndication.md
+SHINGLE_WORDS = 5  # measured: docs/research/syndication.md
 MIN_WORDS = 50  # shorter bodies are matched exactly only
 MAX_WORDS = 20_000  # only the first words of a huge body are shingled
 BANDS, ROWS = 42, 3  # LSH: a pair at Jaccard 0.5 shares a bucket with probability 0.996, at 0.2 with 0.29

@@ -257,7 +257,7 @@ def build_chat_tab(shared, settings):
     llm_ready = len(modes) > 1
     # The page's load event lists the articles (notice, examples, filters: ui.build_ui); laying
     # the page out only counts them, so the server's start does not read every article record
-    # (0.5 s at 7,000 articles, docs/speed.md "Scale").
+    # (0.5 s at 7,000 articles, docs/research/speed.md "Scale").
     notice_html = render.index_count_html(shared.counts()[0])
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
