@@ -334,18 +334,20 @@ class LLMAnswerer:
         answer = self._fallback_answerer().answer(question, passages, request)
         note = f"(LLM answer unavailable: {error}. Extractive answer instead, quoted from the articles.)"
         answer.answer = f"{note}\n\n{answer.answer}"
+        if answer.parts:  # the note is the assistant's own words
+            answer.parts = [AnswerPart(text=f"{note}\n\n", kind="added"), *answer.parts]
         answer.trace.update({k: v for k, v in trace.items() if k not in answer.trace})
         answer.trace.update(llm_error=error, fallback="extractive", requested_mode=self.mode)
         yield answer.answer
         yield answer
 
     def _fallback_answerer(self):
+        """The extractive answerer the factory handed in (built from the same settings and profile);
+        one with default knobs on this answerer's own parts when it was built without one."""
         if self.fallback is None:
-            from assistant.service.factory import make_answerer
-            from assistant.settings import Settings
+            from assistant.answer.extractive import ExtractiveAnswerer
 
-            store = getattr(self.context.chunks_of, "__self__", None)  # the ChunkStore behind the context
-            self.fallback = make_answerer(Settings(), self.verifier.embedder, store, mode="extractive")
+            self.fallback = ExtractiveAnswerer(self.verifier.embedder, context=self.context, verifier=self.verifier)
         return self.fallback
 
     # --- prompt -------------------------------------------------------------------------

@@ -52,6 +52,11 @@ class Postings:
         return self.rows[start:end], self.tf[start:end]
 
 
+def lexical_text(title: str, source: str, text: str) -> str:
+    """What BM25 sees: the chunk with its article's title and outlet."""
+    return f"{title}\n{source}\n{text}"
+
+
 def postings(docs: list[list[str]], vocab: list[str] | None = None) -> tuple[list[str], dict[str, np.ndarray]]:
     """CSC postings of tokenised ``docs`` (term ids in order of first appearance)."""
     index: dict[str, int] = {t: i for i, t in enumerate(vocab or [])}
@@ -259,8 +264,6 @@ def build(name: str, articles: list[tuple[str, str, list]], tokenize, sentences_
     chunks in position order. ``tokenize(texts)`` gives token lists; ``sentences_of(chunks)`` the
     distinct sentences with the chunk indices holding each (see lexical._sentences). The chunks'
     ``embedding`` become the segment's vectors when every chunk has one."""
-    from assistant.index.lexical import lexical_text
-
     chunks = [c for _, _, group in articles for c in group]
     c_vocab, c = postings(tokenize([lexical_text(m.get("title", ""), m.get("source", ""), ch.text)
                                     for ch in chunks for m in [ch.metadata]]))

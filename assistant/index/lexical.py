@@ -51,6 +51,7 @@ import numpy as np
 
 from assistant.filters import SearchFilters
 from assistant.index import bm25_segments as seg
+from assistant.index.bm25_segments import lexical_text  # noqa: F401  (what BM25 sees; imported from here too)
 from assistant.index.store import STAGED, ChunkStore, StoredChunk
 from assistant.text.sentences import distinct_sentences
 
@@ -59,11 +60,6 @@ log = logging.getLogger(__name__)
 MAX_SEGMENTS = 4  # more: the small ones are merged into one
 MAX_DEAD_SHARE = 0.25  # more of all rows dead, or the small segments as large as the first: merge all
 STALE_SEGMENT_SECONDS = 60.0  # an unreferenced segment this old is deleted (younger: a writer may be placing it)
-
-
-def lexical_text(title: str, source: str, text: str) -> str:
-    """What BM25 sees: the chunk with its article's title and outlet."""
-    return f"{title}\n{source}\n{text}"
 
 
 @dataclass(eq=False)

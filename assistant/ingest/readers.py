@@ -34,6 +34,10 @@ from assistant.ingest.dates import normalize_date
 from assistant.ingest.furniture import clean_article, strip_furniture
 from assistant.ingest.html_text import HtmlTooComplex, parse_html, web_url
 from assistant.models import Article
+from assistant.ingest.limits import (  # noqa: F401  (the size limits, also read from here)
+    MAX_ARTICLE_FILE_BYTES, MAX_BODY_CHARS, MAX_FILE_BYTES, MAX_JSON_NESTING, MAX_LISTED_ERRORS, MAX_META_CHARS,
+    MAX_TITLE_CHARS,
+)
 
 SUPPORTED_SUFFIXES = (".json", ".jsonl", ".md", ".txt", ".html", ".htm")
 
@@ -44,14 +48,6 @@ DATE_KEYS = ("published_at", "date")
 META_KEYS = ("source", "author", "url", "category")
 NULL_WORDS = frozenset({"none", "null"})  # Metadata spelled as "no value", e.g. MultiHop-RAG's author "None".
 
-# Largest file read: collections of articles (.json, .jsonl) and single articles (the others).
-MAX_FILE_BYTES = {".json": 100 * 2**20, ".jsonl": 100 * 2**20}
-MAX_ARTICLE_FILE_BYTES = 16 * 2**20
-MAX_JSON_NESTING = 64  # an article file nests 3 deep; Python's parser fails near 1,000
-MAX_TITLE_CHARS = 1_000
-MAX_META_CHARS = 2_000  # source, author, url, category
-MAX_BODY_CHARS = 2_000_000  # about 300,000 words
-MAX_LISTED_ERRORS = 50  # per file; further bad records are counted in one MoreErrors
 
 _FRONT_MATTER_OPEN = re.compile(r"---[ \t]*\r?(\n|\Z)")
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")

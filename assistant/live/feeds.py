@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from assistant.ingest.html_text import web_url
-from assistant.ingest.readers import MAX_META_CHARS, MAX_TITLE_CHARS
+from assistant.ingest.limits import MAX_META_CHARS, MAX_TITLE_CHARS
 
 FEED_MEDIA_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml",
                               "application/xml", "text/xml"})

@@ -27,7 +27,7 @@ from selectolax.lexbor import LexborHTMLParser
 from assistant.ingest.dates import normalize_date
 from assistant.ingest.furniture import clean_article
 from assistant.ingest.html_text import HtmlTooComplex, check_nesting, parse_html, web_url
-from assistant.ingest.readers import MAX_ARTICLE_FILE_BYTES, MAX_BODY_CHARS, MAX_META_CHARS, MAX_TITLE_CHARS
+from assistant.ingest.limits import MAX_ARTICLE_FILE_BYTES, MAX_BODY_CHARS, MAX_META_CHARS, MAX_TITLE_CHARS
 from assistant.live.feeds import FeedItem
 from assistant.models import Article
 

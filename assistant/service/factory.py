@@ -84,6 +84,7 @@ def make_answerer(settings: Settings, embedder, store=None, chat_model=None, mod
         return LLMAnswerer(chat_model or make_chat_model(settings, temperature=knobs.llm_temperature), Prompts(settings.prompts_dir), verifier, context,
                            max_passages=knobs.llm_passages, confidence=knobs.confidence,
                            abstain_threshold=knobs.abstain_threshold,
+                           fallback=make_answerer(settings, embedder, store, mode="extractive", profile=profile),
                            model_name=f"{settings.llm_provider}:{settings.llm_model}" if settings.llm_model else "")
     from assistant.answer.extractive import ExtractiveAnswerer
 
