@@ -36,7 +36,7 @@ NONE_BELOW = [round(x, 3) for x in np.arange(0.0, 0.41, 0.02)]
 
 def load(path: Path, profile: str) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows = [r for r in rows if r["profile"] == profile]  # without signals: nothing retrieved, always "none"
+    rows = [r for r in rows if r["profile"] == profile]  # without signals: their confidence stands (outcomes)
     for r in rows:
         contains = r["answer_contains"]
         found = contains if contains is not None else bool(r["citation_recall"])
@@ -69,8 +69,10 @@ def probabilities(model, rows: list[dict]) -> np.ndarray:
 
 
 def outcomes(rows: list[dict], p: np.ndarray, threshold: float, none_below: float) -> list[str]:
-    return ["none" if not r.get("signals") or r["signals"]["best"] < none_below else "high" if pi >= threshold
-            else "low" for r, pi in zip(rows, p)]
+    """The confidence each row gets; a row without signals keeps the one it got (nothing retrieved:
+    "none"; a question about what a person said, answered from their statements: "high")."""
+    return [r["confidence"] if not r.get("signals") else "none" if r["signals"]["best"] < none_below
+            else "high" if pi >= threshold else "low" for r, pi in zip(rows, p)]
 
 
 def rates(rows: list[dict], levels: list[str]) -> dict:

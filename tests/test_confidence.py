@@ -144,9 +144,6 @@ def test_closest_passages_are_low_and_the_caveat_names_what_is_missing(small_ind
     assert answer.citations and all(c.article_id for c in answer.citations)
     assert any("rail" in c.title.lower() for c in answer.citations)
 
-    named = small_index.ask("Did Taylor Swift join the rail strike?")
-    assert named.confidence == "low" and named.confidence_reason == "none of these passages names Taylor Swift"
-    assert named.citations
 
 
 def test_a_decline_only_when_nothing_relevant_was_found(small_index):
