@@ -93,7 +93,8 @@ def abstention(assistant, unanswerable, answerable) -> dict:
             # split by whether the evidence was among the ten passages the answer was written from
             "answerable_found": sum(found), "abstain_rate_answerable_found": rate([d for d, f in zip(wrongly, found) if f]),
             "abstain_rate_answerable_missed": rate([d for d, f in zip(wrongly, found) if not f]),
-            "ask_ms": {"p50": round(m.percentile(l1 + l2, 50), 1), "p95": round(m.percentile(l1 + l2, 95), 1)}}
+            "ask_ms": {q: round(v, 1) if (v := m.percentile(l1 + l2, p)) is not None else None
+                       for q, p in (("p50", 50), ("p95", 95))}}
 
 
 def main() -> None:
