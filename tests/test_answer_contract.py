@@ -176,8 +176,9 @@ def check_contract(answer: Answer, assistant) -> None:
             assert re.fullmatch(r"\[\d+(?:, \d+)*\]", part.text), (part, where)
         else:
             # A note of the assistant's own on a paragraph of its own, in brackets ("(Not a sure answer: …)",
-            # "(Newest coverage first …)") is about the answer, not words taken from an article.
-            own = re.sub(r"(?:^|\n\n)\([^\n]*\)(?=\n\n|$)", "", part.text)
+            # "(Newest coverage first …)") or the caveat a "low" answer opens with, is about the answer,
+            # not words taken from an article.
+            own = re.sub(r"(?:^|\n\n)(?:\([^\n]*\)|Not a sure answer: [^\n]*)(?=\n\n|$)", "", part.text)
             words = set(re.findall(r"[^\W\d_]+", own.lower()))
             months = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
             assert words <= allowed | months, (sorted(words - allowed - months), part.text, where)
