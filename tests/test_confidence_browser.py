@@ -44,10 +44,11 @@ def page(browser, live):
     tab.context.close()
 
 
-def copy_own(page) -> str:
-    """Press the chat's own copy button of the last answer; what reached the clipboard."""
+def copy_own(page, side: str = "left") -> str:
+    """Press the chat's own copy button of the last answer (``side`` "right": of the last question);
+    what reached the clipboard."""
     page.evaluate("() => navigator.clipboard.writeText('(nothing copied yet)')")
-    page.locator("#chat .message-buttons-left button[aria-label='Copy message']").last.click()
+    page.locator(f"#chat .message-buttons-{side} button[aria-label='Copy message']").last.click()
     page.wait_for_function("async () => (await navigator.clipboard.readText()) !== '(nothing copied yet)'")
     return page.evaluate("() => navigator.clipboard.readText()")
 
@@ -97,6 +98,7 @@ def test_a_caveat_quoting_markup_is_shown_as_text(page, live):
     expect(answer.locator("img, b")).to_have_count(0)
     page.wait_for_timeout(300)
     assert page.evaluate("() => window.pwned === undefined")
+    assert copy_own(page, "right") == HOSTILE, "the question is copied as typed, not as escaped HTML"
 
 
 def test_a_decline_says_not_answered_and_why(page, live):
